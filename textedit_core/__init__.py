@@ -1,0 +1,1 @@
+"""Core of the text-editing service: everything except rendering. Never imports streamlit."""

@@ -1,0 +1,251 @@
+"""Token balance: rates, top-ups, per-request charges with refunds, and the ledger invariant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import money
+from .coltypes import utcnow
+from .errors import InsufficientBalance, NotAuthorized, ValidationError
+from .models import RateSetting, Transaction, TxKind, TxStatus, User
+
+MAX_IDEMPOTENCY_KEY = 64
+
+
+@dataclass(frozen=True)
+class Rate:
+    id: int
+    currency: str
+    rate: Decimal  # price of one token
+
+
+@dataclass(frozen=True)
+class TopupQuote:
+    entered: Decimal
+    tokens: int
+    charged: Decimal  # tokens x rate: what the user actually pays
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    user_id: int
+    email: str
+    balance: int
+    ledger_sum: int
+
+
+def current_rate(session: Session) -> Rate:
+    row = session.scalars(select(RateSetting).order_by(RateSetting.id.desc()).limit(1)).one()
+    return Rate(id=row.id, currency=row.currency, rate=row.rate)
+
+
+def rate_history(session: Session) -> list[RateSetting]:
+    return list(session.scalars(select(RateSetting).order_by(RateSetting.id.desc())))
+
+
+def set_rate(session: Session, admin_id: int, currency_raw: object, rate_raw: object) -> Rate:
+    currency = money.parse_currency(currency_raw)
+    rate = money.parse_rate(rate_raw)
+    current = current_rate(session)
+    if currency == current.currency and rate == current.rate:
+        raise ValidationError("Nothing changed: that is the current currency and rate.")
+    row = RateSetting(
+        currency=currency,
+        rate=rate,
+        old_currency=current.currency,
+        old_rate=current.rate,
+        changed_by_id=admin_id,
+        changed_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return Rate(id=row.id, currency=row.currency, rate=row.rate)
+
+
+def quote_topup(amount_raw: object, rate: Rate) -> TopupQuote:
+    """Tokens = floor(amount / rate), at least 1; the user pays tokens x rate (never more than entered)."""
+    amount = money.parse_amount(amount_raw)
+    tokens = int((amount / rate.rate).to_integral_value(rounding=ROUND_FLOOR))
+    if tokens < 1:
+        raise ValidationError(
+            f"The amount is too small: one token costs {money.format_amount(rate.rate)} {rate.currency}."
+        )
+    return TopupQuote(entered=amount, tokens=tokens, charged=tokens * rate.rate, rate=rate)
+
+
+def _existing_by_key(session: Session, user_id: int, key: str) -> Transaction | None:
+    return session.scalar(
+        select(Transaction).where(
+            Transaction.user_id == user_id, Transaction.idempotency_key == key
+        )
+    )
+
+
+def top_up(
+    session: Session, user_id: int, amount_raw: object, idempotency_key: str, quoted_rate_id: int
+) -> Transaction:
+    """Credit tokens for a (test) payment. The same idempotency key credits once.
+
+    `quoted_rate_id` is the rate the user saw in the preview: if an admin changed it since,
+    nothing is credited and the user is asked to look at the new preview.
+    """
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationError("This top-up form has expired. Reload the page and try again.")
+    existing = _existing_by_key(session, user_id, idempotency_key)
+    if existing is not None:
+        return existing
+    rate = current_rate(session)
+    if rate.id != quoted_rate_id:
+        raise ValidationError(
+            "The token rate has just changed. Check the new preview and confirm again."
+        )
+    quote = quote_topup(amount_raw, rate)
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.TOPUP.value,
+        status=TxStatus.SUCCESS.value,
+        tokens=quote.tokens,
+        amount=quote.charged,
+        currency=rate.currency,
+        rate=rate.rate,
+        idempotency_key=idempotency_key,
+        created_at=utcnow(),
+        settled_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(tx)
+            session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won the race (PostgreSQL, READ COMMITTED).
+        existing = _existing_by_key(session, user_id, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    session.execute(
+        update(User).where(User.id == user_id).values(balance=User.balance + quote.tokens)
+    )
+    return tx
+
+
+def charge(session: Session, user_id: int, operation: str) -> Transaction:
+    """Debit one token atomically and record a pending charge, before the model is called."""
+    debited = session.execute(
+        update(User)
+        .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
+        .values(balance=User.balance - 1)
+    )
+    if debited.rowcount != 1:
+        if session.scalar(select(User.is_blocked).where(User.id == user_id)):
+            raise NotAuthorized("This account is blocked. Contact an administrator.")
+        raise InsufficientBalance()
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.CHARGE.value,
+        status=TxStatus.PENDING.value,
+        tokens=-1,
+        operation=operation,
+        created_at=utcnow(),
+    )
+    session.add(tx)
+    session.flush()
+    return tx
+
+
+def settle(session: Session, charge_id: int) -> bool:
+    """Mark a pending charge as paid. False if it was already settled or refunded."""
+    result = session.execute(
+        update(Transaction)
+        .where(Transaction.id == charge_id, Transaction.status == TxStatus.PENDING.value)
+        .values(status=TxStatus.SUCCESS.value, settled_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def refund(session: Session, charge_id: int, reason: str) -> bool:
+    """Return the token of a pending charge, exactly once. False if it was not pending."""
+    now = utcnow()
+    result = session.execute(
+        update(Transaction)
+        .where(
+            Transaction.id == charge_id,
+            Transaction.kind == TxKind.CHARGE.value,
+            Transaction.status == TxStatus.PENDING.value,
+        )
+        .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
+    )
+    if result.rowcount != 1:
+        return False
+    charge_row = session.get(Transaction, charge_id)
+    session.add(
+        Transaction(
+            user_id=charge_row.user_id,
+            kind=TxKind.REFUND.value,
+            status=TxStatus.SUCCESS.value,
+            tokens=1,
+            operation=charge_row.operation,
+            refund_of_id=charge_id,
+            failure=reason[:255],
+            created_at=now,
+            settled_at=now,
+        )
+    )
+    session.execute(
+        update(User).where(User.id == charge_row.user_id).values(balance=User.balance + 1)
+    )
+    return True
+
+
+def stale_pending_charges(session: Session, older_than_seconds: float) -> list[int]:
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    return list(
+        session.scalars(
+            select(Transaction.id).where(
+                Transaction.kind == TxKind.CHARGE.value,
+                Transaction.status == TxStatus.PENDING.value,
+                Transaction.created_at < cutoff,
+            )
+        )
+    )
+
+
+def reconcile(session: Session, older_than_seconds: float) -> int:
+    """Refund every charge left pending (by a crash) longer than any live call can take."""
+    stale = stale_pending_charges(session, older_than_seconds)
+    return sum(refund(session, charge_id, "interrupted: refunded by the reconciler") for charge_id in stale)
+
+
+def ledger_mismatches(session: Session) -> list[LedgerMismatch]:
+    sums = (
+        select(Transaction.user_id, func.coalesce(func.sum(Transaction.tokens), 0).label("total"))
+        .group_by(Transaction.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(User.id, User.email, User.balance, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.user_id == User.id)
+        .where(User.balance != func.coalesce(sums.c.total, 0))
+    )
+    return [LedgerMismatch(*row) for row in rows]
+
+
+def user_transactions(session: Session, user_id: int, limit: int = 200) -> list[Transaction]:
+    return list(
+        session.scalars(
+            select(Transaction)
+            .where(Transaction.user_id == user_id)
+            .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def balance_of(session: Session, user_id: int) -> int:
+    return session.scalar(select(User.balance).where(User.id == user_id)) or 0

@@ -1,0 +1,83 @@
+"""Typed settings read from the environment and `.env` (prefix TEXTEDIT_)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_BYTES = 32
+SECRET_FILE_NAME = "jwt_secret"
+
+
+def _default_ollama_host() -> str:
+    return os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TEXTEDIT_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite:///data/textedit.db"
+    ollama_host: str = Field(default_factory=_default_ollama_host)
+    model: str = "qwen2.5:3b"
+    # Read timeout per model call; a stream must also finish within it.
+    ollama_timeout: float = Field(default=120.0, gt=0, le=3600)
+    ollama_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    # 6,000 characters of Cyrillic is about 2,400 tokens: with the prompt and an answer of the
+    # same size it stays inside num_ctx below.
+    max_input_chars: int = Field(default=6000, ge=1, le=100_000)
+    num_ctx: int = Field(default=8192, ge=512, le=131_072)
+    jwt_secret: str | None = None
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    admin_email: str | None = None
+    admin_password: str | None = None
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"TEXTEDIT_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return value
+
+    @property
+    def stale_charge_seconds(self) -> float:
+        """A pending charge older than this cannot belong to a live model call."""
+        return self.ollama_timeout + 60
+
+
+def load_settings() -> Settings:
+    return Settings()
+
+
+def resolve_jwt_secret(settings: Settings) -> bytes:
+    """The configured secret, or one generated once and kept in the data folder (0600)."""
+    if settings.jwt_secret:
+        return settings.jwt_secret.encode()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / SECRET_FILE_NAME
+    if not path.exists():
+        # Write a private temp file, then link it in place: another process either wins the
+        # link or reads a complete file, never a half-written one.
+        tmp = path.with_name(f".{SECRET_FILE_NAME}.{secrets.token_hex(8)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_urlsafe(48).encode())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    secret = path.read_bytes().strip()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise RuntimeError(f"{path} holds a secret shorter than {MIN_SECRET_BYTES} bytes")
+    return secret

@@ -1,0 +1,56 @@
+"""Domain errors. Pages turn each into a friendly message; the message text is user-facing."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base: `str(error)` is safe and meant to be shown to the user."""
+
+
+class ValidationError(DomainError):
+    """Bad input; nothing was changed."""
+
+
+class EmailTaken(ValidationError):
+    pass
+
+
+class AuthenticationFailed(DomainError):
+    """Login or token failure. One generic text, whatever the cause."""
+
+    def __init__(self, message: str = "Wrong email or password.") -> None:
+        super().__init__(message)
+
+
+class NotAuthorized(DomainError):
+    def __init__(self, message: str = "You do not have access to this.") -> None:
+        super().__init__(message)
+
+
+class InsufficientBalance(DomainError):
+    def __init__(self, message: str = "Your balance is 0 tokens. Top up in the wallet.") -> None:
+        super().__init__(message)
+
+
+class ModelError(DomainError):
+    """The model call failed; the charge for it has been refunded."""
+
+
+class ModelUnavailable(ModelError):
+    pass
+
+
+class ModelNotInstalled(ModelError):
+    pass
+
+
+class ModelBusy(ModelError):
+    pass
+
+
+class ModelTimeout(ModelError):
+    pass
+
+
+class ModelBrokenAnswer(ModelError):
+    pass

@@ -1,0 +1,101 @@
+"""SQLAlchemy 2 typed models. The schema itself is created by the Alembic migrations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from .coltypes import Money, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(str, enum.Enum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+class TxKind(str, enum.Enum):
+    TOPUP = "topup"
+    CHARGE = "charge"
+    REFUND = "refund"
+
+
+class TxStatus(str, enum.Enum):
+    SUCCESS = "success"
+    PENDING = "pending"
+    REFUNDED = "refunded"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # Lower-cased email: uniqueness is case-insensitive on every database.
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
+    is_blocked: Mapped[bool] = mapped_column(default=False)
+    # Bumped whenever existing access tokens must stop working (role change, block, ...).
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+
+class Transaction(Base):
+    """One ledger row: every balance change is one of these, never an overwrite.
+
+    `tokens` is signed (+N top-up, -1 charge, +1 refund); a user's balance is their sum.
+    """
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_transactions_idempotency"),
+        Index("ix_transactions_user_created", "user_id", "created_at"),
+        Index("ix_transactions_created", "created_at"),
+        Index("ix_transactions_status_kind", "status", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    operation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A refund points at the charge it returns; unique, so a charge is refunded at most once.
+    refund_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id"), unique=True, nullable=True
+    )
+    failure: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RateSetting(Base):
+    """History of the top-up rate: the newest row is in force; rows are never edited."""
+
+    __tablename__ = "rate_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Money)
+    old_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    old_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,72 @@
+"""Password policy (length, not composition) and Argon2id hashing."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from .errors import ValidationError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+_COMMON_FILE = Path(__file__).with_name("data") / "common_passwords.txt"
+
+# argon2-cffi's defaults are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
+HASHER = PasswordHasher()
+
+
+def normalize(password: str) -> str:
+    return unicodedata.normalize("NFKC", password)
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def check_policy(password: str, email: str) -> str:
+    """Return the normalised password, or raise ValidationError saying what to change."""
+    if len(password) > MAX_LENGTH:
+        raise ValidationError(f"Password is too long: at most {MAX_LENGTH} characters.")
+    normalized = normalize(password)
+    if len(normalized) < MIN_LENGTH:
+        raise ValidationError(
+            f"Password is too short: use at least {MIN_LENGTH} characters. "
+            "A few unrelated words make a strong, memorable passphrase."
+        )
+    lowered = normalized.casefold()
+    email_key = email.strip().casefold()
+    local_part = email_key.split("@", 1)[0]
+    if email_key and (email_key in lowered or (len(local_part) >= 4 and local_part in lowered)):
+        raise ValidationError("Password must not contain your email address.")
+    if lowered in _common_passwords() or len(set(lowered)) <= 2:
+        raise ValidationError("This password is too common. Choose another one.")
+    return normalized
+
+
+def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
+    return hasher.hash(normalize(password))
+
+
+# Verified against when the email is unknown, so both failures cost the same work.
+_DUMMY_HASH = HASHER.hash("dummy password for timing equality")
+
+
+def verify(stored_hash: str | None, password: str) -> bool:
+    if len(password) > MAX_LENGTH:
+        return False
+    try:
+        return HASHER.verify(stored_hash or _DUMMY_HASH, normalize(password)) and (
+            stored_hash is not None
+        )
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return HASHER.check_needs_rehash(stored_hash)
