@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .exports import csv_bytes
-from .models import Transaction, User
+from .auth import require_role
+from .models import Role, Transaction, User
 
 USER_COLUMNS = ["id", "email", "role", "blocked", "balance", "created_at", "last_login_at"]
 TRANSACTION_COLUMNS = [
@@ -24,7 +25,8 @@ TRANSACTION_COLUMNS = [
 ]
 
 
-def list_users(session: Session) -> list[dict]:
+def list_users(session: Session, actor_id: int) -> list[dict]:
+    require_role(session, actor_id, Role.ADMIN)
     users = session.scalars(select(User).order_by(User.id))
     return [
         {
@@ -40,7 +42,8 @@ def list_users(session: Session) -> list[dict]:
     ]
 
 
-def list_transactions(session: Session) -> list[dict]:
+def list_transactions(session: Session, actor_id: int) -> list[dict]:
+    require_role(session, actor_id, Role.ADMIN)
     rows = session.execute(
         select(Transaction, User.email)
         .join(User, User.id == Transaction.user_id)
@@ -72,8 +75,8 @@ def _cell(value: object) -> object:
     return value
 
 
-def transactions_csv(session: Session) -> bytes:
-    rows = list_transactions(session)
+def transactions_csv(session: Session, actor_id: int) -> bytes:
+    rows = list_transactions(session, actor_id)
     return csv_bytes(
         TRANSACTION_COLUMNS, ([_cell(row[c]) for c in TRANSACTION_COLUMNS] for row in rows)
     )

@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import passwords, tokens
 from .coltypes import utcnow
-from .errors import AuthenticationFailed, EmailTaken, ValidationError
+from .errors import AuthenticationFailed, EmailTaken, NotAuthorized, ValidationError
 from .models import Role, User
 
 MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(frozen=True)
+class Account:
+    """The signed-in user as pages see it: plain values, read fresh on every page run."""
+
+    id: int
+    email: str
+    role: str
+    balance: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(id=user.id, email=user.email, role=user.role, balance=user.balance)
 
 
 def normalize_email(raw: str) -> str:
@@ -82,6 +102,18 @@ def user_from_access_token(session: Session, token: str, secret: bytes) -> User:
         raise AuthenticationFailed("Your session has ended. Please log in again.")
     if user.is_blocked:
         raise AuthenticationFailed("This account is blocked. Contact an administrator.")
+    return user
+
+
+def account_from_access_token(session: Session, token: str, secret: bytes) -> Account:
+    return Account.of(user_from_access_token(session, token, secret))
+
+
+def require_role(session: Session, user_id: int, *roles: Role) -> User:
+    """The acting user, if they exist, are not blocked and hold one of `roles`."""
+    user = session.get(User, user_id)
+    if user is None or user.is_blocked or user.role not in {r.value for r in roles}:
+        raise NotAuthorized()
     return user
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import func, select, update
@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from . import money
 from .coltypes import utcnow
 from .errors import InsufficientBalance, NotAuthorized, ValidationError
-from .models import RateSetting, Transaction, TxKind, TxStatus, User
+from .auth import require_role
+from .models import RateSetting, Role, Transaction, TxKind, TxStatus, User
 
 MAX_IDEMPOTENCY_KEY = 64
 
@@ -46,11 +47,30 @@ def current_rate(session: Session) -> Rate:
     return Rate(id=row.id, currency=row.currency, rate=row.rate)
 
 
-def rate_history(session: Session) -> list[RateSetting]:
-    return list(session.scalars(select(RateSetting).order_by(RateSetting.id.desc())))
+@dataclass(frozen=True)
+class RateChange:
+    changed_at: datetime
+    currency: str
+    rate: Decimal
+    old_currency: str | None
+    old_rate: Decimal | None
+    changed_by: str | None  # email; None for the default shipped with the schema
+
+
+def rate_history(session: Session) -> list[RateChange]:
+    rows = session.execute(
+        select(RateSetting, User.email)
+        .outerjoin(User, User.id == RateSetting.changed_by_id)
+        .order_by(RateSetting.id.desc())
+    )
+    return [
+        RateChange(r.changed_at, r.currency, r.rate, r.old_currency, r.old_rate, email)
+        for r, email in rows
+    ]
 
 
 def set_rate(session: Session, admin_id: int, currency_raw: object, rate_raw: object) -> Rate:
+    require_role(session, admin_id, Role.ADMIN)
     currency = money.parse_currency(currency_raw)
     rate = money.parse_rate(rate_raw)
     current = current_rate(session)

@@ -1,0 +1,68 @@
+"""Editor: paste text, pick an operation, get the model's edit for one token."""
+
+import streamlit as st
+
+from app_pages import common
+from textedit_core.editing import start_edit
+from textedit_core.errors import DomainError, ModelError
+from textedit_core.llm import OPERATIONS
+
+account = common.require_account()
+svc = common.app_services()
+limit = svc.settings.max_input_chars
+
+st.title("Editor")
+
+status = common.model_status()
+if not status.reachable:
+    st.warning(
+        f"The model service is not reachable at {svc.gateway.host}. Start Ollama "
+        "(`ollama serve`) — requests would fail and be refunded until then."
+    )
+elif not status.model_installed:
+    st.warning(f"The model is not installed. Run `ollama pull {svc.gateway.model}`.")
+
+if account.balance <= 0:
+    st.info("Your balance is 0 tokens. Each edit costs 1 token.")
+    st.page_link("app_pages/wallet.py", label="Top up your wallet", icon="💳")
+
+text = st.text_area(
+    "Your text",
+    key="editor_text",
+    height=220,
+    max_chars=limit,
+    placeholder="Paste or type the text to improve…",
+    help=f"Up to {limit:,} characters. Split longer texts into parts.",
+)
+operation = st.segmented_control(
+    "Operation",
+    options=list(OPERATIONS),
+    format_func=lambda key: OPERATIONS[key].label,
+    default="fix",
+    key="editor_operation",
+    required=True,
+)
+st.caption(f"{len(text):,} / {limit:,} characters · 1 token per request")
+
+if st.button("Run", type="primary", disabled=account.balance <= 0, key="editor_run"):
+    try:
+        job = start_edit(svc.db, svc.gateway, account.id, operation, text, limit)
+    except DomainError as error:
+        st.error(str(error))
+    else:
+        try:
+            with st.container(border=True):
+                st.write_stream(common.escape_markdown(piece) for piece in job.stream())
+        except ModelError as error:
+            st.error(str(error))
+        else:
+            st.session_state["editor_result"] = job.result
+            common.flash("success", "Done: 1 token used.")
+            st.rerun()
+
+result = st.session_state.get("editor_result")
+if result is not None:
+    st.subheader(f"Result · {OPERATIONS[result.operation].label}")
+    st.code(result.text, language=None, wrap_lines=True)
+    if result.not_shorter:
+        st.warning("The model could not make this text shorter.")

@@ -1,0 +1,104 @@
+"""Wallet: balance, a test top-up with a live preview, and the user's own transactions."""
+
+import uuid
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import common
+from textedit_core import billing
+from textedit_core.errors import DomainError
+from textedit_core.money import format_amount
+
+account = common.require_account()
+svc = common.app_services()
+
+with svc.db.read() as session:
+    rate = billing.current_rate(session)
+    history = billing.user_transactions(session, account.id)
+
+
+def _new_attempt() -> None:
+    # A new idempotency key whenever the amount is edited: a double click or a rerun of the
+    # same confirmation reuses the key, so it credits once.
+    st.session_state["topup_key"] = uuid.uuid4().hex
+
+
+def _confirm(rate_id: int) -> None:
+    try:
+        tx = svc.db.run(
+            lambda s: billing.top_up(
+                s,
+                account.id,
+                st.session_state.get("topup_amount", ""),
+                st.session_state["topup_key"],
+                rate_id,
+            )
+        )
+    except DomainError as error:
+        common.flash("error", str(error))
+        return
+    st.session_state["topup_amount"] = ""
+    common.flash(
+        "success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}."
+    )
+
+
+st.title("Wallet")
+left, right = st.columns(2)
+left.metric("Balance", f"{account.balance:,} tokens")
+right.metric("Price", f"{format_amount(rate.rate)} {rate.currency}", help="The price of 1 token.")
+
+st.subheader("Top up")
+st.caption("This is a test top-up: no real payment is taken.")
+if "topup_key" not in st.session_state:
+    _new_attempt()
+amount = st.text_input(
+    f"Amount ({rate.currency})", key="topup_amount", placeholder="e.g. 10.00", on_change=_new_attempt
+)
+quote = None
+if amount.strip():
+    try:
+        quote = billing.quote_topup(amount, rate)
+    except DomainError as error:
+        st.error(str(error))
+    else:
+        st.info(
+            f"You get **{quote.tokens:,} tokens** and pay **{format_amount(quote.charged)} "
+            f"{rate.currency}** (1 token = {format_amount(rate.rate)} {rate.currency}; "
+            "tokens are rounded down)."
+        )
+st.button(
+    "Confirm top-up",
+    type="primary",
+    disabled=quote is None,
+    on_click=_confirm,
+    args=(rate.id,),
+    key="topup_confirm",
+)
+
+st.subheader("Your transactions")
+if not history:
+    st.caption("No transactions yet.")
+else:
+    frame = pd.DataFrame(
+        [
+            {
+                "When": tx.created_at,
+                "Kind": tx.kind,
+                "Tokens": tx.tokens,
+                "Amount": f"{format_amount(tx.amount)} {tx.currency}" if tx.amount else "",
+                "Operation": tx.operation or "",
+                "Status": tx.status,
+            }
+            for tx in history
+        ]
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Tokens": st.column_config.NumberColumn(format="%+d"),
+        },
+    )

@@ -1,0 +1,8 @@
+from textedit_core import billing
+
+
+def test_fresh_database_has_the_default_rate(db):
+    with db.read() as session:
+        rate = billing.current_rate(session)
+    assert rate.currency == "USD"
+    assert str(rate.rate) == "0.1"
