@@ -8,14 +8,14 @@ st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
 
 account = common.current_account()
 if account is None:
-    pages = [st.Page("app_pages/login.py", title="Log in", icon="🔑", default=True)]
+    pages = [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]
 else:
     pages = [
-        st.Page("app_pages/editor.py", title="Editor", icon="✍️", default=True),
-        st.Page("app_pages/wallet.py", title="Wallet", icon="💳", url_path="wallet"),
+        st.Page("app_pages/editor.py", title="Editor", icon=":material/edit_note:", default=True),
+        st.Page("app_pages/wallet.py", title="Wallet", icon=":material/account_balance_wallet:", url_path="wallet"),
     ]
     if account.is_admin:
-        pages.append(st.Page("app_pages/admin.py", title="Admin", icon="🛡️", url_path="admin"))
+        pages.append(st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"))
 
 navigation = st.navigation(pages)
 if account is not None:

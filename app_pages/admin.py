@@ -63,7 +63,7 @@ with transactions_tab:
         file_name=f"transactions-{date.today().isoformat()}.csv",
         mime="text/csv",
         on_click="ignore",
-        icon="⬇️",
+        icon=":material/download:",
     )
 
 with rate_tab:

@@ -95,9 +95,9 @@ def model_status() -> ServiceStatus:
 
 def render_sidebar(account: auth.Account) -> None:
     with st.sidebar:
-        st.markdown(f"**{escape_markdown(account.email)}**")
+        st.text(account.email)
         if account.is_admin:
-            st.badge("admin", icon="🛡️", color="violet")
+            st.badge("admin", icon=":material/shield_person:", color="violet")
         st.metric("Balance", f"{account.balance:,} tokens")
         status = model_status()
         if status.reachable and status.model_installed:

@@ -24,7 +24,7 @@ elif not status.model_installed:
 
 if account.balance <= 0:
     st.info("Your balance is 0 tokens. Each edit costs 1 token.")
-    st.page_link("app_pages/wallet.py", label="Top up your wallet", icon="💳")
+    st.page_link("app_pages/wallet.py", label="Top up your wallet", icon=":material/account_balance_wallet:")
 
 text = st.text_area(
     "Your text",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import passwords, tokens
@@ -71,8 +72,15 @@ def register(session: Session, email: str, password: str, role: Role = Role.USER
         balance=0,
         created_at=utcnow(),
     )
-    session.add(user)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as error:
+        # A concurrent registration of the same email won the race (PostgreSQL, READ COMMITTED).
+        if find_user_by_email(session, clean_email) is None:
+            raise
+        raise EmailTaken("An account with this email already exists. Log in instead.") from error
     return user
 
 

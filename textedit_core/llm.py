@@ -101,12 +101,14 @@ _QUOTE_PAIRS = {'"': '"', "'": "'", "«": "»", "“": "”", "„": "“"}
 def clean_answer(answer: str, original: str) -> str:
     """Trim, and drop code fences, <text> tags, a chatty first line and wrapping quotes."""
     text = answer.strip()
-    fenced = _FENCE.match(text)
-    if fenced:
-        text = fenced.group(1).strip()
-    text = _PREAMBLE.sub("", text, count=1).strip()
-    text = _TAGS.sub("", text).strip()
     original = original.strip()
+    # A fence or a "Here are the steps:" first line that the user's own text has is content.
+    fenced = _FENCE.match(text)
+    if fenced and not _FENCE.match(original):
+        text = fenced.group(1).strip()
+    if not _PREAMBLE.match(original):
+        text = _PREAMBLE.sub("", text, count=1).strip()
+    text = _TAGS.sub("", text).strip()
     if len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1]:
         if not (original and _QUOTE_PAIRS.get(original[0]) == original[-1]):
             text = text[1:-1].strip()
@@ -163,6 +165,7 @@ class OllamaGateway:
         """Yield the answer as it comes. Raises a ModelError on any failure, even mid-stream."""
         deadline = time.monotonic() + self.timeout
         received = False
+        chunks = None
         try:
             chunks = self._client.chat(
                 model=self.model,
@@ -197,6 +200,11 @@ class OllamaGateway:
             pydantic.ValidationError,
         ) as error:
             raise self._translate(error) from error
+        finally:
+            # End the HTTP stream now, whatever happened: an abandoned stream stays open as long
+            # as the exception holding its frame lives, and Ollama keeps generating into it.
+            if chunks is not None:
+                chunks.close()
         if not received:
             raise ModelBrokenAnswer("The model returned an empty answer.")
 

@@ -45,10 +45,11 @@ def parse_amount(raw: object) -> Decimal:
     value = _parse_decimal(raw, "amount")
     if value <= 0:
         raise ValidationError("The amount must be greater than 0.")
-    if value != value.quantize(Decimal("0.01"), rounding=ROUND_FLOOR):
-        raise ValidationError(f"The amount can have at most {AMOUNT_PLACES} decimal places.")
+    # The cap comes first: quantize() on a number of more than 28 digits raises InvalidOperation.
     if value > MAX_TOPUP:
         raise ValidationError(f"The amount can be at most {format_amount(MAX_TOPUP)} per top-up.")
+    if value != value.quantize(Decimal("0.01"), rounding=ROUND_FLOOR):
+        raise ValidationError(f"The amount can have at most {AMOUNT_PLACES} decimal places.")
     return value
 
 
@@ -57,10 +58,10 @@ def parse_rate(raw: object) -> Decimal:
     value = _parse_decimal(raw, "rate")
     if value <= 0:
         raise ValidationError("The rate must be greater than 0.")
+    if value > MAX_RATE:  # before quantize(), as in parse_amount
+        raise ValidationError(f"The rate can be at most {format_amount(MAX_RATE)}.")
     if value != value.quantize(Decimal(1).scaleb(-MONEY_SCALE), rounding=ROUND_FLOOR):
         raise ValidationError(f"The rate can have at most {MONEY_SCALE} decimal places.")
-    if value > MAX_RATE:
-        raise ValidationError(f"The rate can be at most {format_amount(MAX_RATE)}.")
     return value
 
 

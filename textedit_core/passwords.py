@@ -23,6 +23,15 @@ def normalize(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+def _encodable(text: str) -> bool:
+    """False for text Argon2 cannot take, such as a lone surrogate (not valid UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
@@ -34,6 +43,8 @@ def check_policy(password: str, email: str) -> str:
     if len(password) > MAX_LENGTH:
         raise ValidationError(f"Password is too long: at most {MAX_LENGTH} characters.")
     normalized = normalize(password)
+    if not _encodable(normalized):
+        raise ValidationError("Password contains characters that cannot be used. Retype it.")
     if len(normalized) < MIN_LENGTH:
         raise ValidationError(
             f"Password is too short: use at least {MIN_LENGTH} characters. "
@@ -61,10 +72,12 @@ def verify(stored_hash: str | None, password: str) -> bool:
     if len(password) > MAX_LENGTH:
         return False
     try:
-        return HASHER.verify(stored_hash or _DUMMY_HASH, normalize(password)) and (
-            stored_hash is not None
+        # An empty hash counts as missing: it must not fall through to the dummy and match it.
+        return HASHER.verify(stored_hash or _DUMMY_HASH, normalize(password)) and bool(
+            stored_hash
         )
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    # UnicodeEncodeError: a non-ASCII hash, or a password argon2 cannot encode as UTF-8.
+    except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
         return False
 
 

@@ -1,0 +1,109 @@
+"""Fixtures for the core suites: accounts, funding and a whole-database snapshot.
+
+The `db` fixture itself (a SQLite file, and PostgreSQL when configured) lives in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from textedit_core import billing, passwords
+from textedit_core.coltypes import utcnow
+from textedit_core.db import Database
+from textedit_core.models import RateSetting, Role, Transaction, User
+
+# 64 bytes: above the 32-byte floor, and long enough that PyJWT does not warn even for the
+# HS512 tokens the security suite forges.
+SECRET = b"test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNO"
+KNOWN_PASSWORD = "plain tulip orbit harvest"
+
+_emails = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def known_hash() -> str:
+    """One default-parameter hash of KNOWN_PASSWORD, computed once per run.
+
+    Suites that need accounts but do not test registration insert user rows with this hash:
+    a default Argon2id hash costs ~150 ms, and registration itself is covered by test_auth.py.
+    """
+    return passwords.hash_password(KNOWN_PASSWORD)
+
+
+@pytest.fixture
+def secret() -> bytes:
+    return SECRET
+
+
+@pytest.fixture
+def make_user(db: Database, known_hash: str) -> Callable[..., int]:
+    """Insert an account row (password KNOWN_PASSWORD, balance 0) and return its id."""
+
+    def make(email: str | None = None, *, role: Role = Role.USER, blocked: bool = False) -> int:
+        address = email or f"user{next(_emails)}@example.com"
+
+        def work(session) -> int:
+            user = User(
+                email=address,
+                email_key=address.casefold(),
+                password_hash=known_hash,
+                role=role.value,
+                is_blocked=blocked,
+                token_version=0,
+                balance=0,
+                created_at=utcnow(),
+            )
+            session.add(user)
+            session.flush()
+            return user.id
+
+        return db.run(work)
+
+    return make
+
+
+@pytest.fixture
+def fund(db: Database) -> Callable[[int, int], None]:
+    """Give a user `tokens` tokens through a real top-up at the current rate."""
+
+    def give(user_id: int, tokens: int) -> None:
+        def work(session) -> None:
+            rate = billing.current_rate(session)
+            amount = tokens * rate.rate
+            assert amount == amount.quantize(Decimal("0.01")), "pick a rate that fits 2 decimals"
+            key = f"fund-{user_id}-{next(_emails)}"
+            billing.top_up(session, user_id, str(amount), key, rate.id)
+
+        db.run(work)
+        with db.read() as session:
+            assert billing.balance_of(session, user_id) >= tokens
+
+    return give
+
+
+def _rows(session, model) -> list[tuple]:
+    columns = [c.key for c in model.__table__.columns]
+    return [
+        tuple(getattr(row, c) for c in columns)
+        for row in session.scalars(select(model).order_by(model.id))
+    ]
+
+
+@pytest.fixture
+def db_state(db: Database) -> Callable[[], dict[str, list[tuple]]]:
+    """Every row of every table, to assert that a refused operation changed nothing."""
+
+    def snapshot() -> dict[str, list[tuple]]:
+        with db.read() as session:
+            return {
+                "users": _rows(session, User),
+                "transactions": _rows(session, Transaction),
+                "rate_settings": _rows(session, RateSetting),
+            }
+
+    return snapshot

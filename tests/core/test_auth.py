@@ -1,0 +1,292 @@
+"""Accounts: registration, login, admins (security checklist: Passwords, Login abuse)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import argon2
+import pytest
+from sqlalchemy import func, select, update
+
+from textedit_core import auth, passwords
+from textedit_core.coltypes import utcnow
+from textedit_core.config import Settings
+from textedit_core.errors import AuthenticationFailed, EmailTaken, ValidationError
+from textedit_core.models import Role, User
+from textedit_core.services import seed_admin
+
+from .conftest import KNOWN_PASSWORD
+
+PASSWORD = "quiet lantern meadow"
+
+
+def register(db, email: str, password: str = PASSWORD) -> User:
+    return db.run(lambda s: auth.register(s, email, password))
+
+
+def login(db, email: str, password: str = KNOWN_PASSWORD) -> User:
+    return db.run(lambda s: auth.authenticate(s, email, password))
+
+
+def stored(db, user_id: int) -> User:
+    with db.read() as session:
+        return session.get(User, user_id)
+
+
+def user_count(db) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(User))
+
+
+def hash_parameters(encoded: str) -> tuple[argon2.Type, int, int, int]:
+    p = argon2.extract_parameters(encoded)
+    return p.type, p.time_cost, p.memory_cost, p.parallelism
+
+
+# --- register -----------------------------------------------------------------------------
+
+
+def test_register_creates_a_plain_user_with_a_zero_balance(db):
+    user = register(db, "erin@example.com")
+    row = stored(db, user.id)
+    assert (row.role, row.balance, row.is_blocked, row.token_version) == ("user", 0, False, 0)
+    assert row.last_login_at is None
+
+
+def test_register_stores_an_argon2id_hash_not_the_password(db):
+    user = register(db, "erin@example.com")
+    row = stored(db, user.id)
+    assert PASSWORD not in row.password_hash
+    assert row.password_hash.startswith("$argon2id$")
+    assert passwords.verify(row.password_hash, PASSWORD)
+
+
+def test_register_trims_the_email_and_lowercases_its_domain(db):
+    user = register(db, "  Erin@Example.COM \t")
+    row = stored(db, user.id)
+    assert row.email == "Erin@example.com"
+    assert row.email_key == "erin@example.com"
+
+
+@pytest.mark.parametrize(
+    "malformed", ["not-an-email", "erin@", "@example.com", "erin@@example.com", "erin@example"]
+)
+def test_register_refuses_a_malformed_email_with_a_clear_message(db, db_state, malformed):
+    before = db_state()
+    with pytest.raises(ValidationError, match="That email address is not valid"):
+        register(db, malformed)
+    assert db_state() == before
+
+
+def test_register_refuses_an_empty_email(db, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="Enter your email address"):
+        register(db, "   ")
+    assert db_state() == before
+
+
+def long_email(length: int) -> str:
+    domain = "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".com"  # 194 characters
+    local = "a" * (length - 1 - len(domain))
+    email = f"{local}@{domain}"
+    assert len(email) == length
+    return email
+
+
+def test_register_accepts_an_email_of_254_characters(db):
+    assert register(db, long_email(254)).email == long_email(254)
+
+
+def test_register_refuses_an_email_over_254_characters(db, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="Email is too long: at most 254 characters"):
+        register(db, long_email(255))
+    assert db_state() == before
+
+
+def test_register_refuses_a_taken_email_whatever_its_case(db, make_user):
+    make_user("frank@example.com")
+    with pytest.raises(EmailTaken, match="already exists"):
+        register(db, "  FRANK@Example.com")
+    assert user_count(db) == 1
+
+
+def test_concurrent_registrations_of_one_email_create_one_account(db):
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            register(db, "race@example.com")
+            outcomes.append("created")
+        except EmailTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created", "taken", "taken", "taken"]
+    assert user_count(db) == 1
+
+
+def test_register_refuses_a_short_password_and_writes_nothing(db, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="too short"):
+        register(db, "grace@example.com", "short pass")
+    assert db_state() == before
+
+
+def test_register_refuses_a_password_containing_the_email(db, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="must not contain your email"):
+        register(db, "heidi@example.com", "heidi rides long trains")
+    assert db_state() == before
+
+
+# --- authenticate -------------------------------------------------------------------------
+
+
+def test_authenticate_returns_the_user_for_the_right_password(db, make_user):
+    user_id = make_user("ivan@example.com")
+    assert login(db, "ivan@example.com").id == user_id
+
+
+def test_authenticate_finds_the_email_trimmed_and_case_insensitively(db, make_user):
+    user_id = make_user("ivan@example.com")
+    assert login(db, "  IVAN@Example.com ").id == user_id
+
+
+def test_authenticate_sets_last_login_at(db, make_user):
+    user_id = make_user()
+    email = stored(db, user_id).email
+    before = utcnow()
+    login(db, email)
+    last = stored(db, user_id).last_login_at
+    assert last is not None and before - timedelta(seconds=1) <= last <= utcnow()
+
+
+def test_unknown_email_and_wrong_password_fail_with_the_same_message(db, make_user):
+    make_user("judy@example.com")
+    with pytest.raises(AuthenticationFailed) as unknown:
+        login(db, "nobody@example.com")
+    with pytest.raises(AuthenticationFailed) as wrong:
+        login(db, "judy@example.com", KNOWN_PASSWORD + "x")
+    assert str(unknown.value) == str(wrong.value) == "Wrong email or password."
+
+
+def test_a_failed_login_writes_nothing(db, make_user, db_state):
+    make_user("judy@example.com")
+    before = db_state()
+    with pytest.raises(AuthenticationFailed):
+        login(db, "judy@example.com", "not the password")
+    assert db_state() == before
+
+
+def test_a_blocked_user_is_refused_even_with_the_right_password(db, make_user, db_state):
+    make_user("mallory@example.com", blocked=True)
+    before = db_state()
+    with pytest.raises(AuthenticationFailed, match="blocked"):
+        login(db, "mallory@example.com")
+    assert db_state() == before
+
+
+def test_a_blocked_user_with_a_wrong_password_gets_the_generic_message(db, make_user):
+    make_user("mallory@example.com", blocked=True)
+    with pytest.raises(AuthenticationFailed, match="Wrong email or password"):
+        login(db, "mallory@example.com", "not the password")
+
+
+def test_login_rehashes_a_password_stored_with_cheap_parameters(db, make_user):
+    user_id = make_user("oscar@example.com")
+    # Simulates an account created under older, weaker settings. No core operation stores a
+    # hash with non-default parameters (that is the point), so the row is written directly.
+    cheap = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(KNOWN_PASSWORD)
+    db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(password_hash=cheap)))
+    assert hash_parameters(cheap) == (argon2.Type.ID, 1, 8192, 1)
+
+    login(db, "oscar@example.com")
+
+    upgraded = stored(db, user_id).password_hash
+    assert hash_parameters(upgraded) == (argon2.Type.ID, 3, 65536, 4)
+    assert passwords.verify(upgraded, KNOWN_PASSWORD)
+
+
+def test_login_keeps_a_hash_that_already_has_the_default_parameters(db, make_user, known_hash):
+    user_id = make_user("oscar@example.com")
+    login(db, "oscar@example.com")
+    assert stored(db, user_id).password_hash == known_hash
+
+
+# --- create_admin -------------------------------------------------------------------------
+
+
+def test_create_admin_creates_a_new_admin(db):
+    user, created = db.run(lambda s: auth.create_admin(s, "root@example.com", PASSWORD))
+    assert created is True
+    assert stored(db, user.id).role == Role.ADMIN.value
+
+
+def test_create_admin_needs_a_password_for_a_new_account(db, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="password is needed"):
+        db.run(lambda s: auth.create_admin(s, "root@example.com", None))
+    assert db_state() == before
+
+
+def test_create_admin_promotes_an_existing_user_and_bumps_the_token_version(
+    db, make_user, known_hash
+):
+    user_id = make_user("peggy@example.com")
+    user, created = db.run(lambda s: auth.create_admin(s, "Peggy@Example.com", "ignored pass"))
+    assert (user.id, created) == (user_id, False)
+    row = stored(db, user_id)
+    assert (row.role, row.token_version) == ("admin", 1)
+    assert row.password_hash == known_hash  # the given password is ignored for an existing user
+
+
+def test_create_admin_on_an_existing_admin_changes_nothing(db, make_user, db_state):
+    make_user("root@example.com", role=Role.ADMIN)
+    before = db_state()
+    _user, created = db.run(lambda s: auth.create_admin(s, "root@example.com", PASSWORD))
+    assert created is False
+    assert db_state() == before
+
+
+# --- seed_admin ---------------------------------------------------------------------------
+
+
+def admin_settings(tmp_path, email: str = "seed@example.com") -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path, admin_email=email, admin_password=PASSWORD)
+
+
+def test_seed_admin_creates_the_configured_admin(db, tmp_path):
+    seed_admin(db, admin_settings(tmp_path))
+    with db.read() as session:
+        user = auth.find_user_by_email(session, "seed@example.com")
+    assert user is not None and user.is_admin
+
+
+def test_seed_admin_is_idempotent(db, tmp_path, db_state):
+    settings = admin_settings(tmp_path)
+    seed_admin(db, settings)
+    after_first = db_state()
+    seed_admin(db, settings)
+    assert db_state() == after_first
+    assert user_count(db) == 1
+
+
+def test_seed_admin_leaves_an_existing_account_as_it_is(db, tmp_path, make_user, db_state):
+    make_user("seed@example.com")
+    before = db_state()
+    seed_admin(db, admin_settings(tmp_path, "SEED@example.com"))
+    assert db_state() == before
+
+
+def test_seed_admin_does_nothing_without_configured_credentials(db, tmp_path, db_state):
+    before = db_state()
+    seed_admin(db, Settings(_env_file=None, data_dir=tmp_path, admin_email="seed@example.com"))
+    assert db_state() == before

@@ -1,0 +1,479 @@
+"""Tokens and money (security checklist: Money and the ledger). Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, update
+
+from textedit_core import billing
+from textedit_core.errors import InsufficientBalance, NotAuthorized, ValidationError
+from textedit_core.models import RateSetting, Role, Transaction, User
+
+from .test_money import BAD_AMOUNTS
+
+
+def rate_now(db) -> billing.Rate:
+    with db.read() as session:
+        return billing.current_rate(session)
+
+
+def top_up(db, user_id: int, amount: str, key: str = "key-1", rate_id: int | None = None):
+    rate_id = rate_now(db).id if rate_id is None else rate_id
+    return db.run(lambda s: billing.top_up(s, user_id, amount, key, rate_id))
+
+
+def set_rate(db, admin_id: int, currency: object, rate: object) -> billing.Rate:
+    return db.run(lambda s: billing.set_rate(s, admin_id, currency, rate))
+
+
+def balance(db, user_id: int) -> int:
+    with db.read() as session:
+        return billing.balance_of(session, user_id)
+
+
+def rows(db, user_id: int, kind: str | None = None) -> list[Transaction]:
+    with db.read() as session:
+        query = select(Transaction).where(Transaction.user_id == user_id).order_by(Transaction.id)
+        if kind:
+            query = query.where(Transaction.kind == kind)
+        return list(session.scalars(query))
+
+
+def charge_row(db, charge_id: int) -> Transaction:
+    with db.read() as session:
+        return session.get(Transaction, charge_id)
+
+
+def mismatches(db) -> list[billing.LedgerMismatch]:
+    with db.read() as session:
+        return billing.ledger_mismatches(session)
+
+
+def assert_ledger_exact(db) -> None:
+    assert mismatches(db) == []
+
+
+@pytest.fixture
+def user(make_user) -> int:
+    return make_user("payer@example.com")
+
+
+@pytest.fixture
+def admin(make_user) -> int:
+    return make_user("boss@example.com", role=Role.ADMIN)
+
+
+def run_at_once(count: int, work) -> tuple[list[object], float]:
+    """Start `count` threads that call `work()` together; return their outcomes and the time."""
+    barrier = threading.Barrier(count)
+    outcomes: list[object] = [None] * count
+
+    def thread_main(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = work()
+        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=thread_main, args=(i,)) for i in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.perf_counter() - started
+    assert not any(t.is_alive() for t in threads), "a thread is still running"
+    return outcomes, elapsed
+
+
+# --- quote_topup: the one rounding rule -----------------------------------------------------
+
+
+def rate(value: str, currency: str = "USD") -> billing.Rate:
+    return billing.Rate(id=1, currency=currency, rate=Decimal(value))
+
+
+def test_quote_rounds_tokens_down_and_charges_only_whole_tokens():
+    quote = billing.quote_topup("1.00", rate("0.30"))
+    assert (quote.entered, quote.tokens, quote.charged) == (Decimal("1.00"), 3, Decimal("0.90"))
+
+
+def test_quote_charges_the_whole_amount_when_it_divides_exactly():
+    quote = billing.quote_topup("1.00", rate("0.25"))
+    assert (quote.tokens, quote.charged) == (4, Decimal("1.00"))
+
+
+@pytest.mark.parametrize(
+    ("amount", "rate_value"),
+    [
+        ("1.00", "0.30"),
+        ("10", "0.07"),
+        ("0.99", "0.33"),
+        ("5.55", "1.234567"),
+        ("100000", "0.000001"),
+        ("100000", "999999"),
+    ],
+)
+def test_quote_charges_tokens_times_rate_never_more_than_entered(amount, rate_value):
+    r = rate(rate_value)
+    try:
+        quote = billing.quote_topup(amount, r)
+    except ValidationError:
+        assert Decimal(amount) < r.rate  # refused only when not even one token fits
+        return
+    assert quote.tokens >= 1
+    assert quote.charged == quote.tokens * r.rate
+    assert quote.charged <= quote.entered
+    assert quote.entered - quote.charged < r.rate  # floor: one more token would cost too much
+
+
+def test_quote_refuses_an_amount_below_the_price_of_one_token():
+    with pytest.raises(ValidationError, match=r"too small: one token costs 0\.30 EUR"):
+        billing.quote_topup("0.29", rate("0.30", "EUR"))
+
+
+def test_quote_gives_one_token_for_exactly_its_price():
+    quote = billing.quote_topup("0.30", rate("0.30"))
+    assert (quote.tokens, quote.charged) == (1, Decimal("0.30"))
+
+
+# --- top_up -------------------------------------------------------------------------------
+
+
+def test_top_up_credits_the_balance(db, user):
+    top_up(db, user, "1.00")  # default rate: 0.10 USD per token
+    assert balance(db, user) == 10
+    assert_ledger_exact(db)
+
+
+def test_top_up_writes_a_success_row_with_the_currency_and_rate_it_used(db, user, admin):
+    set_rate(db, admin, "EUR", "0.30")
+    tx = top_up(db, user, "1.00", key="pay-1")
+    [row] = rows(db, user)
+    assert row.id == tx.id
+    assert (row.kind, row.status, row.tokens) == ("topup", "success", 3)
+    assert (row.amount, row.currency, row.rate) == (Decimal("0.90"), "EUR", Decimal("0.30"))
+    assert row.idempotency_key == "pay-1"
+    assert row.settled_at is not None
+
+
+def test_the_same_idempotency_key_twice_credits_once(db, user):
+    first = top_up(db, user, "1.00", key="double-click")
+    second = top_up(db, user, "1.00", key="double-click")
+    assert second.id == first.id
+    assert balance(db, user) == 10
+    assert len(rows(db, user)) == 1
+    assert_ledger_exact(db)
+
+
+def test_a_reused_idempotency_key_returns_the_first_top_up_whatever_the_amount(db, user):
+    top_up(db, user, "1.00", key="pay-1")
+    again = top_up(db, user, "5.00", key="pay-1")
+    assert again.tokens == 10
+    assert balance(db, user) == 10
+
+
+def test_different_idempotency_keys_credit_separately(db, user):
+    top_up(db, user, "1.00", key="pay-1")
+    top_up(db, user, "1.00", key="pay-2")
+    assert balance(db, user) == 20
+
+
+def test_idempotency_keys_belong_to_one_user(db, user, make_user):
+    other = make_user()
+    top_up(db, user, "1.00", key="same-key")
+    top_up(db, other, "1.00", key="same-key")
+    assert (balance(db, user), balance(db, other)) == (10, 10)
+
+
+@pytest.mark.parametrize("key", ["", "k" * 65])
+def test_a_missing_or_oversized_idempotency_key_is_refused(db, user, db_state, key):
+    before = db_state()
+    with pytest.raises(ValidationError, match="form has expired"):
+        top_up(db, user, "1.00", key=key)
+    assert db_state() == before
+
+
+def test_a_stale_quoted_rate_is_refused_and_nothing_is_written(db, user, admin, db_state):
+    quoted = rate_now(db)
+    set_rate(db, admin, "USD", "0.20")
+    before = db_state()
+    with pytest.raises(ValidationError, match="rate has just changed"):
+        top_up(db, user, "1.00", rate_id=quoted.id)
+    assert db_state() == before
+
+
+@pytest.mark.parametrize("amount", list(BAD_AMOUNTS))
+def test_a_bad_amount_is_refused_and_nothing_is_written(db, user, db_state, amount):
+    top_up(db, user, "1.00", key="earlier")
+    before = db_state()
+    with pytest.raises(ValidationError):
+        top_up(db, user, amount, key="bad")
+    assert db_state() == before
+    assert balance(db, user) == 10
+
+
+def test_an_amount_below_one_token_is_refused_and_nothing_is_written(db, user, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="too small"):
+        top_up(db, user, "0.09")
+    assert db_state() == before
+
+
+# --- set_rate -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("currency", "rate_value", "message"),
+    [
+        ("USD", "0", "greater than 0"),
+        ("USD", "-1", "greater than 0"),
+        ("USD", "abc", "must be a number"),
+        ("RUBX", "0.5", "three-letter"),
+        ("XYZ", "0.5", "not an ISO 4217"),
+    ],
+)
+def test_set_rate_refuses_bad_values_and_writes_no_row(db, admin, db_state, currency, rate_value, message):
+    before = db_state()
+    with pytest.raises(ValidationError, match=message):
+        set_rate(db, admin, currency, rate_value)
+    assert db_state() == before
+
+
+def test_set_rate_refuses_the_current_values(db, admin, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="Nothing changed"):
+        set_rate(db, admin, "usd", "0.10")
+    assert db_state() == before
+
+
+def test_set_rate_writes_a_history_row_with_old_and_new_values_and_who(db, admin):
+    new = set_rate(db, admin, "eur", "0.25")
+    with db.read() as session:
+        row = session.get(RateSetting, new.id)
+        history = billing.rate_history(session)
+    assert (row.currency, row.rate) == ("EUR", Decimal("0.25"))
+    assert (row.old_currency, row.old_rate) == ("USD", Decimal("0.1"))
+    assert row.changed_by_id == admin
+    assert row.changed_at is not None
+    assert [h.id for h in history][0] == new.id and len(history) == 2
+    assert rate_now(db) == new
+
+
+def test_later_top_ups_use_the_new_rate_and_old_rows_keep_theirs(db, user, admin):
+    top_up(db, user, "1.00", key="before")
+    set_rate(db, admin, "EUR", "0.50")
+    top_up(db, user, "1.00", key="after")
+    old, new = rows(db, user)
+    assert (old.currency, old.rate, old.tokens, old.amount) == ("USD", Decimal("0.1"), 10, Decimal("1"))
+    assert (new.currency, new.rate, new.tokens, new.amount) == ("EUR", Decimal("0.5"), 2, Decimal("1"))
+    assert balance(db, user) == 12
+    assert_ledger_exact(db)
+
+
+# --- charge, settle, refund ---------------------------------------------------------------
+
+
+def charge(db, user_id: int, operation: str = "fix") -> Transaction:
+    return db.run(lambda s: billing.charge(s, user_id, operation))
+
+
+def settle(db, charge_id: int) -> bool:
+    return db.run(lambda s: billing.settle(s, charge_id))
+
+
+def refund(db, charge_id: int, reason: str = "model failed") -> bool:
+    return db.run(lambda s: billing.refund(s, charge_id, reason))
+
+
+def test_charge_debits_one_token_and_records_a_pending_charge(db, user, fund):
+    fund(user, 3)
+    tx = charge(db, user, "translate")
+    assert balance(db, user) == 2
+    row = charge_row(db, tx.id)
+    assert (row.kind, row.status, row.tokens, row.operation) == ("charge", "pending", -1, "translate")
+    assert row.settled_at is None
+    assert_ledger_exact(db)
+
+
+def test_charge_at_zero_balance_raises_and_writes_nothing(db, user, db_state):
+    before = db_state()
+    with pytest.raises(InsufficientBalance):
+        charge(db, user)
+    assert db_state() == before
+
+
+def test_charge_of_a_blocked_user_is_not_authorized_and_writes_nothing(db, make_user, fund, db_state):
+    user_id = make_user()
+    fund(user_id, 1)
+    db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(is_blocked=True)))
+    before = db_state()
+    with pytest.raises(NotAuthorized, match="blocked"):
+        charge(db, user_id)
+    assert db_state() == before
+
+
+def test_settle_marks_a_pending_charge_paid_once(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    assert settle(db, tx.id) is True
+    assert settle(db, tx.id) is False
+    row = charge_row(db, tx.id)
+    assert (row.status, row.settled_at is not None) == ("success", True)
+    assert balance(db, user) == 0
+    assert_ledger_exact(db)
+
+
+def test_a_settled_charge_cannot_be_refunded(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    settle(db, tx.id)
+    assert refund(db, tx.id) is False
+    assert balance(db, user) == 0
+    assert rows(db, user, "refund") == []
+
+
+def test_refund_returns_the_token_and_links_a_refund_row_to_the_charge(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user, "fix")
+    assert refund(db, tx.id, "model unavailable") is True
+    assert balance(db, user) == 1
+    original = charge_row(db, tx.id)
+    assert (original.status, original.failure) == ("refunded", "model unavailable")
+    [back] = rows(db, user, "refund")
+    assert (back.status, back.tokens, back.refund_of_id) == ("success", 1, tx.id)
+    assert (back.operation, back.failure) == ("fix", "model unavailable")
+    assert_ledger_exact(db)
+
+
+def test_refunding_twice_returns_false_and_writes_one_refund_row(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    assert refund(db, tx.id) is True
+    assert refund(db, tx.id) is False
+    assert len(rows(db, user, "refund")) == 1
+    assert balance(db, user) == 1
+    assert_ledger_exact(db)
+
+
+def test_settle_after_refund_returns_false(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    refund(db, tx.id)
+    assert settle(db, tx.id) is False
+    assert charge_row(db, tx.id).status == "refunded"
+
+
+def test_refund_of_a_top_up_or_a_missing_row_returns_false(db, user, db_state):
+    tx = top_up(db, user, "1.00")
+    before = db_state()
+    assert refund(db, tx.id) is False
+    assert refund(db, 999_999) is False
+    assert db_state() == before
+
+
+def test_a_long_refund_reason_is_cut_to_the_column_size(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    assert refund(db, tx.id, "x" * 1000) is True
+    assert charge_row(db, tx.id).failure == "x" * 255
+
+
+def test_reconcile_refunds_stale_pending_charges_exactly_once(db, user, fund):
+    fund(user, 3)
+    pending = charge(db, user)
+    settled = charge(db, user)
+    settle(db, settled.id)
+    assert db.run(lambda s: billing.reconcile(s, 0)) == 1
+    assert db.run(lambda s: billing.reconcile(s, 0)) == 0
+    assert charge_row(db, pending.id).status == "refunded"
+    assert charge_row(db, settled.id).status == "success"
+    assert balance(db, user) == 2
+    assert_ledger_exact(db)
+
+
+def test_reconcile_leaves_recent_pending_charges_alone(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    assert db.run(lambda s: billing.reconcile(s, 3600)) == 0
+    assert charge_row(db, tx.id).status == "pending"
+
+
+# --- the ledger invariant -----------------------------------------------------------------
+
+
+def test_the_ledger_is_exact_after_every_kind_of_operation(db, user, admin, make_user):
+    other = make_user()
+    top_up(db, user, "1.00", key="a")
+    top_up(db, user, "1.00", key="a")  # replay
+    set_rate(db, admin, "EUR", "0.30")
+    top_up(db, other, "1.00", key="b")
+    first, second, third = (charge(db, user) for _ in range(3))
+    settle(db, first.id)
+    refund(db, second.id)
+    refund(db, second.id)
+    db.run(lambda s: billing.reconcile(s, 0))  # refunds the third
+    charge(db, other)
+    with pytest.raises(InsufficientBalance):
+        for _ in range(10):
+            charge(db, other)
+    assert (balance(db, user), balance(db, other)) == (9, 0)
+    assert charge_row(db, third.id).status == "refunded"
+    assert_ledger_exact(db)
+
+
+def test_a_tampered_balance_shows_up_as_a_ledger_mismatch(db, user, make_user):
+    clean = make_user()
+    top_up(db, user, "1.00")
+    # Crafts a corrupt state on purpose: a balance changed without a ledger row, which no core
+    # operation does. The audit must report it.
+    db.run(lambda s: s.execute(update(User).where(User.id == user).values(balance=User.balance + 7)))
+    [mismatch] = mismatches(db)
+    assert (mismatch.user_id, mismatch.email) == (user, "payer@example.com")
+    assert (mismatch.balance, mismatch.ledger_sum) == (17, 10)
+    assert clean not in [m.user_id for m in mismatches(db)]
+
+
+# --- concurrency --------------------------------------------------------------------------
+
+
+def test_sixteen_concurrent_charges_on_a_balance_of_five_succeed_exactly_five_times(
+    db, test_db, user, fund
+):
+    fund(user, 5)
+    outcomes, elapsed = run_at_once(16, lambda: db.run(lambda s: billing.charge(s, user, "fix")))
+
+    successes = [o for o in outcomes if isinstance(o, Transaction)]
+    refused = [o for o in outcomes if isinstance(o, InsufficientBalance)]
+    print(
+        f"\n[{test_db.kind}] 16 concurrent charges on balance 5: {len(successes)} succeeded, "
+        f"{len(refused)} InsufficientBalance, {elapsed:.3f} s"
+    )
+    assert len(successes) + len(refused) == 16, [o for o in outcomes if isinstance(o, Exception)]
+    assert (len(successes), len(refused)) == (5, 11)
+    assert balance(db, user) == 0
+    assert len(rows(db, user, "charge")) == 5
+    assert len({tx.id for tx in successes}) == 5
+    assert_ledger_exact(db)
+
+
+def test_eight_concurrent_top_ups_with_one_idempotency_key_credit_once(db, test_db, user):
+    rate_id = rate_now(db).id
+    outcomes, elapsed = run_at_once(
+        8, lambda: db.run(lambda s: billing.top_up(s, user, "1.00", "same-click", rate_id))
+    )
+
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    print(
+        f"\n[{test_db.kind}] 8 concurrent top-ups, one key: {8 - len(errors)} returned, "
+        f"{len(errors)} failed, {elapsed:.3f} s"
+    )
+    assert errors == []
+    assert len({tx.id for tx in outcomes}) == 1
+    assert balance(db, user) == 10
+    assert len(rows(db, user)) == 1
+    assert_ledger_exact(db)

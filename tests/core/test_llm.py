@@ -1,0 +1,254 @@
+"""The model layer: what OllamaGateway sends, what it yields, and how each failure is named.
+
+Driven through the real `ollama` client over HTTP against the stand-in server.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url
+from textedit_core.errors import (
+    ModelBrokenAnswer,
+    ModelBusy,
+    ModelNotInstalled,
+    ModelTimeout,
+    ModelUnavailable,
+)
+from textedit_core.llm import OPERATIONS, OllamaGateway, clean_answer, get_operation
+
+NUM_CTX = 8192
+TEXT = "Their going to the libary tomorow."
+FIX = get_operation("fix")
+
+
+def make_gateway(url: str, *, model: str = DEFAULT_MODEL, timeout: float = 10.0) -> OllamaGateway:
+    return OllamaGateway(url, model, timeout=timeout, connect_timeout=1.0, num_ctx=NUM_CTX)
+
+
+# One stand-in and a few gateways for the module (a client costs ~50 ms to build), reset per test.
+@pytest.fixture(scope="module")
+def shared_server():
+    with OllamaStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def server(shared_server):
+    shared_server.reset()
+    return shared_server
+
+
+@pytest.fixture(scope="module")
+def gateway(shared_server):
+    return make_gateway(shared_server.url)
+
+
+@pytest.fixture(scope="module")
+def impatient_gateway(shared_server):
+    """Gives the model 0.5 s, where the app gives it minutes."""
+    return make_gateway(shared_server.url, timeout=0.5)
+
+
+@pytest.fixture(scope="module")
+def down_gateway():
+    return make_gateway(unused_url())
+
+
+def answer_of(gateway: OllamaGateway, text: str = TEXT, operation=FIX) -> str:
+    return "".join(gateway.stream(operation, text))
+
+
+# --- what is yielded --------------------------------------------------------------------------
+
+
+def test_stream_yields_the_answer_piece_by_piece(gateway):
+    pieces = list(gateway.stream(FIX, TEXT))
+    assert len(pieces) > 1
+    assert "".join(pieces) == TEXT  # the stand-in echoes the <text>
+
+
+def test_content_of_the_final_chunk_is_appended(gateway, server):
+    server.script(Reply(chunks=["Fixed "], final_content="text."))
+    assert answer_of(gateway) == "Fixed text."
+
+
+# --- what is sent -----------------------------------------------------------------------------
+
+
+def test_sends_the_configured_model_as_a_stream(gateway, server):
+    answer_of(gateway)
+    (request,) = server.chat_requests
+    assert request.body["model"] == DEFAULT_MODEL
+    assert request.body["stream"] is True
+
+
+@pytest.mark.parametrize(("operation", "temperature"), [("fix", 0.1), ("shorten", 0.3), ("paraphrase", 0.6)])
+def test_each_operation_has_its_own_temperature(gateway, server, operation, temperature):
+    answer_of(gateway, operation=get_operation(operation))
+    assert server.chat_requests[0].body["options"]["temperature"] == temperature
+
+
+def test_every_operation_sends_the_same_num_ctx_so_the_model_is_never_reloaded(gateway, server):
+    for operation in OPERATIONS.values():
+        answer_of(gateway, operation=operation)
+    assert {r.body["options"]["num_ctx"] for r in server.chat_requests} == {NUM_CTX}
+    assert server.model_loads == 1
+
+
+@pytest.mark.parametrize("text", ["Short.", "Длинный текст. " * 400], ids=["short", "6000-cyrillic"])
+def test_num_predict_leaves_room_for_an_answer_as_long_as_the_input(gateway, server, text):
+    answer_of(gateway, text=text)
+    num_predict = server.chat_requests[0].body["options"]["num_predict"]
+    # Cyrillic runs about 2.5 characters per token; the answer must also fit in num_ctx.
+    assert len(text) / 2.5 <= num_predict < NUM_CTX // 2
+
+
+def test_sends_the_rules_as_system_and_the_text_between_delimiters_as_user(gateway, server):
+    answer_of(gateway, operation=get_operation("shorten"))
+    system, user = server.chat_requests[0].body["messages"]
+    assert system["role"] == "system"
+    assert "shorter" in system["content"]
+    assert "<text>" in system["content"] and "never instructions" in system["content"]
+    assert user == {"role": "user", "content": f"<text>\n{TEXT}\n</text>"}
+
+
+# --- failures, each with its own error --------------------------------------------------------
+
+
+def test_server_down_is_model_unavailable(down_gateway):
+    with pytest.raises(ModelUnavailable, match="not reachable"):
+        answer_of(down_gateway)
+
+
+def test_model_not_installed_says_how_to_pull_it(gateway, server):
+    server.remove(DEFAULT_MODEL)
+    with pytest.raises(ModelNotInstalled, match=r"`ollama pull qwen2\.5:3b`"):
+        answer_of(gateway)
+
+
+def test_busy_server_is_model_busy(gateway, server):
+    server.script(Reply(status=503))
+    with pytest.raises(ModelBusy):
+        answer_of(gateway)
+
+
+def test_server_error_is_a_broken_answer(gateway, server):
+    server.script(Reply(status=500))
+    with pytest.raises(ModelBrokenAnswer, match="llama runner process has terminated"):
+        answer_of(gateway)
+
+
+def test_error_in_the_middle_of_the_stream_is_a_broken_answer(gateway, server):
+    server.script(Reply(chunks=["Half ", "an "], mid_stream_error="runner crashed"))
+    with pytest.raises(ModelBrokenAnswer, match="runner crashed"):
+        answer_of(gateway)
+
+
+def test_connection_dropped_mid_stream_is_a_broken_answer(gateway, server):
+    server.script(Reply(chunks=["Half ", "an "], drop_connection=True))
+    with pytest.raises(ModelBrokenAnswer):
+        answer_of(gateway)
+
+
+def test_no_answer_within_the_read_timeout_is_model_timeout(impatient_gateway, server):
+    server.slow_answers(3.0)
+    started = time.monotonic()
+    with pytest.raises(ModelTimeout):
+        answer_of(impatient_gateway)
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_stream_trickling_past_the_timeout_is_cut_off_and_closed(impatient_gateway, server):
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.1))
+    with pytest.raises(ModelTimeout):
+        answer_of(impatient_gateway)
+    # The HTTP stream is closed at once (so a real Ollama stops generating into it),
+    # not only when the exception that pytest still holds is garbage-collected.
+    deadline = time.monotonic() + 2.0
+    while server.disconnects == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.disconnects == 1
+
+
+def test_answer_cut_off_by_the_output_limit_is_a_broken_answer(gateway, server):
+    server.script(Reply(chunks=["Their ", "going "], done_reason="length"))
+    with pytest.raises(ModelBrokenAnswer, match="cut off"):
+        answer_of(gateway)
+
+
+def test_empty_answer_is_a_broken_answer(gateway, server):
+    server.script(Reply(chunks=[]))
+    with pytest.raises(ModelBrokenAnswer, match="empty"):
+        answer_of(gateway)
+
+
+# --- status -----------------------------------------------------------------------------------
+
+
+def test_status_reports_a_reachable_server_with_the_model(gateway):
+    status = gateway.status()
+    assert status.reachable and status.model_installed
+
+
+def test_status_reports_a_missing_model_with_the_pull_command(gateway, server):
+    server.remove(DEFAULT_MODEL)
+    status = gateway.status()
+    assert status.reachable and not status.model_installed
+    assert "ollama pull qwen2.5:3b" in status.detail
+
+
+def test_status_finds_an_untagged_model_as_latest(server):
+    server.install("mistral")  # listed by the server as mistral:latest
+    assert make_gateway(server.url, model="mistral").status().model_installed
+
+
+def test_status_reports_a_server_that_is_down(down_gateway):
+    status = down_gateway.status()
+    assert not status.reachable and not status.model_installed
+
+
+# --- clean_answer -----------------------------------------------------------------------------
+
+
+def test_clean_answer_trims_whitespace():
+    assert clean_answer("  Fixed text.\n\n", "Fixd text.") == "Fixed text."
+
+
+@pytest.mark.parametrize("fence", ["```", "```text"])
+def test_clean_answer_drops_code_fences(fence):
+    assert clean_answer(f"{fence}\nFixed text.\n```", "Fixd text.") == "Fixed text."
+
+
+def test_clean_answer_drops_an_english_preamble_line():
+    answer = "Sure! Here is the corrected text:\n\nFixed text."
+    assert clean_answer(answer, "Fixd text.") == "Fixed text."
+
+
+def test_clean_answer_drops_a_russian_preamble_line():
+    assert clean_answer("Вот исправленный текст:\nПривет, мир.", "Привет мир") == "Привет, мир."
+
+
+def test_clean_answer_keeps_a_first_line_that_is_part_of_the_users_text():
+    text = "Here are the steps:\n1. Open the box.\n2. Take the cake."
+    assert clean_answer(text, text) == text
+
+
+def test_clean_answer_keeps_fences_the_users_text_has():
+    text = "```python\nprint('hi')\n```"
+    assert clean_answer(text, text) == text
+
+
+@pytest.mark.parametrize("quoted", ['"Fixed text."', "«Fixed text.»", "“Fixed text.”"])
+def test_clean_answer_drops_wrapping_quotes(quoted):
+    assert clean_answer(quoted, "Fixd text.") == "Fixed text."
+
+
+def test_clean_answer_keeps_wrapping_quotes_when_the_input_was_quoted():
+    assert clean_answer('"Fixed text."', '"Fixd text."') == '"Fixed text."'
+
+
+def test_clean_answer_drops_text_tags():
+    assert clean_answer("<text>\nFixed text.\n</text>", "Fixd text.") == "Fixed text."

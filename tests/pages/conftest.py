@@ -1,0 +1,82 @@
+"""AppTest fixtures: the real app.py on a fresh SQLite file, with an Ollama stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from tests.ollama_standin import OllamaStandIn
+from textedit_core import auth, billing, migrate
+from textedit_core.config import Settings, resolve_jwt_secret
+from textedit_core.db import Database
+from textedit_core.models import Transaction
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+PASSWORD = "violet harbor seventeen lanterns"
+
+
+@dataclass
+class AppWorld:
+    settings: Settings
+    db: Database
+    ollama: OllamaStandIn
+
+    def app(self) -> AppTest:
+        return AppTest.from_file(APP, default_timeout=30)
+
+    def user(self, email: str, *, tokens: int = 0, admin: bool = False) -> auth.Account:
+        role = auth.Role.ADMIN if admin else auth.Role.USER
+        user = self.db.run(lambda s: auth.register(s, email, PASSWORD, role))
+        if tokens:
+            self.credit(user.id, tokens)
+        with self.db.read() as session:
+            return auth.Account.of(session.get(auth.User, user.id))
+
+    def credit(self, user_id: int, tokens: int) -> None:
+        def work(session) -> None:
+            rate = billing.current_rate(session)
+            billing.top_up(session, user_id, str(rate.rate * tokens), f"seed-{user_id}", rate.id)
+
+        self.db.run(work)
+
+    def token_for(self, account: auth.Account) -> str:
+        with self.db.read() as session:
+            user = session.get(auth.User, account.id)
+            return auth.issue_access_token(user, resolve_jwt_secret(self.settings), 15)
+
+    def signed_in(self, account: auth.Account) -> AppTest:
+        at = self.app()
+        at.session_state["access_token"] = self.token_for(account)
+        return at
+
+    def balance(self, user_id: int) -> int:
+        with self.db.read() as session:
+            return billing.balance_of(session, user_id)
+
+    def transaction_count(self) -> int:
+        with self.db.read() as session:
+            return session.scalar(select(func.count()).select_from(Transaction))
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch) -> Iterator[AppWorld]:
+    with OllamaStandIn() as ollama:
+        env = {
+            "TEXTEDIT_DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
+            "TEXTEDIT_DATA_DIR": str(tmp_path / "data"),
+            "TEXTEDIT_OLLAMA_HOST": ollama.url,
+            "TEXTEDIT_OLLAMA_TIMEOUT": "10",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.delenv("TEXTEDIT_JWT_SECRET", raising=False)
+        settings = Settings(_env_file=None)
+        db = Database(settings.database_url)
+        migrate.upgrade(db)
+        yield AppWorld(settings, db, ollama)
+        db.dispose()

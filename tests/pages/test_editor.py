@@ -1,0 +1,63 @@
+"""Editor page under AppTest, against the Ollama stand-in."""
+
+from tests.ollama_standin import Reply
+
+
+def test_run_streams_the_result_and_uses_one_token(world):
+    account = world.user("writer@example.com", tokens=3)
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Ths sentense has erors.")
+    at.button(key="editor_run").click().run()
+    assert not at.exception
+    assert at.code[0].value == "Ths sentense has erors."  # the stand-in echoes the text
+    assert world.balance(account.id) == 2
+    assert "2 tokens" in at.sidebar.metric[0].value
+    request = world.ollama.chat_requests[0].body
+    assert request["options"]["temperature"] == 0.1  # "fix" is the default operation
+
+
+def test_chosen_operation_is_sent_to_the_model(world):
+    account = world.user("writer@example.com", tokens=1)
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("A long text to make shorter.")
+    at.segmented_control(key="editor_operation").set_value("shorten")
+    at.button(key="editor_run").click().run()
+    assert "Make the text clearly shorter" in world.ollama.chat_requests[0].body["messages"][0]["content"]
+
+
+def test_zero_balance_disables_run_and_links_to_the_wallet(world):
+    account = world.user("writer@example.com")
+    at = world.signed_in(account).run()
+    assert at.button(key="editor_run").disabled
+    assert "balance is 0" in at.info[0].value
+    assert world.ollama.chat_requests == []
+
+
+def test_empty_text_is_refused_before_any_charge(world):
+    account = world.user("writer@example.com", tokens=1)
+    at = world.signed_in(account).run()
+    at.button(key="editor_run").click().run()
+    assert at.error[0].value == "Enter some text to edit first."
+    assert world.balance(account.id) == 1
+    assert world.ollama.chat_requests == []
+
+
+def test_model_failure_shows_why_and_returns_the_token(world):
+    account = world.user("writer@example.com", tokens=1)
+    world.ollama.script(Reply(status=500, error="llama runner process has terminated: exit status 2"))
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Some text.")
+    at.button(key="editor_run").click().run()
+    assert "Your token was returned." in at.error[0].value
+    assert world.balance(account.id) == 1
+
+
+def test_model_output_is_shown_as_literal_text_never_html(world):
+    account = world.user("writer@example.com", tokens=1)
+    payload = "<img src=x onerror=alert(1)> **bold**"
+    world.ollama.script(Reply(chunks=[payload]))
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Anything.")
+    at.button(key="editor_run").click().run()
+    assert at.code[0].value == payload
+    assert all("<img" not in m.value or "\\<img" in m.value for m in at.markdown)
