@@ -260,8 +260,28 @@ def test_set_rate_writes_a_history_row_with_old_and_new_values_and_who(db, admin
     assert (row.old_currency, row.old_rate) == ("USD", Decimal("0.1"))
     assert row.changed_by_id == admin
     assert row.changed_at is not None
-    assert [h.id for h in history][0] == new.id and len(history) == 2
     assert rate_now(db) == new
+    newest, shipped = history
+    assert (newest.currency, newest.rate, newest.old_currency, newest.old_rate) == (
+        "EUR", Decimal("0.25"), "USD", Decimal("0.1")
+    )
+    assert newest.changed_by == "boss@example.com"
+    assert (shipped.currency, shipped.rate, shipped.changed_by) == ("USD", Decimal("0.1"), None)
+
+
+def test_set_rate_by_a_non_admin_is_not_authorized_and_writes_nothing(db, user, db_state):
+    before = db_state()
+    with pytest.raises(NotAuthorized):
+        set_rate(db, user, "EUR", "0.25")
+    assert db_state() == before
+
+
+def test_set_rate_by_a_blocked_admin_is_not_authorized(db, make_user, db_state):
+    blocked_admin = make_user(role=Role.ADMIN, blocked=True)
+    before = db_state()
+    with pytest.raises(NotAuthorized):
+        set_rate(db, blocked_admin, "EUR", "0.25")
+    assert db_state() == before
 
 
 def test_later_top_ups_use_the_new_rate_and_old_rows_keep_theirs(db, user, admin):

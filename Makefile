@@ -1,0 +1,42 @@
+# `make run` starts the app on a fresh machine (SQLite, no other setup); `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test test-core test-pages test-browser migrate check-ledger clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) -m textedit_core migrate
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+migrate: $(VENV)/.installed
+	$(PY) -m textedit_core migrate
+
+check-ledger: $(VENV)/.installed
+	$(PY) -m textedit_core check-ledger
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-core: $(VENV)/.installed-dev
+	$(PY) -m pytest tests/core $(PYTEST_ARGS)
+
+test-pages: $(VENV)/.installed-dev
+	$(PY) -m pytest tests/pages $(PYTEST_ARGS)
+
+test-browser: $(VENV)/.installed-dev
+	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

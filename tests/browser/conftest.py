@@ -1,0 +1,123 @@
+"""A real `streamlit run` of the app on a free port, a stand-in Ollama, and headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.ollama_standin import OllamaStandIn, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("TEXTEDIT_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "granite meadow copper violin"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@dataclass
+class RunningApp:
+    url: str
+    ollama: OllamaStandIn
+    database_url: str
+    data_dir: Path
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def running_app(tmp_path_factory) -> Iterator[RunningApp]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package")
+    tmp = tmp_path_factory.mktemp("browser")
+    port = free_port()
+    with OllamaStandIn() as ollama:
+        database_url = f"sqlite:///{tmp / 'app.db'}"
+        env = {
+            **os.environ,
+            "TEXTEDIT_DATABASE_URL": database_url,
+            "TEXTEDIT_DATA_DIR": str(tmp / "data"),
+            "TEXTEDIT_OLLAMA_HOST": ollama.url,
+            "TEXTEDIT_ADMIN_EMAIL": ADMIN_EMAIL,
+            "TEXTEDIT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        }
+        env.pop("TEXTEDIT_JWT_SECRET", None)
+        log = tmp / "streamlit.log"
+        with log.open("w") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                 "--server.address", "127.0.0.1"],
+                cwd=ROOT,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, process, log)
+            yield RunningApp(url, ollama, database_url, tmp / "data")
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(running_app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(20_000)
+    yield context
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for index, page in enumerate(context.pages):
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{index}.png"), full_page=True)
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+

@@ -1,0 +1,81 @@
+"""The whole product in a real browser: register, top up, edit; the admin sees it all."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+USER_EMAIL = "writer@example.com"
+USER_PASSWORD = "purple otter climbing slowly"
+
+
+def sidebar_balance(page: Page):
+    return page.get_by_test_id("stSidebar").get_by_test_id("stMetricValue")
+
+
+def log_in(page: Page, url: str, email: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Email").first.fill(email)
+    page.get_by_label("Password", exact=True).first.fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Editor")).to_be_visible()
+
+
+def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, context):
+    page = context.new_page()
+    page.goto(running_app.url)
+
+    page.get_by_role("tab", name="Create account").click()
+    form = page.get_by_test_id("stForm").nth(1)
+    form.get_by_label("Email").fill(USER_EMAIL)
+    form.get_by_label("Password", exact=True).fill(USER_PASSWORD)
+    form.get_by_label("Repeat password").fill(USER_PASSWORD)
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Editor")).to_be_visible()
+    expect(sidebar_balance(page)).to_have_text("0 tokens")
+
+    page.get_by_role("link", name="Wallet").first.click()
+    expect(page.get_by_role("heading", name="Wallet")).to_be_visible()
+    amount = page.get_by_label("Amount (USD)")
+    amount.fill("5.00")
+    amount.press("Enter")
+    expect(page.get_by_text("You get 50 tokens and pay 5.00 USD")).to_be_visible()
+    page.get_by_role("button", name="Confirm top-up").click()
+    expect(sidebar_balance(page)).to_have_text("50 tokens")
+
+    page.get_by_role("link", name="Editor").first.click()
+    text = "Ths sentense has sum erors."
+    page.get_by_role("textbox", name="Your text").fill(text)
+    page.get_by_role("textbox", name="Your text").press("Control+Enter")
+    page.get_by_role("button", name="Run").click()
+    expect(page.get_by_test_id("stCode")).to_contain_text(text)
+    expect(sidebar_balance(page)).to_have_text("49 tokens")
+    assert running_app.ollama.chat_requests, "the model was called"
+
+    admin = context.browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    try:
+        admin_page = admin.new_page()
+        log_in(admin_page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+        admin_page.get_by_role("link", name="Admin").first.click()
+        expect(admin_page.get_by_role("heading", name="Admin")).to_be_visible()
+        admin_page.get_by_role("tab", name="Transactions").click()
+        with admin_page.expect_download() as download_info:
+            admin_page.get_by_role("button", name="Download CSV").click()
+        rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text("utf-8-sig"))))
+        kinds = sorted((row["email"], row["kind"], row["tokens"], row["status"]) for row in rows)
+        assert kinds == [
+            (USER_EMAIL, "charge", "-1", "success"),
+            (USER_EMAIL, "topup", "50", "success"),
+        ]
+        admin_page.get_by_role("tab", name="Users").click()
+        grid = admin_page.get_by_test_id("stDataFrame").first
+        expect(grid).to_contain_text(USER_EMAIL)
+    finally:
+        admin.close()
