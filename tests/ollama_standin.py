@@ -20,7 +20,9 @@ import re
 import socket
 import sys
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
@@ -100,6 +102,16 @@ def free_port() -> int:
 def unused_url() -> str:
     """A URL where nothing listens: the port was free a moment ago and is closed again."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """Poll `condition` until it holds or `timeout` passes; its last value."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return condition()
+        time.sleep(0.01)
+    return True
 
 
 def _now() -> str:
@@ -266,9 +278,12 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return body
 
-    def _known_model(self, body: dict[str, Any]) -> str | None:
-        """The requested model's full name, or None after answering 400/404."""
-        model = body.get("model") or body.get("name") or ""
+    def _known_model(self, body: dict[str, Any], *, legacy_name: bool = False) -> str | None:
+        """The requested model's full name, or None after answering 400/404.
+
+        /api/show and /api/pull still accept the old `name` field; /api/chat does not.
+        """
+        model = body.get("model") or (body.get("name") if legacy_name else None) or ""
         if not isinstance(model, str) or not model:
             self._error(400, MODEL_REQUIRED_MESSAGE)
             return None
@@ -305,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._parse(raw)
         if body is None:
             return
-        model = self._known_model(body)
+        model = self._known_model(body, legacy_name=True)
         if model is None:
             return
         self._json(200, {
@@ -641,4 +656,5 @@ __all__ = [
     "default_answer",
     "split_into_chunks",
     "unused_url",
+    "wait_until",
 ]

@@ -237,7 +237,9 @@ def test_an_amount_below_one_token_is_refused_and_nothing_is_written(db, user, d
         ("XYZ", "0.5", "not an ISO 4217"),
     ],
 )
-def test_set_rate_refuses_bad_values_and_writes_no_row(db, admin, db_state, currency, rate_value, message):
+def test_set_rate_refuses_bad_values_and_writes_no_row(
+    db, admin, db_state, currency, rate_value, message
+):
     before = db_state()
     with pytest.raises(ValidationError, match=message):
         set_rate(db, admin, currency, rate_value)
@@ -289,8 +291,8 @@ def test_later_top_ups_use_the_new_rate_and_old_rows_keep_theirs(db, user, admin
     set_rate(db, admin, "EUR", "0.50")
     top_up(db, user, "1.00", key="after")
     old, new = rows(db, user)
-    assert (old.currency, old.rate, old.tokens, old.amount) == ("USD", Decimal("0.1"), 10, Decimal("1"))
-    assert (new.currency, new.rate, new.tokens, new.amount) == ("EUR", Decimal("0.5"), 2, Decimal("1"))
+    assert (old.currency, old.rate, old.tokens, old.amount) == ("USD", Decimal("0.1"), 10, 1)
+    assert (new.currency, new.rate, new.tokens, new.amount) == ("EUR", Decimal("0.5"), 2, 1)
     assert balance(db, user) == 12
     assert_ledger_exact(db)
 
@@ -315,7 +317,8 @@ def test_charge_debits_one_token_and_records_a_pending_charge(db, user, fund):
     tx = charge(db, user, "translate")
     assert balance(db, user) == 2
     row = charge_row(db, tx.id)
-    assert (row.kind, row.status, row.tokens, row.operation) == ("charge", "pending", -1, "translate")
+    assert (row.kind, row.status, row.tokens) == ("charge", "pending", -1)
+    assert row.operation == "translate"
     assert row.settled_at is None
     assert_ledger_exact(db)
 
@@ -327,7 +330,9 @@ def test_charge_at_zero_balance_raises_and_writes_nothing(db, user, db_state):
     assert db_state() == before
 
 
-def test_charge_of_a_blocked_user_is_not_authorized_and_writes_nothing(db, make_user, fund, db_state):
+def test_charge_of_a_blocked_user_is_not_authorized_and_writes_nothing(
+    db, make_user, fund, db_state
+):
     user_id = make_user()
     fund(user_id, 1)
     db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(is_blocked=True)))
@@ -451,7 +456,9 @@ def test_a_tampered_balance_shows_up_as_a_ledger_mismatch(db, user, make_user):
     top_up(db, user, "1.00")
     # Crafts a corrupt state on purpose: a balance changed without a ledger row, which no core
     # operation does. The audit must report it.
-    db.run(lambda s: s.execute(update(User).where(User.id == user).values(balance=User.balance + 7)))
+    db.run(
+        lambda s: s.execute(update(User).where(User.id == user).values(balance=User.balance + 7))
+    )
     [mismatch] = mismatches(db)
     assert (mismatch.user_id, mismatch.email) == (user, "payer@example.com")
     assert (mismatch.balance, mismatch.ledger_sum) == (17, 10)

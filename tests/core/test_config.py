@@ -60,7 +60,8 @@ def test_the_secret_is_read_from_the_environment(monkeypatch, tmp_path):
 
 def test_a_configured_secret_is_used_as_is_and_no_file_is_written(tmp_path):
     data_dir = tmp_path / "data"
-    assert resolve_jwt_secret(settings(jwt_secret=SECRET_32, data_dir=data_dir)) == SECRET_32.encode()
+    resolved = resolve_jwt_secret(settings(jwt_secret=SECRET_32, data_dir=data_dir))
+    assert resolved == SECRET_32.encode()
     assert not (data_dir / SECRET_FILE_NAME).exists()
 
 

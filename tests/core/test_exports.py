@@ -39,7 +39,9 @@ def test_neutralize_prefixes_text_a_spreadsheet_would_run_with_a_quote(text):
     assert neutralize(text) == "'" + text
 
 
-@pytest.mark.parametrize("text", ["hello", "a=1+2", "1+2", " =1+2", "'=1+2", "", "user@example.com"])
+@pytest.mark.parametrize(
+    "text", ["hello", "a=1+2", "1+2", " =1+2", "'=1+2", "", "user@example.com"]
+)
 def test_neutralize_leaves_other_text_unchanged(text):
     assert neutralize(text) == text
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url
+from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url, wait_until
 from textedit_core.errors import (
     ModelBrokenAnswer,
     ModelBusy,
@@ -167,10 +167,15 @@ def test_a_stream_trickling_past_the_timeout_is_cut_off_and_closed(impatient_gat
         answer_of(impatient_gateway)
     # The HTTP stream is closed at once (so a real Ollama stops generating into it),
     # not only when the exception that pytest still holds is garbage-collected.
-    deadline = time.monotonic() + 2.0
-    while server.disconnects == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.disconnects == 1
+    assert wait_until(lambda: server.disconnects == 1)
+
+
+def test_a_reader_that_stops_midway_ends_the_model_call(gateway, server):
+    server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.02))
+    stream = gateway.stream(FIX, TEXT)
+    next(stream)
+    stream.close()
+    assert wait_until(lambda: server.disconnects == 1)
 
 
 def test_answer_cut_off_by_the_output_limit_is_a_broken_answer(gateway, server):

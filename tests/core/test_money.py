@@ -104,7 +104,9 @@ def test_parse_rate_refuses_a_bad_rate_with_a_message(raw, message):
 # --- parse_currency -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("USD", "USD"), ("RUB", "RUB"), ("eur", "EUR"), (" gbp ", "GBP")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("USD", "USD"), ("RUB", "RUB"), ("eur", "EUR"), (" gbp ", "GBP")]
+)
 def test_parse_currency_accepts_an_iso_4217_code_in_any_case(raw, expected):
     assert money.parse_currency(raw) == expected
 

@@ -12,7 +12,7 @@ import httpx
 import ollama
 import pytest
 
-from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url
+from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url, wait_until
 
 USER_TEXT = "<text>\nThe quick brown fox\n</text>"
 MESSAGES = [{"role": "system", "content": "Edit."}, {"role": "user", "content": USER_TEXT}]
@@ -157,6 +157,14 @@ def test_mid_stream_error_is_a_response_error_with_status_minus_one(client, serv
     assert caught.value.error == "runner crashed"
 
 
+def test_other_endpoints_can_be_scripted_to_fail(client, server):
+    server.script(Reply(status=500, error="boom"), path="/api/tags")
+    with pytest.raises(ollama.ResponseError) as caught:
+        client.list()
+    assert (caught.value.status_code, caught.value.error) == (500, "boom")
+    assert client.list().models  # the script was used once
+
+
 def test_wrongly_typed_option_is_an_error(client):
     with pytest.raises(ollama.ResponseError) as caught:
         client.chat(model=DEFAULT_MODEL, messages=MESSAGES, options={"num_ctx": "big"})
@@ -182,6 +190,7 @@ def test_a_client_leaving_mid_stream_does_not_break_the_server(client, server):
     stream = client.chat(model=DEFAULT_MODEL, messages=MESSAGES, stream=True)
     next(stream)
     stream.close()
+    assert wait_until(lambda: server.disconnects == 1)
     assert client.chat(model=DEFAULT_MODEL, messages=MESSAGES).message.content == (
         "The quick brown fox"
     )

@@ -96,7 +96,8 @@ def test_a_token_with_an_edited_payload_is_refused():
 
 
 def test_an_expired_token_is_refused():
-    token = tokens.issue_access_token(1, 0, SECRET, minutes=15, now=utcnow() - timedelta(minutes=16))
+    sixteen_minutes_ago = utcnow() - timedelta(minutes=16)
+    token = tokens.issue_access_token(1, 0, SECRET, minutes=15, now=sixteen_minutes_ago)
     assert_refused(token)
 
 
