@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m textedit_core migrate
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m streamlit run serve.py --server.port $(PORT)
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate

@@ -2,23 +2,52 @@
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import session, sidebar
+from app_pages.common import show_flash
 
 st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
 
-account = common.current_account()
-if account is None:
-    pages = [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]
-else:
+
+def pages_for(role: str | None) -> list:
+    if role is None:
+        return [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]
     pages = [
         st.Page("app_pages/editor.py", title="Editor", icon=":material/edit_note:", default=True),
-        st.Page("app_pages/wallet.py", title="Wallet", icon=":material/account_balance_wallet:", url_path="wallet"),
+        st.Page("app_pages/wallet.py", title="Wallet", icon=":material/account_balance_wallet:",
+                url_path="wallet"),
+        st.Page("app_pages/account.py", title="Account", icon=":material/manage_accounts:",
+                url_path="account"),
     ]
-    if account.is_admin:
-        pages.append(st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"))
+    if role in ("admin", "moderator"):
+        pages += [
+            st.Page("app_pages/users.py", title="Users", icon=":material/group:", url_path="users"),
+            st.Page("app_pages/transactions.py", title="Transactions", icon=":material/receipt_long:",
+                    url_path="transactions"),
+        ]
+    if role == "admin":
+        pages.append(st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:",
+                             url_path="admin"))
+    return pages
 
-navigation = st.navigation(pages)
-if account is not None:
-    common.render_sidebar(account)
-common.show_flash()
+
+# Restore the session before st.navigation: a deep link (/admin) only reaches pages registered
+# in this session's first run.
+visitor = session.resolve()
+role = visitor.account.role if visitor.account else visitor.restoring_role
+navigation = st.navigation(pages_for(role))
+
+if visitor.account is None and visitor.restoring_role is not None:
+    # Known from the cookie (or an expired token), but not yet verified: the bridge renews the
+    # access token and the page runs on the rerun that brings it.
+    with st.spinner("Restoring your session…"):
+        session.render_bridge()
+    if st.button("Log in again instead", key="restore_give_up"):
+        session.give_up_restoring()
+        st.rerun()
+    st.stop()
+
+if visitor.account is not None:
+    sidebar.render(visitor.account)
+show_flash()
 navigation.run()
+session.render_bridge()

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, session
 from textedit_core.editing import start_edit
 from textedit_core.errors import DomainError, ModelError
 from textedit_core.llm import OPERATIONS
 
-account = common.require_account()
+account = session.require_account()
 svc = common.app_services()
 limit = svc.settings.max_input_chars
 

@@ -5,12 +5,12 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import common, session
 from textedit_core import billing
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
 
-account = common.require_account()
+account = session.require_account()
 svc = common.app_services()
 
 with svc.db.read() as session:

@@ -6,8 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .exports import csv_bytes
+from . import sessions
 from .auth import require_role
+from .errors import NotAuthorized, ValidationError
 from .models import Role, Transaction, User
+
+# Staff may look; only admins may act.
+STAFF = (Role.ADMIN, Role.MODERATOR)
 
 USER_COLUMNS = ["id", "email", "role", "blocked", "balance", "created_at", "last_login_at"]
 TRANSACTION_COLUMNS = [
@@ -26,7 +31,7 @@ TRANSACTION_COLUMNS = [
 
 
 def list_users(session: Session, actor_id: int) -> list[dict]:
-    require_role(session, actor_id, Role.ADMIN)
+    require_role(session, actor_id, *STAFF)
     users = session.scalars(select(User).order_by(User.id))
     return [
         {
@@ -43,7 +48,7 @@ def list_users(session: Session, actor_id: int) -> list[dict]:
 
 
 def list_transactions(session: Session, actor_id: int) -> list[dict]:
-    require_role(session, actor_id, Role.ADMIN)
+    require_role(session, actor_id, *STAFF)
     rows = session.execute(
         select(Transaction, User.email)
         .join(User, User.id == Transaction.user_id)
@@ -76,7 +81,61 @@ def _cell(value: object) -> object:
 
 
 def transactions_csv(session: Session, actor_id: int) -> bytes:
+    require_role(session, actor_id, Role.ADMIN)
     rows = list_transactions(session, actor_id)
     return csv_bytes(
         TRANSACTION_COLUMNS, ([_cell(row[c]) for c in TRANSACTION_COLUMNS] for row in rows)
     )
+
+
+def _target(session: Session, actor: User, target_id: int, action: str) -> User:
+    target = session.get(User, target_id)
+    if target is None:
+        raise ValidationError("That user does not exist.")
+    if target.id == actor.id:
+        raise NotAuthorized(f"You cannot {action} yourself.")
+    return target
+
+
+def _ensure_another_admin(session: Session, leaving_id: int) -> None:
+    # FOR UPDATE: two admins demoting each other at once cannot both pass (PostgreSQL);
+    # SQLite's BEGIN IMMEDIATE serialises writers anyway.
+    admins = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN.value, User.is_blocked.is_(False))
+        .with_for_update()
+    ).all()
+    if not any(admin_id != leaving_id for admin_id in admins):
+        raise ValidationError("This is the last active admin: promote another admin first.")
+
+
+def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User:
+    """Change a user's role; their open sessions see it on their next click."""
+    actor = require_role(session, actor_id, Role.ADMIN)
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise ValidationError(f"Unknown role {role!r}.") from None
+    target = _target(session, actor, target_id, "change the role of")
+    if target.role == new_role.value:
+        raise ValidationError(f"{target.email} is already a {new_role.value}.")
+    if target.is_admin:
+        _ensure_another_admin(session, target.id)
+    target.role = new_role.value
+    target.token_version += 1
+    return target
+
+
+def set_blocked(session: Session, actor_id: int, target_id: int, blocked: bool) -> User:
+    """Block (ending every session at once) or unblock a user."""
+    actor = require_role(session, actor_id, Role.ADMIN)
+    target = _target(session, actor, target_id, "block" if blocked else "unblock")
+    if target.is_blocked == blocked:
+        raise ValidationError(f"{target.email} is already {'blocked' if blocked else 'active'}.")
+    if blocked and target.is_admin:
+        _ensure_another_admin(session, target.id)
+    target.is_blocked = blocked
+    target.token_version += 1
+    if blocked:
+        sessions.revoke_all(session, target.id, "blocked by an admin")
+    return target

@@ -30,6 +30,11 @@ class Account:
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN.value
 
+    @property
+    def is_staff(self) -> bool:
+        """Admins and moderators: they may see the users and transactions."""
+        return self.role in (Role.ADMIN.value, Role.MODERATOR.value)
+
     @classmethod
     def of(cls, user: User) -> Account:
         return cls(id=user.id, email=user.email, role=user.role, balance=user.balance)
@@ -53,19 +58,45 @@ def email_key(email: str) -> str:
     return email.casefold()
 
 
+def lookup_key(raw_email: str) -> str:
+    """The key an email is stored under, normalised the way registration normalises it."""
+    try:
+        return email_key(normalize_email(raw_email))
+    except ValidationError:
+        return email_key((raw_email or "").strip())
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
-    return session.scalar(select(User).where(User.email_key == email_key(email.strip())))
+    return session.scalar(select(User).where(User.email_key == lookup_key(email)))
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A validated registration with its password already hashed (slow work, done outside
+    any write transaction so it never holds the database's write lock)."""
+
+    email: str
+    password_hash: str
+
+
+def prepare_registration(email: str, password: str) -> NewAccount:
+    clean_email = normalize_email(email)
+    clean_password = passwords.check_policy(password, clean_email)
+    return NewAccount(clean_email, passwords.hash_password(clean_password))
 
 
 def register(session: Session, email: str, password: str, role: Role = Role.USER) -> User:
-    clean_email = normalize_email(email)
-    clean_password = passwords.check_policy(password, clean_email)
+    return create_user(session, prepare_registration(email, password), role)
+
+
+def create_user(session: Session, new: NewAccount, role: Role = Role.USER) -> User:
+    clean_email = new.email
     if find_user_by_email(session, clean_email) is not None:
         raise EmailTaken("An account with this email already exists. Log in instead.")
     user = User(
         email=clean_email,
         email_key=email_key(clean_email),
-        password_hash=passwords.hash_password(clean_password),
+        password_hash=new.password_hash,
         role=role.value,
         is_blocked=False,
         token_version=0,
@@ -84,27 +115,46 @@ def register(session: Session, email: str, password: str, role: Role = Role.USER
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    """The user for these credentials, or AuthenticationFailed with one generic message."""
+@dataclass(frozen=True)
+class Verified:
+    user_id: int
+    password_hash: str  # the stored hash this check verified against
+    new_hash: str | None  # set when the stored hash used weaker parameters than today's
+
+
+def verify_credentials(session: Session, email: str, password: str) -> Verified:
+    """Check the password (equal work for unknown emails). Raises one generic AuthenticationFailed.
+
+    Only reads: callers may run it outside a write transaction, as it takes ~0.2 s of CPU.
+    """
     user = find_user_by_email(session, email or "")
     ok = passwords.verify(user.password_hash if user else None, password or "")
     if user is None or not ok:
         raise AuthenticationFailed()
     if user.is_blocked:
         raise AuthenticationFailed("This account is blocked. Contact an administrator.")
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash_password(password)
+    new_hash = passwords.hash_password(password) if passwords.needs_rehash(user.password_hash) else None
+    return Verified(user.id, user.password_hash, new_hash)
+
+
+def record_login(session: Session, verified: Verified) -> User:
+    """Stamp the login and store an upgraded hash, unless the password changed meanwhile."""
+    user = session.get(User, verified.user_id)
+    if user is None or user.is_blocked or user.password_hash != verified.password_hash:
+        raise AuthenticationFailed()
+    if verified.new_hash is not None:
+        user.password_hash = verified.new_hash
     user.last_login_at = utcnow()
     return user
 
 
-def issue_access_token(user: User, secret: bytes, minutes: int) -> str:
-    return tokens.issue_access_token(user.id, user.token_version, secret, minutes)
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The user for these credentials, or AuthenticationFailed with one generic message."""
+    return record_login(session, verify_credentials(session, email, password))
 
 
-def user_from_access_token(session: Session, token: str, secret: bytes) -> User:
-    """Verify the token and re-read its user, so a blocked or demoted user loses access at once."""
-    claims = tokens.decode_access_token(token, secret)
+def user_for_claims(session: Session, claims: tokens.AccessClaims) -> User:
+    """Re-read the token's user, so a blocked, demoted or deleted user loses access at once."""
     user = session.get(User, claims.user_id)
     if user is None or user.token_version != claims.token_version:
         raise AuthenticationFailed("Your session has ended. Please log in again.")
@@ -113,8 +163,19 @@ def user_from_access_token(session: Session, token: str, secret: bytes) -> User:
     return user
 
 
-def account_from_access_token(session: Session, token: str, secret: bytes) -> Account:
-    return Account.of(user_from_access_token(session, token, secret))
+def user_from_access_token(session: Session, token: str, secret: bytes) -> User:
+    return user_for_claims(session, tokens.decode_access_token(token, secret))
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    """Needs the current password; the new one must meet the policy and differ from it."""
+    user = session.get(User, user_id)
+    if user is None or not passwords.verify(user.password_hash, current or ""):
+        raise ValidationError("The current password is not correct.")
+    clean = passwords.check_policy(new, user.email)
+    if passwords.verify(user.password_hash, clean):
+        raise ValidationError("The new password must differ from the current one.")
+    user.password_hash = passwords.hash_password(clean)
 
 
 def require_role(session: Session, user_id: int, *roles: Role) -> User:

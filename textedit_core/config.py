@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .sessions import Lifetimes
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE_NAME = "jwt_secret"
@@ -35,6 +38,12 @@ class Settings(BaseSettings):
     num_ctx: int = Field(default=8192, ge=512, le=131_072)
     jwt_secret: str | None = None
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # A login lasts at most this long, and ends sooner after this long without use.
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
+    session_idle_hours: int = Field(default=72, ge=1, le=24 * 365)
+    # Mark the session cookie Secure. Also set automatically for requests that arrived over HTTPS.
+    cookie_secure: bool = False
+    allow_registration: bool = True
     admin_email: str | None = None
     admin_password: str | None = None
 
@@ -47,6 +56,13 @@ class Settings(BaseSettings):
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
         return value
+
+    @property
+    def lifetimes(self) -> Lifetimes:
+        return Lifetimes(
+            absolute=timedelta(days=self.refresh_token_days),
+            idle=timedelta(hours=self.session_idle_hours),
+        )
 
     @property
     def stale_charge_seconds(self) -> float:

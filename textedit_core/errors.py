@@ -54,3 +54,11 @@ class ModelTimeout(ModelError):
 
 class ModelBrokenAnswer(ModelError):
     pass
+
+
+class LoginThrottled(AuthenticationFailed):
+    def __init__(self, wait_seconds: int) -> None:
+        self.wait_seconds = wait_seconds
+        minutes, seconds = divmod(wait_seconds, 60)
+        wait = f"{minutes} min {seconds} s" if minutes else f"{seconds} seconds"
+        super().__init__(f"Too many failed attempts. Try again in {wait}.")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from .db import Database
 
@@ -22,17 +22,33 @@ def alembic_config(db: Database) -> Config:
     return config
 
 
+def _sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
+    # Straight on the driver connection: a PRAGMA sent through SQLAlchemy would first open a
+    # transaction (BEGIN IMMEDIATE), and inside one SQLite ignores `foreign_keys`.
+    if connection.in_transaction():
+        connection.rollback()
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+
+
 def upgrade(db: Database, revision: str = "head") -> None:
     config = alembic_config(db)
     with db.engine.connect() as connection:
-        if not db.is_sqlite:
+        if db.is_sqlite:
+            # SQLite alters a table by rebuilding it (Alembic batch mode): with foreign keys
+            # enforced, dropping the old `users` table trips the ledger's ON DELETE RESTRICT as
+            # soon as one transaction exists. SQLite's documented procedure: enforcement off
+            # outside the transaction, `PRAGMA foreign_key_check` inside it (migrations/env.py).
+            _sqlite_foreign_keys(connection, False)
+        else:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_MIGRATION_LOCK})
             connection.commit()
         try:
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
         finally:
-            if not db.is_sqlite:
+            if db.is_sqlite:
+                _sqlite_foreign_keys(connection, True)
+            else:
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:key)"), {"key": PG_MIGRATION_LOCK}
                 )

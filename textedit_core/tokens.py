@@ -13,18 +13,24 @@ from .errors import AuthenticationFailed
 
 ALGORITHM = "HS256"
 ACCESS = "access"
-REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "ver"]
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "typ", "ver", "sid"]
 
 
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: int
     token_version: int
+    session_id: str
     expires_at: datetime
 
 
 def issue_access_token(
-    user_id: int, token_version: int, secret: bytes, minutes: int, now: datetime | None = None
+    user_id: int,
+    token_version: int,
+    session_id: str,
+    secret: bytes,
+    minutes: int,
+    now: datetime | None = None,
 ) -> str:
     issued = now or utcnow()
     payload = {
@@ -34,19 +40,27 @@ def issue_access_token(
         "jti": secrets.token_urlsafe(16),
         "typ": ACCESS,
         "ver": token_version,
+        "sid": session_id,
     }
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def decode_access_token(token: str, secret: bytes) -> AccessClaims:
+def decode_access_token(token: str, secret: bytes, *, verify_exp: bool = True) -> AccessClaims:
     session_expired = AuthenticationFailed("Your session has ended. Please log in again.")
     try:
         payload = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": REQUIRED_CLAIMS, "verify_exp": verify_exp},
         )
     except jwt.PyJWTError as error:
         raise session_expired from error
-    if payload.get("typ") != ACCESS or not isinstance(payload.get("ver"), int):
+    if (
+        payload.get("typ") != ACCESS
+        or type(payload.get("ver")) is not int
+        or not isinstance(payload.get("sid"), str)
+    ):
         raise session_expired
     try:
         user_id = int(payload["sub"])
@@ -55,5 +69,17 @@ def decode_access_token(token: str, secret: bytes) -> AccessClaims:
     return AccessClaims(
         user_id=user_id,
         token_version=payload["ver"],
+        session_id=payload["sid"],
         expires_at=datetime.fromtimestamp(payload["exp"], tz=timezone.utc),
     )
+
+
+def decode_expired_access_token(token: str, secret: bytes) -> AccessClaims | None:
+    """The claims of a correctly signed token that has merely expired; None for anything else."""
+    try:
+        decode_access_token(token, secret)
+    except AuthenticationFailed as error:
+        if not isinstance(error.__cause__, jwt.ExpiredSignatureError):
+            return None
+        return decode_access_token(token, secret, verify_exp=False)
+    return None

@@ -73,7 +73,7 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
         log = tmp / "streamlit.log"
         with log.open("w") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
                  "--server.address", "127.0.0.1"],
                 cwd=ROOT,
                 env=env,

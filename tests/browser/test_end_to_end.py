@@ -63,9 +63,8 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
     try:
         admin_page = admin.new_page()
         log_in(admin_page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
-        admin_page.get_by_role("link", name="Admin").first.click()
-        expect(admin_page.get_by_role("heading", name="Admin")).to_be_visible()
-        admin_page.get_by_role("tab", name="Transactions").click()
+        admin_page.get_by_role("link", name="Transactions").first.click()
+        expect(admin_page.get_by_role("heading", name="Transactions")).to_be_visible()
         with admin_page.expect_download() as download_info:
             admin_page.get_by_role("button", name="Download CSV").click()
         rows = list(csv.DictReader(io.StringIO(download_info.value.path().read_text("utf-8-sig"))))
@@ -74,7 +73,8 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
             (USER_EMAIL, "charge", "-1", "success"),
             (USER_EMAIL, "topup", "50", "success"),
         ]
-        admin_page.get_by_role("tab", name="Users").click()
+        admin_page.get_by_role("link", name="Users").first.click()
+        expect(admin_page.get_by_role("heading", name="Users")).to_be_visible()
         grid = admin_page.get_by_test_id("stDataFrame").first
         expect(grid).to_contain_text(USER_EMAIL)
     finally:

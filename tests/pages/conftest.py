@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from tests.ollama_standin import OllamaStandIn
-from textedit_core import auth, billing, migrate
+from textedit_core import auth, billing, migrate, sessions, tokens
 from textedit_core.config import Settings, resolve_jwt_secret
 from textedit_core.db import Database
 from textedit_core.models import Transaction
@@ -29,8 +29,10 @@ class AppWorld:
     def app(self) -> AppTest:
         return AppTest.from_file(APP, default_timeout=30)
 
-    def user(self, email: str, *, tokens: int = 0, admin: bool = False) -> auth.Account:
-        role = auth.Role.ADMIN if admin else auth.Role.USER
+    def user(
+        self, email: str, *, tokens: int = 0, admin: bool = False, role: auth.Role | None = None
+    ) -> auth.Account:
+        role = role or (auth.Role.ADMIN if admin else auth.Role.USER)
         user = self.db.run(lambda s: auth.register(s, email, PASSWORD, role))
         if tokens:
             self.credit(user.id, tokens)
@@ -44,10 +46,17 @@ class AppWorld:
 
         self.db.run(work)
 
-    def token_for(self, account: auth.Account) -> str:
-        with self.db.read() as session:
+    def token_for(self, account: auth.Account, minutes: int = 15) -> str:
+        """An access token bound to a fresh device session, as a login would give."""
+
+        def work(session) -> str:
             user = session.get(auth.User, account.id)
-            return auth.issue_access_token(user, resolve_jwt_secret(self.settings), 15)
+            family, _code = sessions.start(session, user, self.settings.lifetimes)
+            return tokens.issue_access_token(
+                user.id, user.token_version, family.id, resolve_jwt_secret(self.settings), minutes
+            )
+
+        return self.db.run(work)
 
     def signed_in(self, account: auth.Account) -> AppTest:
         at = self.app()

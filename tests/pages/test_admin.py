@@ -35,11 +35,12 @@ def test_admin_page_refuses_a_signed_out_visitor_when_run_directly(world):
 def test_admin_sees_users_and_transactions(world):
     admin = world.user("boss@example.com", admin=True)
     world.user("user@example.com", tokens=5)
-    at = world.signed_in(admin).switch_page("app_pages/admin.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
     assert not at.exception
     users = at.dataframe[0].value
     assert set(users["email"]) == {"boss@example.com", "user@example.com"}
-    transactions = at.dataframe[1].value
+    at.switch_page("app_pages/transactions.py").run()
+    transactions = at.dataframe[0].value
     assert list(transactions["email"]) == ["user@example.com"]
     assert list(transactions["tokens"]) == [5]
 

@@ -89,3 +89,25 @@ def _user_count(world) -> int:
 
     with world.db.read() as session:
         return session.scalar(select(func.count()).select_from(User))
+
+
+def test_registration_switched_off_hides_the_form(world, monkeypatch):
+    monkeypatch.setenv("TEXTEDIT_ALLOW_REGISTRATION", "false")
+    at = world.app().run()
+    assert [t.label for t in at.tabs] == ["Log in"]
+    assert "created by an administrator" in at.caption[-1].value
+
+
+def test_repeated_failures_lock_the_account_with_a_clear_wait(world):
+    world.user("reader@example.com")
+    at = world.app().run()
+    for _ in range(5):
+        at.text_input(key="login_email").input("reader@example.com")
+        at.text_input(key="login_password").input("wrong password, again")
+        at.button[0].click().run()
+    assert at.error[0].value.startswith("Too many failed attempts. Try again in")
+    at.text_input(key="login_email").input("reader@example.com")
+    at.text_input(key="login_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert at.error[0].value.startswith("Too many failed attempts")
+    assert at.title[0].value == "✍️ TextEdit"

@@ -1,0 +1,80 @@
+"""Account: change password, see and end signed-in devices, log out everywhere."""
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import session
+from app_pages.common import app_services, flash
+from textedit_core import sessions, signin
+from textedit_core.errors import DomainError
+
+account = session.require_account()
+svc = app_services()
+this_session = session.session_id()
+
+st.title("Account")
+st.caption(f"Signed in as {account.email} · role: {account.role}")
+
+st.subheader("Change password")
+with st.form("password_form", clear_on_submit=True):
+    current = st.text_input("Current password", type="password", autocomplete="current-password")
+    new = st.text_input(
+        "New password",
+        type="password",
+        autocomplete="new-password",
+        help="At least 12 characters. A few unrelated words make a strong passphrase.",
+    )
+    repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
+    change = st.form_submit_button("Change password", type="primary")
+if change:
+    if new != repeat:
+        st.error("The two new passwords do not match.")
+    else:
+        try:
+            ended = signin.change_password(svc, account.id, this_session, current, new)
+        except DomainError as error:
+            st.error(str(error))
+        else:
+            flash("success", f"Password changed. Signed out of {ended} other device(s).")
+            st.rerun()
+
+st.subheader("Signed-in devices")
+with svc.db.read() as db_session:
+    devices = sessions.active(db_session, account.id, svc.settings.lifetimes)
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "Device": d.user_agent + (" (this one)" if d.id == this_session else ""),
+                "IP address": d.ip_address or "",
+                "Signed in": d.created_at,
+                "Last used": d.last_used_at,
+            }
+            for d in devices
+        ],
+        columns=["Device", "IP address", "Signed in", "Last used"],
+    ),
+    hide_index=True,
+    column_config={
+        "Signed in": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "Last used": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    },
+)
+others = [d for d in devices if d.id != this_session]
+if others:
+    labels = {d.id: f"{d.user_agent}, last used {d.last_used_at:%Y-%m-%d %H:%M} UTC" for d in others}
+    chosen = st.selectbox("Device", options=list(labels), format_func=labels.get, key="revoke_choice")
+    if st.button("Sign out that device", key="revoke_device"):
+        try:
+            app_services().db.run(lambda s: sessions.revoke_own(s, account.id, chosen))
+        except DomainError as error:
+            st.error(str(error))
+        else:
+            flash("success", "That device is signed out.")
+            st.rerun()
+
+st.subheader("Log out everywhere")
+st.caption("Ends every session of this account, on every device, including this one.")
+if st.button("Log out everywhere", key="logout_everywhere"):
+    session.sign_out_everywhere(account.id)
+    st.rerun()

@@ -1,0 +1,33 @@
+"""The sidebar on every page of a signed-in user: who, balance, model status, log out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import session
+from app_pages.common import model_status
+from textedit_core.auth import Account
+
+ROLE_BADGES = {
+    "admin": (":material/shield_person:", "violet"),
+    "moderator": (":material/visibility:", "blue"),
+}
+
+
+def render(account: Account) -> None:
+    with st.sidebar:
+        st.text(account.email)
+        if account.role in ROLE_BADGES:
+            icon, color = ROLE_BADGES[account.role]
+            st.badge(account.role, icon=icon, color=color)
+        st.metric("Balance", f"{account.balance:,} tokens")
+        status = model_status()
+        if status.reachable and status.model_installed:
+            st.caption(f"🟢 Model: {status.detail}")
+        elif status.reachable:
+            st.caption(f"🟠 Model: {status.detail}")
+        else:
+            st.caption(f"🔴 Model service {status.detail}")
+        if st.button("Log out", key="sidebar_logout", width="stretch"):
+            session.sign_out()
+            st.rerun()

@@ -1,0 +1,103 @@
+"""Persistent login in a real browser: reloads, deep links, logout, logout everywhere."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+COOKIE = "textedit_refresh"
+
+
+def log_in(page: Page, url: str, email: str, password: str) -> None:
+    page.goto(url)
+    page.get_by_label("Email").first.fill(email)
+    page.get_by_label("Password", exact=True).first.fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Editor")).to_be_visible()
+
+
+def session_cookie(context) -> dict | None:
+    # The cookie arrives from a background request just after login.
+    for _ in range(50):
+        found = [c for c in context.cookies() if c["name"] == COOKIE]
+        if found:
+            return found[0]
+        context.pages[0].wait_for_timeout(100)
+    return None
+
+
+def expect_login_page(page: Page) -> None:
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Editor")).not_to_be_visible()
+
+
+def test_login_sets_an_httponly_lax_cookie_and_keeps_tokens_out_of_the_url(running_app, context):
+    page = context.new_page()
+    log_in(page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    cookie = session_cookie(context)
+    assert cookie is not None
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["path"] == "/"
+    assert cookie["expires"] > 0  # persistent: survives a browser restart until it expires
+    assert cookie["value"] not in page.url and "token" not in page.url
+
+
+def test_reload_keeps_the_user_logged_in_on_the_same_page(running_app, context):
+    page = context.new_page()
+    log_in(page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert session_cookie(context) is not None
+    page.get_by_role("link", name="Wallet").first.click()
+    expect(page.get_by_role("heading", name="Wallet")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("heading", name="Wallet")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_contain_text(ADMIN_EMAIL)
+    page.reload()  # the cookie was rotated by the first reload; the new one works too
+    expect(page.get_by_role("heading", name="Wallet")).to_be_visible()
+
+
+def test_admin_deep_link_opens_the_admin_page_in_a_new_tab(running_app, context):
+    page = context.new_page()
+    log_in(page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert session_cookie(context) is not None
+    tab = context.new_page()
+    tab.goto(f"{running_app.url}/admin")
+    expect(tab.get_by_role("heading", name="Admin")).to_be_visible()
+    expect(tab.get_by_text("Token rate")).to_be_visible()
+
+
+def test_logout_then_reload_shows_the_login_page(running_app, context):
+    page = context.new_page()
+    log_in(page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert session_cookie(context) is not None
+    page.get_by_role("button", name="Log out").click()
+    expect_login_page(page)
+    page.reload()
+    expect_login_page(page)
+    page.goto(f"{running_app.url}/admin")
+    expect_login_page(page)
+
+
+def test_logout_everywhere_ends_the_session_in_another_browser(running_app, browser, context):
+    first = context.new_page()
+    log_in(first, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    other_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        second = other_context.new_page()
+        log_in(second, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+        assert session_cookie(other_context) is not None
+
+        first.get_by_role("link", name="Account").first.click()
+        first.get_by_role("button", name="Log out everywhere").click()
+        expect_login_page(first)
+
+        second.get_by_role("link", name="Wallet").first.click()  # the next click
+        expect_login_page(second)
+        second.reload()
+        expect_login_page(second)
+    finally:
+        other_context.close()

@@ -1,0 +1,183 @@
+"""Signing in and out: login with throttling, registration, access tokens bound to a device
+session, silent refresh, logout of one device or of all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import auth, sessions, throttle, tokens
+from .errors import AuthenticationFailed, NotAuthorized
+from .models import User
+from .services import Services
+from .sessions import Refreshed
+
+REFRESH_COOKIE = "textedit_refresh"
+
+__all__ = ["REFRESH_COOKIE", "Refreshed", "SignedIn"]
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    account: auth.Account
+    session_id: str
+    access_token: str
+    # One-time code the browser trades at POST /auth/session for its refresh-token cookie.
+    handoff_code: str
+
+
+@dataclass(frozen=True)
+class Client:
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+def _access_token(svc: Services, user: User, session_id: str) -> str:
+    return tokens.issue_access_token(
+        user.id, user.token_version, session_id, svc.jwt_secret, svc.settings.access_token_minutes
+    )
+
+
+def _signed_in(svc: Services, session, user: User, client: Client) -> SignedIn:
+    family, code = sessions.start(
+        session,
+        user,
+        svc.settings.lifetimes,
+        user_agent=client.user_agent,
+        ip_address=client.ip_address,
+    )
+    return SignedIn(auth.Account.of(user), family.id, _access_token(svc, user, family.id), code)
+
+
+def login(svc: Services, email: str, password: str, client: Client = Client()) -> SignedIn:
+    """Check the throttle, verify the password (equal work for unknown emails), start a session.
+
+    Failures are counted in their own transaction, so they stick although the login fails.
+    """
+    account_key = auth.lookup_key(email)[: auth.MAX_EMAIL_LENGTH]
+    with svc.db.read() as session:
+        throttle.check(session, account_key, client.ip_address)
+    try:
+        # The slow hash check runs in a read transaction: no write lock is held meanwhile.
+        with svc.db.read() as session:
+            verified = auth.verify_credentials(session, email, password)
+
+        def work(session) -> SignedIn:
+            user = auth.record_login(session, verified)
+            throttle.reset_account(session, account_key)
+            return _signed_in(svc, session, user, client)
+
+        return svc.db.run(work)
+    except AuthenticationFailed:
+        svc.db.run(lambda s: throttle.record_failure(s, account_key, client.ip_address))
+        # The failure that sets a lock says so at once, with the wait.
+        with svc.db.read() as session:
+            throttle.check(session, account_key, client.ip_address)
+        raise
+
+
+def register(svc: Services, email: str, password: str, client: Client = Client()) -> SignedIn:
+    if not svc.settings.allow_registration:
+        raise NotAuthorized("Registration is closed. Ask an administrator for an account.")
+
+    new = auth.prepare_registration(email, password)
+
+    def work(session) -> SignedIn:
+        user = auth.create_user(session, new)
+        return _signed_in(svc, session, user, client)
+
+    return svc.db.run(work)
+
+
+def redeem_handoff(svc: Services, code: str) -> Refreshed | None:
+    try:
+        return svc.db.run(lambda s: sessions.redeem_handoff(s, code, svc.settings.lifetimes))
+    except AuthenticationFailed:
+        return None
+
+
+def refresh(svc: Services, refresh_token: str) -> tuple[str, Refreshed] | None:
+    """Rotate the refresh token and mint an access token; None when refused (reuse revokes)."""
+    if not refresh_token:
+        return None
+
+    def work(session) -> tuple[str, Refreshed] | None:
+        refreshed = sessions.rotate(session, refresh_token, svc.settings.lifetimes)
+        if refreshed is None:
+            return None
+        user = session.get(User, refreshed.user_id)
+        return _access_token(svc, user, refreshed.session_id), refreshed
+
+    return svc.db.run(work)
+
+
+def peek(svc: Services, refresh_token: str) -> auth.Account | None:
+    """Whose live refresh cookie this is, without spending it (to build the navigation)."""
+    if not refresh_token:
+        return None
+    with svc.db.read() as session:
+        user = sessions.peek(session, refresh_token, svc.settings.lifetimes)
+        return auth.Account.of(user) if user else None
+
+
+def current(svc: Services, access_token: str) -> tuple[auth.Account, tokens.AccessClaims]:
+    """Verify an access token, its user (re-read) and its device session. Raises AuthenticationFailed."""
+    claims = tokens.decode_access_token(access_token, svc.jwt_secret)
+    with svc.db.read() as session:
+        user = auth.user_for_claims(session, claims)
+        if not sessions.is_live(session, claims.session_id, svc.settings.lifetimes):
+            raise AuthenticationFailed(sessions.SESSION_ENDED)
+        return auth.Account.of(user), claims
+
+
+def claims_for_refresh(svc: Services, access_token: str) -> tokens.AccessClaims | None:
+    """Claims of an expired (but genuinely signed) access token whose device session is still
+    live: enough to know which pages to keep while the browser refreshes. Grants nothing."""
+    claims = tokens.decode_expired_access_token(access_token, svc.jwt_secret)
+    if claims is None:
+        return None
+    with svc.db.read() as session:
+        if not sessions.is_live(session, claims.session_id, svc.settings.lifetimes):
+            return None
+    return claims
+
+
+def role_of(session, user_id: int) -> str | None:
+    user = session.get(User, user_id)
+    return None if user is None or user.is_blocked else user.role
+
+
+def logout(svc: Services, session_id: str) -> None:
+    svc.db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
+
+
+def logout_by_refresh_token(svc: Services, refresh_token: str) -> None:
+    def work(session) -> None:
+        found = sessions.session_of(session, refresh_token)
+        if found is not None:
+            sessions.revoke(session, found, "logged out")
+
+    if refresh_token:
+        svc.db.run(work)
+
+
+def logout_everywhere(svc: Services, user_id: int) -> int:
+    """End every session of the user; open tabs lose access on their next click."""
+
+    def work(session) -> int:
+        user = session.get(User, user_id)
+        user.token_version += 1
+        return sessions.revoke_all(session, user_id, "logged out everywhere")
+
+    return svc.db.run(work)
+
+
+def change_password(
+    svc: Services, user_id: int, session_id: str, current_password: str, new_password: str
+) -> int:
+    """Change the password (the current one is required) and end every other session."""
+
+    def work(session) -> int:
+        auth.change_password(session, user_id, current_password, new_password)
+        return sessions.revoke_all(session, user_id, "password changed", keep=session_id)
+
+    return svc.db.run(work)
