@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test test-core test-pages test-browser migrate check-ledger clean
+.PHONY: run demo bench test test-core test-pages test-browser migrate check-ledger clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,16 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m textedit_core migrate
 	$(PY) -m streamlit run serve.py --server.port $(PORT)
+
+# A separate demo database with realistic data; never touches the main one.
+DEMO_ENV = TEXTEDIT_DATABASE_URL=sqlite:///demo-data/demo.db TEXTEDIT_DATA_DIR=demo-data TEXTEDIT_DEMO_MODE=true
+demo: $(VENV)/.installed
+	$(DEMO_ENV) $(PY) -m textedit_core seed-demo
+	$(DEMO_ENV) $(PY) -m streamlit run serve.py --server.port $(PORT)
+
+# Admin queries and exports at 100,000 users / 1,000,000 transactions (BENCH_ARGS=--postgres URL).
+bench: $(VENV)/.installed-dev
+	$(PY) bench/admin_scale.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate

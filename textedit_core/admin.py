@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .exports import csv_bytes
-from . import sessions
+from . import audit, sessions
 from .auth import require_role
 from .errors import NotAuthorized, ValidationError
 from .models import Role, Transaction, User
@@ -121,8 +121,12 @@ def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User
         raise ValidationError(f"{target.email} is already a {new_role.value}.")
     if target.is_admin:
         _ensure_another_admin(session, target.id)
+    old_role = target.role
     target.role = new_role.value
     target.token_version += 1
+    audit.record(
+        session, actor.id, audit.ROLE_CHANGE, {"old": old_role, "new": new_role.value}, target.id
+    )
     return target
 
 
@@ -136,6 +140,12 @@ def set_blocked(session: Session, actor_id: int, target_id: int, blocked: bool) 
         _ensure_another_admin(session, target.id)
     target.is_blocked = blocked
     target.token_version += 1
-    if blocked:
-        sessions.revoke_all(session, target.id, "blocked by an admin")
+    ended = sessions.revoke_all(session, target.id, "blocked by an admin") if blocked else 0
+    audit.record(
+        session,
+        actor.id,
+        audit.BLOCK if blocked else audit.UNBLOCK,
+        {"sessions_ended": ended} if blocked else {},
+        target.id,
+    )
     return target

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import money
+from . import audit, money
 from .coltypes import utcnow
 from .errors import InsufficientBalance, NotAuthorized, ValidationError
 from .auth import require_role
@@ -86,6 +86,12 @@ def set_rate(session: Session, admin_id: int, currency_raw: object, rate_raw: ob
     )
     session.add(row)
     session.flush()
+    audit.record(
+        session,
+        admin_id,
+        audit.RATE_CHANGE,
+        {"old": f"{current.rate} {current.currency}", "new": f"{rate} {currency}"},
+    )
     return Rate(id=row.id, currency=row.currency, rate=row.rate)
 
 
@@ -160,7 +166,11 @@ def charge(session: Session, user_id: int, operation: str) -> Transaction:
     debited = session.execute(
         update(User)
         .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
-        .values(balance=User.balance - 1)
+        .values(
+            balance=User.balance - 1,
+            requests_count=User.requests_count + 1,
+            tokens_spent=User.tokens_spent + 1,
+        )
     )
     if debited.rowcount != 1:
         if session.scalar(select(User.is_blocked).where(User.id == user_id)):
@@ -218,9 +228,78 @@ def refund(session: Session, charge_id: int, reason: str) -> bool:
         )
     )
     session.execute(
-        update(User).where(User.id == charge_row.user_id).values(balance=User.balance + 1)
+        update(User)
+        .where(User.id == charge_row.user_id)
+        .values(balance=User.balance + 1, tokens_spent=User.tokens_spent - 1)
     )
     return True
+
+
+MAX_ADJUSTMENT = 1_000_000
+
+
+def _parse_adjustment(raw: object) -> int:
+    text = str(raw if raw is not None else "").strip().replace(" ", "")
+    if not text.lstrip("+-").isdigit() or not text.isascii():
+        raise ValidationError("The adjustment must be a whole number of tokens, like 10 or -5.")
+    tokens = int(text)
+    if tokens == 0:
+        raise ValidationError("The adjustment must not be 0.")
+    if abs(tokens) > MAX_ADJUSTMENT:
+        raise ValidationError(f"An adjustment can be at most {MAX_ADJUSTMENT:,} tokens either way.")
+    return tokens
+
+
+def adjust_balance(
+    session: Session, admin_id: int, user_id: int, tokens_raw: object, reason: str
+) -> Transaction:
+    """Grant (+) or remove (-) tokens with a reason: a ledger row of its own kind, audited.
+
+    The balance never goes below zero; admins cannot adjust their own balance.
+    """
+    require_role(session, admin_id, Role.ADMIN)
+    tokens = _parse_adjustment(tokens_raw)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Give a reason for the adjustment.")
+    if len(reason) > 255:
+        raise ValidationError("The reason can be at most 255 characters.")
+    if user_id == admin_id:
+        raise NotAuthorized("You cannot adjust your own balance: ask another admin.")
+    target = session.get(User, user_id)
+    if target is None:
+        raise ValidationError("That user does not exist.")
+    changed = session.execute(
+        update(User)
+        .where(User.id == user_id, User.balance + tokens >= 0)
+        .values(balance=User.balance + tokens)
+    )
+    if changed.rowcount != 1:
+        raise ValidationError(
+            f"{target.email} has {target.balance:,} tokens: removing {-tokens:,} "
+            "would take the balance below zero."
+        )
+    now = utcnow()
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.ADJUSTMENT.value,
+        status=TxStatus.SUCCESS.value,
+        tokens=tokens,
+        note=reason,
+        actor_id=admin_id,
+        created_at=now,
+        settled_at=now,
+    )
+    session.add(tx)
+    session.flush()
+    audit.record(
+        session,
+        admin_id,
+        audit.BALANCE_ADJUSTMENT,
+        {"tokens": tokens, "reason": reason, "transaction_id": tx.id},
+        target_user_id=user_id,
+    )
+    return tx
 
 
 def stale_pending_charges(session: Session, older_than_seconds: float) -> list[int]:

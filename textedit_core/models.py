@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .coltypes import Money, UTCDateTime, utcnow
@@ -26,6 +26,7 @@ class TxKind(str, enum.Enum):
     TOPUP = "topup"
     CHARGE = "charge"
     REFUND = "refund"
+    ADJUSTMENT = "adjustment"
 
 
 class TxStatus(str, enum.Enum):
@@ -47,6 +48,9 @@ class User(Base):
     # Bumped whenever existing access tokens must stop working (role change, block, ...).
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Usage counters kept in step with the ledger by billing (charges and refunds).
+    requests_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_spent: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -112,6 +116,7 @@ class Transaction(Base):
         Index("ix_transactions_user_created", "user_id", "created_at"),
         Index("ix_transactions_created", "created_at"),
         Index("ix_transactions_status_kind", "status", "kind"),
+        Index("ix_transactions_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -129,8 +134,24 @@ class Transaction(Base):
         ForeignKey("transactions.id"), unique=True, nullable=True
     )
     failure: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Adjustments: the admin's reason, and who made it.
+    note: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """One admin action: who, when, what. Written in the same transaction as the action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    details: Mapped[str] = mapped_column(Text)  # JSON
 
 
 class RateSetting(Base):

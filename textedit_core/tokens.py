@@ -81,5 +81,9 @@ def decode_expired_access_token(token: str, secret: bytes) -> AccessClaims | Non
     except AuthenticationFailed as error:
         if not isinstance(error.__cause__, jwt.ExpiredSignatureError):
             return None
-        return decode_access_token(token, secret, verify_exp=False)
+        # PyJWT checks expiry before this module checks typ, ver and sid: re-check them all.
+        try:
+            return decode_access_token(token, secret, verify_exp=False)
+        except AuthenticationFailed:
+            return None
     return None

@@ -1,0 +1,84 @@
+"""The audit log of admin actions: written with the action, read with filters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from .auth import require_role
+from .coltypes import utcnow
+from .models import AuditEntry, Role, User
+
+RATE_CHANGE = "rate_change"
+ROLE_CHANGE = "role_change"
+BLOCK = "block"
+UNBLOCK = "unblock"
+BALANCE_ADJUSTMENT = "balance_adjustment"
+EXPORT = "export"
+ACTIONS = (RATE_CHANGE, ROLE_CHANGE, BLOCK, UNBLOCK, BALANCE_ADJUSTMENT, EXPORT)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    created_at: datetime
+    actor: str | None
+    action: str
+    target: str | None
+    details: dict
+
+
+def record(
+    session: Session, actor_id: int | None, action: str, details: dict, target_user_id: int | None = None
+) -> None:
+    session.add(
+        AuditEntry(
+            created_at=utcnow(),
+            actor_id=actor_id,
+            action=action,
+            target_user_id=target_user_id,
+            details=json.dumps(details, default=str, sort_keys=True),
+        )
+    )
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+
+
+def entries(
+    session: Session,
+    actor_id: int,
+    *,
+    action: str | None = None,
+    actor_email: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 200,
+) -> list[AuditRow]:
+    """Newest first. Dates are whole UTC days, both ends included."""
+    require_role(session, actor_id, Role.ADMIN, Role.MODERATOR)
+    actor, target = aliased(User), aliased(User)
+    query = (
+        select(AuditEntry, actor.email, target.email)
+        .outerjoin(actor, actor.id == AuditEntry.actor_id)
+        .outerjoin(target, target.id == AuditEntry.target_user_id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(limit)
+    )
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if actor_email:
+        query = query.where(func.lower(actor.email) == actor_email.strip().casefold())
+    if date_from:
+        query = query.where(AuditEntry.created_at >= day_start(date_from))
+    if date_to:
+        query = query.where(AuditEntry.created_at < day_start(date_to + timedelta(days=1)))
+    return [
+        AuditRow(e.id, e.created_at, actor_mail, e.action, target_mail, json.loads(e.details))
+        for e, actor_mail, target_mail in session.execute(query)
+    ]
