@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Mark the session cookie Secure. Also set automatically for requests that arrived over HTTPS.
     cookie_secure: bool = False
     allow_registration: bool = True
+    # Demo database for presenters (`make demo`): the editor offers sample texts.
+    demo_mode: bool = False
     admin_email: str | None = None
     admin_password: str | None = None
 
