@@ -7,15 +7,27 @@ Streamlit script cannot set cookies. The page's session bridge (app_pages/bridge
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import streamlit as st
-from starlette.concurrency import run_in_threadpool
+from starlette.background import BackgroundTask
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
-from textedit_core import signin
+from textedit_core import exports, ledger, signin
+from textedit_core.errors import ValidationError
 from textedit_core.coltypes import utcnow
 from textedit_core.config import load_settings
 from textedit_core.services import Services, start
@@ -108,10 +120,74 @@ async def logout(request: Request) -> Response:
     return _cleared(204, request)
 
 
+def _filter(request: Request) -> ledger.TxFilter:
+    params = request.query_params
+
+    def day(name: str) -> date | None:
+        value = params.get(name)
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValidationError(f"{name!r} must be a date like 2026-11-29.") from None
+
+    return ledger.TxFilter(
+        date_from=day("from"),
+        date_to=day("to"),
+        user_email=params.get("user") or None,
+        kinds=tuple(params.getlist("kind")),
+        statuses=tuple(params.getlist("status")),
+        currencies=tuple(params.getlist("currency")),
+    ).validate()
+
+
+async def export_transactions(request: Request) -> Response:
+    """GET /export/transactions.{csv,xlsx}?from&to&user&kind&status&currency, admins only.
+
+    Streams the whole filtered set with bounded memory. Authenticated by the session cookie
+    (peeked, not rotated); a cross-site request is refused (Fetch Metadata) so another site
+    cannot make an admin's browser run exports.
+    """
+    fmt = request.path_params["fmt"]
+    if fmt not in ("csv", "xlsx"):
+        return Response(status_code=404)
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return Response(status_code=403)
+    svc = services()
+    account = await run_in_threadpool(signin.peek, svc, request.cookies.get(COOKIE, ""))
+    if account is None or not account.is_admin:
+        return PlainTextResponse("Log in as an admin to export transactions.", status_code=403)
+    try:
+        flt = _filter(request)
+    except ValidationError as error:
+        return PlainTextResponse(str(error), status_code=400)
+    filename = exports.export_filename(flt, fmt, date.today())
+    headers = {
+        "content-disposition": f'attachment; filename="{filename}"',
+        "cache-control": "no-store",
+    }
+    if fmt == "csv":
+        chunks = await run_in_threadpool(exports.stream_csv, svc.db, account.id, flt)
+        return StreamingResponse(
+            iterate_in_threadpool(chunks), media_type="text/csv; charset=utf-8", headers=headers
+        )
+    folder = tempfile.mkdtemp(prefix="textedit-export-")
+    path = Path(folder) / filename
+    await run_in_threadpool(exports.export_transactions, svc.db, account.id, flt, "xlsx", path)
+    return FileResponse(
+        path,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers=headers,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
 routes = [
     Route("/auth/session", session_cookie, methods=["POST"]),
     Route("/auth/refresh", refresh, methods=["POST"]),
     Route("/auth/logout", logout, methods=["POST"]),
+    Route("/export/transactions.{fmt:str}", export_transactions, methods=["GET"]),
 ]
 
 app = st.App("app.py", routes=routes)

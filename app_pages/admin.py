@@ -1,24 +1,36 @@
-"""Admin: the token rate (currency and price of one token) with its history."""
+"""Admin: the token rate with a preview and its history, and the audit log of admin actions."""
+
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import session
 from app_pages.common import app_services, flash
-from textedit_core import billing
+from textedit_core import audit, billing, money
 from textedit_core.errors import DomainError
 
 account = session.require_account(admin=True)
 svc = app_services()
+PREVIEW_AMOUNT = Decimal(100)
 
 st.title("Admin")
+rate_tab, audit_tab = st.tabs(["Token rate", "Audit log"])
+
 with svc.db.read() as db_session:
     rate = billing.current_rate(db_session)
     rate_rows = billing.rate_history(db_session)
 
-st.subheader("Token rate")
-st.caption("The price of one token. Changes apply to new top-ups; past ones keep their rate.")
-with st.form("rate_form"):
+
+def _buys(currency: str, rate_value: Decimal) -> str:
+    tokens = int(PREVIEW_AMOUNT // rate_value)
+    return f"{money.format_amount(PREVIEW_AMOUNT)} {currency} now buys {tokens:,} tokens"
+
+
+with rate_tab:
+    st.caption("The price of one token. Changes apply to new top-ups; past ones keep their rate.")
+    st.write(f"In force: 1 token = **{money.format_amount(rate.rate)} {rate.currency}** · {_buys(rate.currency, rate.rate)}.")
     edited = st.data_editor(
         pd.DataFrame([{"currency": rate.currency, "rate": str(rate.rate)}]),
         key=f"rate_editor_{rate.id}",
@@ -28,36 +40,72 @@ with st.form("rate_form"):
             "currency": st.column_config.TextColumn(
                 "Currency", help="ISO 4217 code, e.g. USD", max_chars=3, required=True
             ),
-            "rate": st.column_config.TextColumn(
-                "1 token =", help="Price of one token, e.g. 0.10", required=True
-            ),
+            "rate": st.column_config.TextColumn("1 token =", help="Price of one token, e.g. 0.10", required=True),
         },
     )
-    save = st.form_submit_button("Save rate", type="primary")
-if save:
     row = edited.iloc[0]
-    try:
-        new_rate = svc.db.run(lambda s: billing.set_rate(s, account.id, row["currency"], row["rate"]))
-    except DomainError as error:
-        st.error(str(error))
-    else:
-        flash("success", f"Rate saved: 1 token = {new_rate.rate} {new_rate.currency}.")
-        st.rerun()
+    changed = (str(row["currency"]), str(row["rate"])) != (rate.currency, str(rate.rate))
+    valid = False
+    if changed:
+        try:
+            preview = (money.parse_currency(row["currency"]), money.parse_rate(row["rate"]))
+        except DomainError as error:
+            st.error(str(error))
+        else:
+            valid = True
+            st.info(f"After saving: {_buys(*preview)}.")
+    if st.button("Save rate", type="primary", key="save_rate", disabled=not valid):
+        try:
+            new_rate = svc.db.run(lambda s: billing.set_rate(s, account.id, row["currency"], row["rate"]))
+        except DomainError as error:
+            st.error(str(error))
+        else:
+            flash("success", f"Rate saved: 1 token = {new_rate.rate} {new_rate.currency}.")
+            st.rerun()
 
-st.markdown("**History**")
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "When": r.changed_at,
-                "Currency": r.currency,
-                "1 token =": str(r.rate),
-                "Was": f"{r.old_rate} {r.old_currency}" if r.old_rate is not None else "",
-                "By": r.changed_by or "(default)",
-            }
-            for r in rate_rows
-        ]
-    ),
-    hide_index=True,
-    column_config={"When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
-)
+    st.markdown("**History**")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "When (UTC)": r.changed_at,
+                    "1 token =": f"{money.format_amount(r.rate)} {r.currency}",
+                    "Was": f"{money.format_amount(r.old_rate)} {r.old_currency}" if r.old_rate is not None else "",
+                    "By": r.changed_by or "(initial setting)",
+                }
+                for r in rate_rows
+            ]
+        ),
+        hide_index=True,
+        column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")},
+    )
+
+with audit_tab:
+    action_col, actor_col, dates_col = st.columns([1, 1, 2])
+    action = action_col.selectbox("Action", [None, *audit.ACTIONS], format_func=lambda a: a or "Any",
+                                  key="audit_action")
+    actor_email = actor_col.text_input("By (email)", key="audit_actor")
+    today = date.today()
+    dates = dates_col.date_input("Dates (UTC)", value=(today - timedelta(days=89), today), key="audit_dates")
+    date_from, date_to = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], None)
+    with svc.db.read() as db_session:
+        rows = audit.entries(db_session, account.id, action=action, actor_email=actor_email or None,
+                             date_from=date_from, date_to=date_to)
+    st.caption(f"{len(rows)} most recent entries (up to 200).")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "When (UTC)": r.created_at,
+                    "Action": r.action,
+                    "By": r.actor or "(command line)",
+                    "User": r.target or "",
+                    "Details": ", ".join(f"{k}: {v}" for k, v in r.details.items()),
+                }
+                for r in rows
+            ],
+            columns=["When (UTC)", "Action", "By", "User", "Details"],
+        ),
+        hide_index=True,
+        column_config={"When (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
+    )

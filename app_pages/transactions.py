@@ -1,46 +1,95 @@
-"""Transactions: the ledger of every user; admins export it as CSV."""
+"""Transactions: filter the ledger, page through it, see totals; admins export the filtered set."""
 
-from datetime import date
+from datetime import date, timedelta
+from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import session
 from app_pages.common import app_services
-from textedit_core import admin
+from textedit_core import ledger
+from textedit_core.errors import DomainError
+from textedit_core.money import format_amount
 
 account = session.require_account(staff=True)
 svc = app_services()
 
 st.title("Transactions")
-with svc.db.read() as db_session:
-    transactions = admin.list_transactions(db_session, account.id)
 
-frame = pd.DataFrame(transactions, columns=admin.TRANSACTION_COLUMNS)
+
+def _first_page() -> None:
+    st.session_state["tx_page"] = 1
+
+
+with svc.db.read() as db_session:
+    known_currencies = ledger.currencies(db_session)
+
+today = date.today()
+all_dates = st.toggle("All dates", key="tx_all_dates", on_change=_first_page)
+dates = st.date_input(
+    "Dates (UTC, both included)",
+    value=(today - timedelta(days=29), today),
+    key="tx_dates",
+    disabled=all_dates,
+    on_change=_first_page,
+)
+user_col, kind_col, status_col, currency_col = st.columns(4)
+user_email = user_col.text_input("User email", key="tx_user", on_change=_first_page)
+kinds = kind_col.multiselect("Kind", ledger.KINDS, key="tx_kinds", on_change=_first_page)
+statuses = status_col.multiselect("Status", ledger.STATUSES, key="tx_statuses", on_change=_first_page)
+currencies = currency_col.multiselect("Currency", known_currencies, key="tx_currencies", on_change=_first_page)
+
+date_from = date_to = None
+if not all_dates:
+    if len(dates) != 2:
+        st.info("Pick the end date of the range.")
+        st.stop()
+    date_from, date_to = dates
+flt = ledger.TxFilter(date_from, date_to, user_email.strip() or None, tuple(kinds), tuple(statuses),
+                      tuple(currencies))
+
+size_col, page_col = st.columns(2)
+page_size = size_col.selectbox("Rows", [25, 50, 100, 200], index=1, key="tx_page_size", on_change=_first_page)
+page_number = page_col.number_input("Page", min_value=1, step=1, key="tx_page")
+
+try:
+    with svc.db.read() as db_session:
+        result = ledger.search(db_session, account.id, flt, int(page_number), page_size)
+        sums = ledger.totals(db_session, account.id, flt)
+except DomainError as error:
+    st.error(str(error))
+    st.stop()
+
+money = ", ".join(f"{format_amount(v)} {c}" for c, v in sums.money.items()) or "—"
+first, second, third, fourth = st.columns(4)
+first.metric("Transactions", f"{sums.count:,}")
+second.metric("Tokens sold", f"{sums.tokens_sold:,}")
+third.metric("Tokens charged", f"{sums.tokens_charged:,}")
+fourth.metric("Tokens refunded", f"{sums.tokens_refunded:,}")
+st.caption(f"Top-ups: {money} · adjustments: {sums.tokens_adjusted:+,} tokens")
+
+st.caption(f"Page {result.page} of {result.pages}")
+frame = pd.DataFrame([row.__dict__ for row in result.rows], columns=ledger.COLUMNS)
 for column in ("amount", "rate"):
-    frame[column] = frame[column].map(lambda v: "" if v is None else str(v))
+    frame[column] = frame[column].map(lambda v: "" if v is None or pd.isna(v) else format(v, "f"))
 st.dataframe(
     frame,
     hide_index=True,
     column_config={
         "id": st.column_config.NumberColumn("ID", format="%d"),
-        "created_at": st.column_config.DatetimeColumn("When", format="YYYY-MM-DD HH:mm:ss"),
-        "email": "User",
+        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "user_email": "User",
         "tokens": st.column_config.NumberColumn("Tokens", format="%+d"),
+        "actor_email": "By",
     },
 )
 
 if account.is_admin:
-
-    def _export() -> bytes:
-        with svc.db.read() as db_session:
-            return admin.transactions_csv(db_session, account.id)
-
-    st.download_button(
-        "Download CSV",
-        data=_export,
-        file_name=f"transactions-{date.today().isoformat()}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    params = {"from": date_from, "to": date_to, "user": flt.user_email, "kind": kinds,
+              "status": statuses, "currency": currencies}
+    query = urlencode({k: v for k, v in params.items() if v}, doseq=True)
+    csv_col, xlsx_col = st.columns(2)
+    csv_col.link_button("Download CSV", f"/export/transactions.csv?{query}", icon=":material/download:")
+    xlsx_col.link_button("Download XLSX", f"/export/transactions.xlsx?{query}", icon=":material/download:")
+    st.caption("Exports hold the filtered set above (all pages), amounts exact, times in UTC.")

@@ -1,32 +1,77 @@
-"""Users: everyone's account at a glance; admins change roles and block or unblock."""
+"""Users: search, filter, sort and page through every account; admins act on one."""
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import session
 from app_pages.common import app_services, flash
-from textedit_core import admin
+from textedit_core import admin, billing, directory
 from textedit_core.errors import DomainError
 from textedit_core.models import Role
 
 account = session.require_account(staff=True)
 svc = app_services()
+ROLES = [r.value for r in Role]
+SORTS = {
+    "created_at": "Created",
+    "last_login_at": "Last login",
+    "email": "Email",
+    "role": "Role",
+    "status": "Status",
+    "balance": "Balance",
+    "requests": "Requests made",
+    "tokens_spent": "Tokens spent",
+}
 
 st.title("Users")
-with svc.db.read() as db_session:
-    users = admin.list_users(db_session, account.id)
 
+
+def _first_page() -> None:
+    st.session_state["users_page"] = 1
+
+
+search_col, role_col, status_col = st.columns([2, 1, 1])
+search = search_col.text_input("Email contains", key="users_search",
+    on_change=_first_page, placeholder="e.g. anna or @example.com")
+role = role_col.selectbox("Role", [None, *ROLES], format_func=lambda r: r or "Any", key="users_role",
+                           on_change=_first_page)
+status = status_col.selectbox(
+    "Status", [None, False, True], format_func=lambda b: {None: "Any", False: "Active", True: "Blocked"}[b],
+    key="users_status", on_change=_first_page,
+)
+sort_col, order_col, size_col, page_col = st.columns([2, 1, 1, 1])
+sort = sort_col.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="users_sort",
+                            on_change=_first_page)
+descending = order_col.selectbox("Order", [True, False], format_func=lambda d: "Descending" if d else "Ascending",
+                                 key="users_order")
+page_size = size_col.selectbox("Rows", [25, 50, 100, 200], index=1, key="users_page_size",
+                             on_change=_first_page)
+page_number = page_col.number_input("Page", min_value=1, step=1, key="users_page")
+
+query = directory.UserQuery(search, role, status, sort, descending, int(page_number), page_size)
+try:
+    with svc.db.read() as db_session:
+        result = directory.search_users(db_session, account.id, query)
+except DomainError as error:
+    st.error(str(error))
+    st.stop()
+
+if result.page > result.pages:
+    st.info(f"There are only {result.pages} page(s) for this search.")
+st.caption(f"{result.total:,} users · page {result.page} of {result.pages}")
 st.dataframe(
-    pd.DataFrame(users, columns=admin.USER_COLUMNS),
+    pd.DataFrame([row.__dict__ for row in result.rows], columns=list(directory.UserRow.__dataclass_fields__)),
     hide_index=True,
     column_config={
         "id": st.column_config.NumberColumn("ID", format="%d"),
         "email": "Email",
         "role": "Role",
-        "blocked": st.column_config.CheckboxColumn("Blocked"),
+        "status": "Status",
         "balance": st.column_config.NumberColumn("Balance", format="%d"),
         "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
         "last_login_at": st.column_config.DatetimeColumn("Last login", format="YYYY-MM-DD HH:mm"),
+        "requests": st.column_config.NumberColumn("Requests made", format="%d"),
+        "tokens_spent": st.column_config.NumberColumn("Tokens spent", format="%d"),
     },
 )
 
@@ -34,33 +79,46 @@ if not account.is_admin:
     st.caption("Read-only: moderators can look but not change anything.")
     st.stop()
 
-st.subheader("Change a user")
-emails = {u["id"]: u["email"] for u in users if u["id"] != account.id}
-if not emails:
-    st.caption("No other users yet.")
+targets = {row.id: row for row in result.rows if row.id != account.id}
+if not targets:
     st.stop()
-target = st.selectbox("User", options=list(emails), format_func=emails.get, key="target_user")
-current = next(u for u in users if u["id"] == target)
-roles = [r.value for r in Role]
-left, right = st.columns(2)
-with left:
-    new_role = st.selectbox("Role", roles, index=roles.index(current["role"]), key="target_role")
-    if st.button("Save role", key="save_role", disabled=new_role == current["role"]):
-        try:
-            svc.db.run(lambda s: admin.set_role(s, account.id, target, new_role))
-        except DomainError as error:
-            st.error(str(error))
-        else:
-            flash("success", f"{emails[target]} is now a {new_role}.")
-            st.rerun()
-with right:
-    blocked = current["blocked"]
-    st.write("Status: **blocked**" if blocked else "Status: active")
+
+st.subheader("Act on a user")
+target_id = st.selectbox(
+    "User (from this page)", list(targets), format_func=lambda i: targets[i].email, key="target_user"
+)
+target = targets[target_id]
+
+
+def _act(work, success: str) -> None:
+    try:
+        svc.db.run(work)
+    except DomainError as error:
+        st.error(str(error))
+    else:
+        flash("success", success)
+        st.rerun()
+
+
+role_tab, block_tab, balance_tab = st.tabs(["Role", "Block", "Balance"])
+with role_tab:
+    new_role = st.selectbox("New role", ROLES, index=ROLES.index(target.role), key="target_role")
+    if st.button("Save role", key="save_role", disabled=new_role == target.role):
+        _act(lambda s: admin.set_role(s, account.id, target.id, new_role),
+             f"{target.email} is now a {new_role}.")
+with block_tab:
+    blocked = target.status == "blocked"
+    st.write(f"{target.email} is **{target.status}**.")
+    st.caption("Blocking ends all of the user's sessions at once.")
     if st.button("Unblock" if blocked else "Block", key="toggle_block"):
-        try:
-            svc.db.run(lambda s: admin.set_blocked(s, account.id, target, not blocked))
-        except DomainError as error:
-            st.error(str(error))
-        else:
-            flash("success", f"{emails[target]} is {'active again' if blocked else 'blocked'}.")
-            st.rerun()
+        _act(lambda s: admin.set_blocked(s, account.id, target.id, not blocked),
+             f"{target.email} is {'active again' if blocked else 'blocked'}.")
+with balance_tab:
+    st.write(f"Balance: **{target.balance:,} tokens**")
+    with st.form("adjust_form", clear_on_submit=True):
+        tokens = st.text_input("Tokens to add (negative to remove)", key="adjust_tokens", placeholder="e.g. 50 or -10")
+        reason = st.text_input("Reason (required, kept in the ledger)", key="adjust_reason", max_chars=255)
+        adjust = st.form_submit_button("Adjust balance", type="primary")
+    if adjust:
+        _act(lambda s: billing.adjust_balance(s, account.id, target.id, tokens, reason),
+             f"Adjusted {target.email}'s balance by {tokens.strip()} tokens.")

@@ -1,0 +1,110 @@
+"""The admin workspace under AppTest: users search and actions, transaction filters, audit."""
+
+from urllib.parse import parse_qs, urlsplit
+
+from textedit_core import billing
+from textedit_core.models import Role
+
+
+def test_users_search_finds_by_part_of_the_email(world):
+    admin = world.user("boss@example.com", admin=True)
+    world.user("anna.petrova@example.com")
+    world.user("james@example.com")
+    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at.text_input(key="users_search").input("PETROV").run()
+    assert list(at.dataframe[0].value["email"]) == ["anna.petrova@example.com"]
+    assert at.caption[0].value.startswith("1 users")
+
+
+def test_users_filter_by_role_and_page_through(world):
+    admin = world.user("boss@example.com", admin=True)
+    for n in range(3):
+        world.user(f"mod{n}@example.com", role=Role.MODERATOR)
+    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at.selectbox(key="users_role").set_value("moderator").run()
+    at.selectbox(key="users_page_size").set_value(25).run()
+    assert len(at.dataframe[0].value) == 3
+    assert set(at.dataframe[0].value["role"]) == {"moderator"}
+
+
+def test_admin_adjusts_a_balance_with_a_reason(world):
+    admin = world.user("boss@example.com", admin=True)
+    user = world.user("user@example.com", tokens=2)
+    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at.selectbox(key="target_user").set_value(user.id).run()
+    at.text_input(key="adjust_tokens").input("-2")
+    at.text_input(key="adjust_reason").input("Duplicate top-up reversed")
+    next(b for b in at.button if b.label == "Adjust balance").click().run()
+    assert not at.exception
+    assert world.balance(user.id) == 0
+    with world.db.read() as session:
+        assert billing.ledger_mismatches(session) == []
+
+
+def test_an_adjustment_below_zero_or_without_reason_is_refused(world):
+    admin = world.user("boss@example.com", admin=True)
+    user = world.user("user@example.com", tokens=1)
+    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at.selectbox(key="target_user").set_value(user.id).run()
+    for tokens, reason, message in [("-5", "fix", "below zero"), ("5", "", "Give a reason"), ("abc", "x", "whole number")]:
+        at.text_input(key="adjust_tokens").input(tokens)
+        at.text_input(key="adjust_reason").input(reason)
+        next(b for b in at.button if b.label == "Adjust balance").click().run()
+        assert message in at.error[0].value
+    assert world.balance(user.id) == 1
+    assert world.transaction_count() == 1
+
+
+def test_transactions_filters_and_totals(world):
+    admin = world.user("boss@example.com", admin=True)
+    world.user("a@example.com", tokens=10)
+    world.user("b@example.com", tokens=5)
+    at = world.signed_in(admin).switch_page("app_pages/transactions.py").run()
+    assert not at.exception
+    assert at.metric[0].value == "2"
+    assert at.metric[1].value == "15"  # tokens sold
+    at.text_input(key="tx_user").input("B@example.com").run()
+    assert list(at.dataframe[0].value["user_email"]) == ["b@example.com"]
+    assert at.metric[1].value == "5"
+    at.multiselect(key="tx_kinds").select("charge").run()
+    assert at.metric[0].value == "0"
+
+
+def test_export_links_carry_the_filters(world):
+    admin = world.user("boss@example.com", admin=True)
+    at = world.signed_in(admin).switch_page("app_pages/transactions.py").run()
+    at.text_input(key="tx_user").input("someone@example.com").run()
+    at.multiselect(key="tx_kinds").select("topup").select("adjustment").run()
+    links = {b.proto.label: b.proto.url for b in at.get("link_button")}
+    url = urlsplit(links["Download CSV"])
+    assert url.path == "/export/transactions.csv"
+    query = parse_qs(url.query)
+    assert query["user"] == ["someone@example.com"]
+    assert query["kind"] == ["topup", "adjustment"]
+    assert "from" in query and "to" in query
+    assert urlsplit(links["Download XLSX"]).path == "/export/transactions.xlsx"
+
+
+def test_rate_preview_shows_what_100_buys_before_saving(world):
+    admin = world.user("boss@example.com", admin=True)
+    at = world.signed_in(admin).switch_page("app_pages/admin.py").run()
+    at.session_state["rate_editor_1"] = {
+        "edited_rows": {0: {"currency": "EUR", "rate": "0.25"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    assert "100.00 EUR now buys 400 tokens" in at.info[0].value
+    with world.db.read() as session:
+        assert billing.current_rate(session).currency == "USD"
+
+
+def test_audit_log_shows_admin_actions(world):
+    admin = world.user("boss@example.com", admin=True)
+    user = world.user("user@example.com")
+    world.db.run(lambda s: billing.adjust_balance(s, admin.id, user.id, "7", "Welcome bonus"))
+    at = world.signed_in(admin).switch_page("app_pages/admin.py").run()
+    log = at.dataframe[-1].value
+    assert list(log["Action"]) == ["balance_adjustment"]
+    assert list(log["By"]) == ["boss@example.com"]
+    assert "Welcome bonus" in log["Details"][0]
