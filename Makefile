@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run demo bench test test-core test-pages test-browser migrate check-ledger clean
+.PHONY: run demo bench lint test test-core test-pages test-browser migrate check-ledger clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ migrate: $(VENV)/.installed
 
 check-ledger: $(VENV)/.installed
 	$(PY) -m textedit_core check-ledger
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check app.py serve.py app_pages textedit_core tests bench
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

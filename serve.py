@@ -27,9 +27,9 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from textedit_core import exports, ledger, signin
-from textedit_core.errors import ValidationError
 from textedit_core.coltypes import utcnow
 from textedit_core.config import load_settings
+from textedit_core.errors import ValidationError
 from textedit_core.services import Services, start
 
 COOKIE = signin.REFRESH_COOKIE

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -11,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit, money
+from .auth import require_role
 from .coltypes import utcnow
 from .errors import InsufficientBalance, NotAuthorized, ValidationError
-from .auth import require_role
 from .models import RateSetting, Role, Transaction, TxKind, TxStatus, User
 
 MAX_IDEMPOTENCY_KEY = 64
@@ -240,8 +241,12 @@ MAX_ADJUSTMENT = 1_000_000
 
 def _parse_adjustment(raw: object) -> int:
     text = str(raw if raw is not None else "").strip().replace(" ", "")
-    if not text.lstrip("+-").isdigit() or not text.isascii():
+    # One optional sign, ASCII digits only: "+-5" and "--5" are refused here, not by int().
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
         raise ValidationError("The adjustment must be a whole number of tokens, like 10 or -5.")
+    # The cap before int(): Python refuses to convert strings of more than 4,300 digits.
+    if len(text.lstrip("+-").lstrip("0")) > len(str(MAX_ADJUSTMENT)):
+        raise ValidationError(f"An adjustment can be at most {MAX_ADJUSTMENT:,} tokens either way.")
     tokens = int(text)
     if tokens == 0:
         raise ValidationError("The adjustment must not be 0.")
