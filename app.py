@@ -20,6 +20,8 @@ def pages_for(role: str | None) -> list:
     ]
     if role in ("admin", "moderator"):
         pages += [
+            st.Page("app_pages/dashboard.py", title="Dashboard", icon=":material/monitoring:",
+                    url_path="dashboard"),
             st.Page("app_pages/users.py", title="Users", icon=":material/group:", url_path="users"),
             st.Page("app_pages/transactions.py", title="Transactions", icon=":material/receipt_long:",
                     url_path="transactions"),

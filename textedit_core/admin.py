@@ -1,11 +1,10 @@
-"""Read models for the admin page: users and transactions as plain rows, and their export."""
+"""Read models for the admin page (users and transactions as plain rows) and admin actions."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .exports import csv_bytes
 from . import audit, sessions
 from .auth import require_role
 from .errors import NotAuthorized, ValidationError
@@ -70,22 +69,6 @@ def list_transactions(session: Session, actor_id: int) -> list[dict]:
         }
         for tx, email in rows
     ]
-
-
-def _cell(value: object) -> object:
-    if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
-    if value is None:
-        return ""
-    return value
-
-
-def transactions_csv(session: Session, actor_id: int) -> bytes:
-    require_role(session, actor_id, Role.ADMIN)
-    rows = list_transactions(session, actor_id)
-    return csv_bytes(
-        TRANSACTION_COLUMNS, ([_cell(row[c]) for c in TRANSACTION_COLUMNS] for row in rows)
-    )
 
 
 def _target(session: Session, actor: User, target_id: int, action: str) -> User:

@@ -91,7 +91,7 @@ def set_rate(session: Session, admin_id: int, currency_raw: object, rate_raw: ob
         session,
         admin_id,
         audit.RATE_CHANGE,
-        {"old": f"{current.rate} {current.currency}", "new": f"{rate} {currency}"},
+        {"old": f"{current.rate:f} {current.currency}", "new": f"{rate.normalize():f} {currency}"},
     )
     return Rate(id=row.id, currency=row.currency, rate=row.rate)
 

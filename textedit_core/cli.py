@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import date
 
-from . import auth, billing, migrate
+from . import auth, billing, exports, ledger, migrate
 from .config import load_settings
 from .db import Database
 from .errors import DomainError
@@ -63,6 +64,45 @@ def cmd_check_ledger(_args) -> int:
     return 0
 
 
+def cmd_seed_demo(_args) -> int:
+    from . import demo
+
+    settings = load_settings()
+    demo.check_allowed(settings)  # before anything opens, creates or migrates a database
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    print(demo.report(demo.seed(db, settings), settings))
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is None or day.isoformat() != text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD")
+    return day
+
+
+def cmd_export_transactions(args) -> int:
+    flt = ledger.TxFilter(
+        date_from=args.date_from,
+        date_to=args.date_to,
+        user_email=args.user,
+        kinds=tuple(args.kind),
+        statuses=tuple(args.status),
+        currencies=tuple(args.currency),
+    )
+    try:
+        rows = exports.export_transactions(_db(), None, flt, args.format, args.out)
+    except OSError as error:
+        print(f"error: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(f"exported {rows} rows to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m textedit_core")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -77,6 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-ledger", help="verify balances against the ledger").set_defaults(
         func=cmd_check_ledger
     )
+    sub.add_parser(
+        "seed-demo", help="fill the demo database (TEXTEDIT_DEMO_MODE=true) with sample data"
+    ).set_defaults(func=cmd_seed_demo)
+    exp = sub.add_parser("export-transactions", help="export the ledger as CSV or XLSX (audited)")
+    exp.add_argument("--format", required=True, choices=exports.FORMATS)
+    exp.add_argument("--from", dest="date_from", type=_day, metavar="YYYY-MM-DD")
+    exp.add_argument("--to", dest="date_to", type=_day, metavar="YYYY-MM-DD")
+    exp.add_argument("--user", metavar="EMAIL")
+    for option, choices in (("--kind", ledger.KINDS), ("--status", ledger.STATUSES)):
+        exp.add_argument(
+            option, nargs="+", action="extend", default=[], choices=choices,
+            metavar=option[2:].upper(), help=f"any of: {', '.join(choices)}",
+        )
+    exp.add_argument("--currency", nargs="+", action="extend", default=[], type=str.upper)
+    exp.add_argument("--out", required=True, metavar="FILE")
+    exp.set_defaults(func=cmd_export_transactions)
     return parser
 
 

@@ -35,7 +35,9 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: int | None, dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(int(value)).scaleb(-MONEY_SCALE).normalize()
+        exact = Decimal(int(value)).scaleb(-MONEY_SCALE).normalize()
+        # normalize() writes round numbers as 1E+1; keep them plain (10).
+        return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,12 +1,49 @@
-"""Spreadsheet-safe exports (OWASP CSV injection): text that a spreadsheet would run gets a `'`."""
+"""Transaction exports as CSV and XLSX, streamed with bounded memory and audited.
+
+Spreadsheet-safe (OWASP CSV injection, security checklist "Exports"): text that a spreadsheet
+would run gets a leading `'`; numbers stay numbers; XLSX never holds a formula.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+import operator
+import os
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
+
+import xlsxwriter
+from sqlalchemy.orm import Session
+
+from . import audit, ledger
+from .auth import require_role
+from .coltypes import utcnow
+from .db import Database
+from .errors import ValidationError
+from .ledger import COLUMNS, TxFilter, TxRow
+from .models import Role
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+FORMATS = ("csv", "xlsx")
+CSV_CHUNK_ROWS = 2000  # rows per streamed chunk: a few hundred KB
+TIME_COLUMNS = ("created_at",)
+MONEY_COLUMNS = ("amount", "rate")
+NUMBER_COLUMNS = ("id", "tokens")  # every other column is text
+# Excel shows (and a double keeps) 15 significant digits.
+EXCEL_DIGITS = 15
+XLSX_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, less the header
+XLSX_OPTIONS = {
+    "constant_memory": True,  # each row goes to disk as soon as the next one starts
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
+XLSX_HEADER = [f"{c} (UTC)" if c in TIME_COLUMNS else c for c in COLUMNS]
+XLSX_WIDTHS = {"created_at": 20, "user_email": 28, "note": 40, "actor_email": 28}
 
 
 def neutralize(value: object) -> object:
@@ -16,10 +53,253 @@ def neutralize(value: object) -> object:
     return value
 
 
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ValidationError(f"Unknown export format {fmt!r}: use {' or '.join(FORMATS)}.")
+
+
+_values = operator.attrgetter(*COLUMNS)  # a TxRow's cells in COLUMNS order
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+
+def _utc_text(value: datetime) -> str:
+    return _naive_utc(value).isoformat(timespec="microseconds") + "Z"
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value, "f")  # exact, never an exponent: Decimal("1E+1") -> "10"
+
+
+def _as_is(value: int) -> int:
+    return value
+
+
+def _csv_formatter(column: str):
+    if column in TIME_COLUMNS:
+        return _utc_text
+    if column in MONEY_COLUMNS:
+        return _decimal_text
+    if column in NUMBER_COLUMNS:
+        return _as_is
+    return neutralize
+
+
+_CSV_FORMATTERS = tuple(_csv_formatter(c) for c in COLUMNS)
+
+
+def _csv_cells(row: TxRow) -> list[object]:
+    return ["" if v is None else f(v) for f, v in zip(_CSV_FORMATTERS, _values(row), strict=True)]
+
+
+def _csv_chunks(rows: Iterable[TxRow]) -> Iterator[bytes]:
+    """UTF-8 with a BOM (Excel then reads it as UTF-8), CRLF line ends, header = COLUMNS."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralize(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8-sig")
+    buffer.write("\ufeff")
+    writer.writerow(COLUMNS)
+
+    def drain() -> bytes:
+        chunk = buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
+    for n, row in enumerate(rows, 1):
+        writer.writerow(_csv_cells(row))
+        if n % CSV_CHUNK_ROWS == 0:
+            yield drain()
+    yield drain()
+
+
+def write_csv(rows: Iterable[TxRow], out: BinaryIO) -> int:
+    """Stream `rows` to a binary file object; returns the number of rows written."""
+    count = 0
+
+    def counted() -> Iterator[TxRow]:
+        nonlocal count
+        for row in rows:
+            count += 1
+            yield row
+
+    for chunk in _csv_chunks(counted()):
+        out.write(chunk)
+    return count
+
+
+# --- XLSX ---------------------------------------------------------------------------------
+
+
+def _excel_number(value: Decimal) -> float | None:
+    """The float for `value` if Excel keeps it exactly, else None.
+
+    Money is written as a number so that SUM works, but only when that loses nothing: at most
+    15 significant digits (what a double holds and Excel shows) and the float reads back as the
+    same decimal. Ledger money has 6 decimals and at most 13 digits, so in practice every amount
+    and rate is a number; a value that would be rounded is written as its exact decimal text.
+    """
+    if len(value.normalize().as_tuple().digits) > EXCEL_DIGITS:
+        return None
+    number = float(value)
+    return number if Decimal(repr(number)) == value else None
+
+
+def write_xlsx(rows: Iterable[TxRow], path: str | os.PathLike) -> int:
+    """Write `rows` to an XLSX file at `path`, row by row; returns the number of rows written.
+
+    Timestamps are Excel datetimes in UTC (Excel has no time zones: the header says UTC),
+    id and tokens are numbers, amount and rate are exact (see _excel_number), text is
+    neutralised and never turned into a formula or a link.
+    """
+    workbook = xlsxwriter.Workbook(os.fspath(path), XLSX_OPTIONS)
+    try:
+        sheet = workbook.add_worksheet("transactions")
+        bold = workbook.add_format({"bold": True})
+        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        money = workbook.add_format({"num_format": "0.00####"})
+        for col, column in enumerate(COLUMNS):
+            sheet.set_column(col, col, XLSX_WIDTHS.get(column, 12))
+        sheet.freeze_panes(1, 0)
+        sheet.write_row(0, 0, XLSX_HEADER, bold)
+
+        def write_time(r: int, c: int, value: datetime) -> None:
+            sheet.write_datetime(r, c, _naive_utc(value), when)
+
+        def write_money(r: int, c: int, value: Decimal) -> None:
+            number = _excel_number(value)
+            if number is None:
+                sheet.write_string(r, c, _decimal_text(value))
+            else:
+                sheet.write_number(r, c, number, money)
+
+        def write_text(r: int, c: int, value: str) -> None:
+            sheet.write_string(r, c, neutralize(value))
+
+        writers = [
+            write_time if column in TIME_COLUMNS
+            else write_money if column in MONEY_COLUMNS
+            else sheet.write_number if column in NUMBER_COLUMNS
+            else write_text
+            for column in COLUMNS
+        ]
+        count = 0
+        for count, row in enumerate(rows, 1):
+            if count > XLSX_MAX_ROWS:
+                # XlsxWriter would silently drop the rest.
+                raise ValidationError(
+                    f"More than {XLSX_MAX_ROWS:,} rows do not fit in XLSX: "
+                    "narrow the filter or export CSV."
+                )
+            for col, (write, value) in enumerate(zip(writers, _values(row), strict=True)):
+                if value is not None:
+                    write(count, col, value)
+    finally:
+        workbook.close()
+    return count
+
+
+# --- Audited exports ----------------------------------------------------------------------
+
+
+def export_filename(flt: TxFilter, fmt: str, today: date) -> str:
+    """A name saying which days the file covers.
+
+    An end date after `today` is shown as today: no transaction can be newer.
+    """
+    _check_format(fmt)
+    start, end = flt.date_from, flt.date_to
+    if end and end > today and not (start and start > today):
+        end = today
+    if start and end:
+        span = f"{start.isoformat()}_to_{end.isoformat()}"
+    elif start:
+        span = f"from_{start.isoformat()}"
+    elif end:
+        span = f"until_{end.isoformat()}"
+    else:
+        span = "all-dates"
+    return f"transactions_{span}.{fmt}"
+
+
+def _authorize(session: Session, actor_id: int | None) -> None:
+    """Admins only; `None` is the operator at the command line."""
+    if actor_id is not None:
+        require_role(session, actor_id, Role.ADMIN)
+
+
+def _snapshot(db: Database, session: Session) -> None:
+    # One consistent view across all keyset batches. SQLite's read transaction already is one
+    # (WAL); PostgreSQL's default READ COMMITTED would let each batch see newer commits.
+    if not db.is_sqlite:
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def _filter_details(flt: TxFilter) -> dict:
+    return {
+        "date_from": flt.date_from.isoformat() if flt.date_from else None,
+        "date_to": flt.date_to.isoformat() if flt.date_to else None,
+        "user_email": flt.user_email,
+        "kinds": list(flt.kinds),
+        "statuses": list(flt.statuses),
+        "currencies": list(flt.currencies),
+    }
+
+
+def _record(db: Database, actor_id: int | None, fmt: str, rows: int, flt: TxFilter, name: str) -> None:
+    details = {"format": fmt, "rows": rows, "filter": _filter_details(flt), "file": name}
+    db.run(lambda s: audit.record(s, actor_id, audit.EXPORT, details))
+
+
+def export_transactions(
+    db: Database, actor_id: int | None, flt: TxFilter, fmt: str, out_path: str | os.PathLike
+) -> int:
+    """Export the filtered ledger to `out_path` (admins only) and audit it; returns the row count.
+
+    The file is written beside `out_path` and moved into place only once the export is audited:
+    a refused or failed export leaves no file and no audit row.
+    """
+    _check_format(fmt)
+    flt.validate()
+    out = Path(out_path)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with db.read() as session:
+            _snapshot(db, session)
+            _authorize(session, actor_id)
+            rows = ledger.iter_rows(session, flt)
+            if fmt == "csv":
+                with partial.open("wb") as handle:
+                    count = write_csv(rows, handle)
+            else:
+                count = write_xlsx(rows, partial)
+        _record(db, actor_id, fmt, count, flt, out.name)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def stream_csv(db: Database, actor_id: int | None, flt: TxFilter) -> Iterator[bytes]:
+    """CSV chunks for an HTTP streaming response.
+
+    Authorisation and the audit row happen here, before the first chunk (so a refusal can still
+    become a 403); the rows are read when the returned iterator is consumed. The audit counts
+    the rows matching at the time of the request.
+    """
+    flt.validate()
+    with db.read() as session:
+        _authorize(session, actor_id)
+        rows = ledger.count_rows(session, flt)
+    _record(db, actor_id, "csv", rows, flt, export_filename(flt, "csv", utcnow().date()))
+    return _stream_rows(db, flt)
+
+
+def _stream_rows(db: Database, flt: TxFilter) -> Iterator[bytes]:
+    with db.read() as session:
+        _snapshot(db, session)
+        yield from _csv_chunks(ledger.iter_rows(session, flt))

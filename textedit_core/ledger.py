@@ -190,8 +190,19 @@ def currencies(session: Session) -> list[str]:
     )
 
 
-def iter_rows(session: Session, flt: TxFilter, batch_size: int = 5000) -> Iterator[TxRow]:
-    """Every matching row, oldest first, fetched in keyset batches: memory stays bounded."""
+def count_rows(session: Session, flt: TxFilter) -> int:
+    """How many rows match (no role check: callers authorise)."""
+    conditions = _conditions(session, flt)
+    if conditions is None:
+        return 0
+    return session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
+
+
+def iter_rows(session: Session, flt: TxFilter, batch_size: int = 1000) -> Iterator[TxRow]:
+    """Every matching row, oldest first, fetched in keyset batches: memory stays bounded.
+
+    A fetched row costs about 2 KB of Python objects: 1,000 rows keep an export near 3 MB.
+    """
     conditions = _conditions(session, flt)
     if conditions is None:
         return

@@ -101,3 +101,24 @@ def test_logout_everywhere_ends_the_session_in_another_browser(running_app, brow
         expect_login_page(second)
     finally:
         other_context.close()
+
+
+def test_export_route_refuses_visitors_and_cross_site_requests(running_app, context):
+    anonymous = context.request.get(f"{running_app.url}/export/transactions.csv")
+    assert anonymous.status == 403
+    page = context.new_page()
+    log_in(page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert session_cookie(context) is not None
+    own = context.request.get(f"{running_app.url}/export/transactions.csv")
+    assert own.status == 200 and own.text().lstrip("\ufeff").startswith("id,created_at")
+    cross_site = context.request.get(
+        f"{running_app.url}/export/transactions.csv", headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert cross_site.status == 403
+    bad_date = context.request.get(f"{running_app.url}/export/transactions.csv?from=2026-13-01")
+    assert bad_date.status == 400
+
+
+def test_cookie_routes_refuse_requests_without_the_bridge_header(running_app, context):
+    for path in ("/auth/session", "/auth/refresh", "/auth/logout"):
+        assert context.request.post(f"{running_app.url}{path}").status == 403

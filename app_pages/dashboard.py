@@ -1,0 +1,66 @@
+"""Dashboard for admins and moderators: KPIs and daily charts over a chosen period."""
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import session
+from app_pages.common import app_services
+from textedit_core import dashboard
+from textedit_core.errors import DomainError
+from textedit_core.money import format_amount
+
+account = session.require_account(staff=True)
+svc = app_services()
+
+st.title("Dashboard")
+today = date.today()
+dates = st.date_input(
+    "Period (UTC days, both included)", value=(today - timedelta(days=29), today), key="dash_dates"
+)
+if len(dates) != 2:
+    st.info("Pick the end date of the period.")
+    st.stop()
+date_from, date_to = dates
+
+try:
+    with svc.db.read() as db_session:
+        kpis = dashboard.kpis(db_session, account.id, date_from, date_to)
+        series = dashboard.daily(db_session, account.id, date_from, date_to)
+except DomainError as error:
+    st.error(str(error))
+    st.stop()
+
+row1 = st.columns(3)
+row1[0].metric("Users", f"{kpis.users:,}", f"+{kpis.new_users:,} in period", delta_color="off")
+row1[1].metric("Active users, last 7 days", f"{kpis.active_users_7d:,}")
+row1[2].metric("Requests", f"{kpis.requests:,}")
+row2 = st.columns(3)
+row2[0].metric("Refund rate", f"{kpis.refund_rate * 100:.1f} %", f"{kpis.refunded_requests:,} refunded",
+               delta_color="off")
+row2[1].metric("Tokens sold", f"{kpis.tokens_sold:,}")
+row2[2].metric(
+    "Revenue", " · ".join(f"{format_amount(v)} {c}" for c, v in kpis.revenue.items()) or "—"
+)
+
+
+def frame(items: list) -> pd.DataFrame:
+    return pd.DataFrame(dashboard.records(items)).set_index("day")
+
+
+st.subheader("Requests per day by operation")
+st.bar_chart(frame(series.requests), stack=True)
+left, right = st.columns(2)
+with left:
+    st.subheader("Tokens sold per day")
+    st.bar_chart(frame(series.tokens_sold))
+with right:
+    st.subheader("Failures per day")
+    st.bar_chart(frame(series.failures), color="#D9534F")
+st.subheader("Revenue per day")
+if series.currencies:
+    # Charts need floats; the exact figures are in the KPIs above and the transactions export.
+    st.line_chart(frame(series.revenue).astype(float))
+else:
+    st.caption("No top-ups in this period.")

@@ -1,0 +1,137 @@
+"""Schema migrations on a database that already holds data, as a deployed app's does."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import bindparam, create_engine, delete, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from tests.conftest import POSTGRES_ENV, POSTGRES_SKIP, _postgres_schema_url
+from textedit_core import migrate
+from textedit_core.coltypes import UTCDateTime
+from textedit_core.db import Database
+from textedit_core.models import Transaction, User
+
+CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+# Rows as release 0001 wrote them: only the columns that revision has.
+INSERT_USER_0001 = text(
+    "INSERT INTO users (id, email, email_key, password_hash, role, is_blocked, token_version,"
+    " balance, created_at)"
+    " VALUES (:id, :email, :email, :password_hash, :role, :blocked, 0, :balance, :created_at)"
+).bindparams(bindparam("created_at", type_=UTCDateTime))
+INSERT_TOPUP_0001 = text(
+    "INSERT INTO transactions (user_id, kind, status, tokens, created_at)"
+    " VALUES (:user_id, 'topup', 'success', :tokens, :created_at)"
+).bindparams(bindparam("created_at", type_=UTCDateTime))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_db(request, tmp_path) -> Iterator[Database]:
+    """A database with no tables yet: SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'old.db'}")
+        yield database
+        database.dispose()
+        return
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(POSTGRES_SKIP)
+    schema = f"m_{secrets.token_hex(6)}"
+    admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    database = Database(_postgres_schema_url(base, schema))
+    try:
+        yield database
+    finally:
+        database.dispose()
+        with admin_engine.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin_engine.dispose()
+
+
+def user_0001(user_id: int, email: str, role: str, balance: int, password_hash: str) -> dict:
+    return {
+        "id": user_id,
+        "email": email,
+        "password_hash": password_hash,
+        "role": role,
+        "blocked": False,
+        "balance": balance,
+        "created_at": CREATED,
+    }
+
+
+@pytest.fixture
+def db_at_0001(empty_db: Database, known_hash: str) -> Database:
+    """A database created by release 0001 holding an admin, a user, and the user's top-up."""
+    migrate.upgrade(empty_db, "0001")
+    with empty_db.engine.begin() as conn:
+        conn.execute(INSERT_USER_0001, user_0001(1, "root@example.com", "admin", 0, known_hash))
+        conn.execute(INSERT_USER_0001, user_0001(2, "ann@example.com", "user", 10, known_hash))
+        conn.execute(INSERT_TOPUP_0001, {"user_id": 2, "tokens": 10, "created_at": CREATED})
+    return empty_db
+
+
+def roles(db: Database) -> dict[int, str]:
+    with db.read() as session:
+        return dict(session.execute(select(User.id, User.role)).all())
+
+
+def test_upgrading_a_0001_database_keeps_the_admin_an_admin(db_at_0001):
+    migrate.upgrade(db_at_0001)
+    assert roles(db_at_0001) == {1: "admin", 2: "user"}
+
+
+def test_upgrading_a_0001_database_keeps_the_ledger(db_at_0001):
+    # SQLite rebuilds `users` to add the role check; the ledger references it (ON DELETE RESTRICT).
+    migrate.upgrade(db_at_0001)
+    with db_at_0001.read() as session:
+        assert session.execute(select(Transaction.user_id, Transaction.tokens)).all() == [(2, 10)]
+
+
+def test_foreign_keys_are_enforced_again_after_an_upgrade(db_at_0001):
+    migrate.upgrade(db_at_0001)
+    with pytest.raises(IntegrityError):
+        db_at_0001.run(lambda s: s.execute(delete(User).where(User.id == 2)))
+
+
+def test_upgrading_twice_changes_nothing(db_at_0001):
+    migrate.upgrade(db_at_0001)
+    migrate.upgrade(db_at_0001)
+    assert roles(db_at_0001) == {1: "admin", 2: "user"}
+
+
+@pytest.mark.parametrize("role", ["superuser", "ADMIN", ""])
+def test_the_database_refuses_an_unknown_role(db, known_hash, role):
+    def work(session) -> None:
+        session.add(
+            User(
+                email="eve@example.com",
+                email_key="eve@example.com",
+                password_hash=known_hash,
+                role=role,
+                created_at=CREATED,
+            )
+        )
+        session.flush()
+
+    with pytest.raises(IntegrityError):
+        db.run(work)
+
+
+def test_the_database_refuses_changing_a_role_to_an_unknown_one(db, make_user):
+    user_id = make_user()
+    with pytest.raises(IntegrityError):
+        db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(role="root")))
+
+
+@pytest.mark.parametrize("role", ["user", "moderator", "admin"])
+def test_the_database_accepts_every_known_role(db, make_user, role):
+    user_id = make_user()
+    db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(role=role)))
