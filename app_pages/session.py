@@ -37,7 +37,7 @@ export default function ({ data, setTriggerValue }) {
   const report = (status, body) => data.action === "refresh" && setTriggerValue("result", {
     nonce: data.nonce, action: data.action, status, access_token: (body && body.access_token) || null,
   });
-  fetch(paths[data.action], {
+  const call = () => fetch(paths[data.action], {
     method: "POST",
     credentials: "same-origin",
     cache: "no-store",
@@ -49,6 +49,13 @@ export default function ({ data, setTriggerValue }) {
       report(response.status, json ? await response.json() : null);
     })
     .catch(() => report(0, null));
+  // Tabs of one browser share the cookie: refresh one tab at a time, so each sends the token
+  // the previous one received (two at once would look like token reuse and end the login).
+  if (data.action === "refresh" && navigator.locks) {
+    navigator.locks.request("textedit-session-refresh", call);
+  } else {
+    call();
+  }
 }
 """
 _bridge = st.components.v2.component("textedit_session_bridge", js=_BRIDGE_JS)
@@ -62,8 +69,18 @@ class Visitor:
     restoring_role: str | None = None
 
 
+def _client_ip() -> str | None:
+    header = app_services().settings.client_ip_header
+    if header:
+        # The proxy appends the address it saw last; earlier entries are the client's to forge.
+        forwarded = st.context.headers.get(header)
+        if isinstance(forwarded, str) and forwarded.strip():
+            return forwarded.split(",")[-1].strip()[:64]
+    return st.context.ip_address
+
+
 def client() -> signin.Client:
-    ip_address, user_agent = st.context.ip_address, st.context.headers.get("User-Agent")
+    ip_address, user_agent = _client_ip(), st.context.headers.get("User-Agent")
     return signin.Client(
         ip_address=ip_address if isinstance(ip_address, str) else None,
         user_agent=user_agent if isinstance(user_agent, str) else None,

@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import passwords, tokens
 from .coltypes import utcnow
-from .errors import AuthenticationFailed, EmailTaken, NotAuthorized, ValidationError
+from .errors import (
+    AuthenticationFailed,
+    EmailTaken,
+    NotAuthorized,
+    ValidationError,
+    WrongCurrentPassword,
+)
 from .models import Role, User
 
 MAX_EMAIL_LENGTH = 254
@@ -167,16 +173,38 @@ def user_from_access_token(session: Session, token: str, secret: bytes) -> User:
     return user_for_claims(session, tokens.decode_access_token(token, secret))
 
 
-def change_password(session: Session, user_id: int, current: str, new: str) -> None:
-    """Needs the current password; the new one must meet the policy and differ from it."""
+@dataclass(frozen=True)
+class PasswordChange:
+    user_id: int
+    old_hash: str
+    new_hash: str
+
+
+def prepare_password_change(session: Session, user_id: int, current: str, new: str) -> PasswordChange:
+    """Check the current password and the policy, and hash the new one. Only reads, so callers
+    keep this slow work (~0.6 s) outside any write transaction."""
     user = session.get(User, user_id)
     if user is None or not passwords.verify(user.password_hash, current or ""):
-        raise ValidationError("The current password is not correct.")
+        raise WrongCurrentPassword("The current password is not correct.")
     clean = passwords.check_policy(new, user.email)
     if passwords.verify(user.password_hash, clean):
         raise ValidationError("The new password must differ from the current one.")
-    user.password_hash = passwords.hash_password(clean)
+    return PasswordChange(user.id, user.password_hash, passwords.hash_password(clean))
 
+
+def apply_password_change(session: Session, change: PasswordChange) -> None:
+    """Store the new hash, unless the password changed in between (then nothing is written)."""
+    stored = session.execute(
+        update(User)
+        .where(User.id == change.user_id, User.password_hash == change.old_hash)
+        .values(password_hash=change.new_hash)
+    )
+    if stored.rowcount != 1:
+        raise ValidationError("Your password was changed elsewhere meanwhile. Try again.")
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    apply_password_change(session, prepare_password_change(session, user_id, current, new))
 
 def require_role(session: Session, user_id: int, *roles: Role) -> User:
     """The acting user, if they exist, are not blocked and hold one of `roles`."""

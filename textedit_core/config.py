@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # Mark the session cookie Secure. Also set automatically for requests that arrived over HTTPS.
     cookie_secure: bool = False
     allow_registration: bool = True
+    # Behind a reverse proxy: the header carrying the client address (e.g. X-Forwarded-For),
+    # so that login throttling per client sees clients rather than the proxy. Unset: the peer.
+    client_ip_header: str | None = None
     # Demo database for presenters (`make demo`): the editor offers sample texts.
     demo_mode: bool = False
     admin_email: str | None = None

@@ -15,6 +15,10 @@ class EmailTaken(ValidationError):
     pass
 
 
+class WrongCurrentPassword(ValidationError):
+    """Counted by the login throttle like a failed login."""
+
+
 class AuthenticationFailed(DomainError):
     """Login or token failure. One generic text, whatever the cause."""
 

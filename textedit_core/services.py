@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from . import auth, billing, migrate
+from . import auth, billing, migrate, sessions, throttle
 from .config import Settings, resolve_jwt_secret
 from .db import Database
 from .llm import OllamaGateway, gateway_for
@@ -42,6 +42,7 @@ def start(settings: Settings) -> Services:
     refunded = db.run(lambda s: billing.reconcile(s, settings.stale_charge_seconds))
     if refunded:
         log.warning("refunded %d charges left pending by an earlier crash", refunded)
+    db.run(lambda s: sessions.prune(s, settings.lifetimes) + throttle.prune(s))
     seed_admin(db, settings)
     gateway = gateway_for(
         settings.ollama_host,

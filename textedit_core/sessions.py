@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from .coltypes import utcnow
@@ -175,9 +175,41 @@ def rotate(
     return _issue(session, family, now)
 
 
-def is_live(session: Session, session_id: str, lifetimes: Lifetimes, now: datetime | None = None) -> bool:
+def is_live(
+    session: Session,
+    session_id: str,
+    lifetimes: Lifetimes,
+    now: datetime | None = None,
+    *,
+    user_id: int | None = None,
+) -> bool:
+    """The device session exists, is alive and (when given) belongs to `user_id`."""
     family = session.get(AuthSession, session_id)
-    return family is not None and _alive(family, lifetimes, now or utcnow())
+    if family is None or (user_id is not None and family.user_id != user_id):
+        return False
+    return _alive(family, lifetimes, now or utcnow())
+
+
+KEEP_ENDED_DAYS = 30
+
+
+def prune(session: Session, lifetimes: Lifetimes, now: datetime | None = None) -> int:
+    """Delete device sessions (with their tokens) that ended more than 30 days ago.
+
+    Spent tokens of live sessions stay: reuse detection needs them.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(days=KEEP_ENDED_DAYS)
+    ended = select(AuthSession.id).where(
+        (AuthSession.revoked_at < cutoff)
+        | (AuthSession.expires_at < cutoff)
+        | (AuthSession.last_used_at < cutoff - lifetimes.idle)
+    )
+    ids = list(session.scalars(ended))
+    if ids:
+        session.execute(delete(RefreshToken).where(RefreshToken.session_id.in_(ids)))
+        session.execute(delete(AuthSession).where(AuthSession.id.in_(ids)))
+    return len(ids)
 
 
 def revoke(session: Session, session_id: str, reason: str, now: datetime | None = None) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import auth, sessions, throttle, tokens
-from .errors import AuthenticationFailed, NotAuthorized
+from .errors import AuthenticationFailed, NotAuthorized, WrongCurrentPassword
 from .models import User
 from .services import Services
 from .sessions import Refreshed
@@ -124,7 +124,9 @@ def current(svc: Services, access_token: str) -> tuple[auth.Account, tokens.Acce
     claims = tokens.decode_access_token(access_token, svc.jwt_secret)
     with svc.db.read() as session:
         user = auth.user_for_claims(session, claims)
-        if not sessions.is_live(session, claims.session_id, svc.settings.lifetimes):
+        if not sessions.is_live(
+            session, claims.session_id, svc.settings.lifetimes, user_id=claims.user_id
+        ):
             raise AuthenticationFailed(sessions.SESSION_ENDED)
         return auth.Account.of(user), claims
 
@@ -165,6 +167,8 @@ def logout_everywhere(svc: Services, user_id: int) -> int:
 
     def work(session) -> int:
         user = session.get(User, user_id)
+        if user is None:
+            return 0
         user.token_version += 1
         return sessions.revoke_all(session, user_id, "logged out everywhere")
 
@@ -174,10 +178,26 @@ def logout_everywhere(svc: Services, user_id: int) -> int:
 def change_password(
     svc: Services, user_id: int, session_id: str, current_password: str, new_password: str
 ) -> int:
-    """Change the password (the current one is required) and end every other session."""
+    """Change the password (the current one is required) and end every other session.
+
+    Wrong current passwords count against the account's login throttle, so a stolen access
+    token cannot be used to guess the password here instead.
+    """
+    with svc.db.read() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise AuthenticationFailed(sessions.SESSION_ENDED)
+        account_key = user.email_key
+        throttle.check(session, account_key, None)
+    try:
+        with svc.db.read() as session:
+            change = auth.prepare_password_change(session, user_id, current_password, new_password)
+    except WrongCurrentPassword:
+        svc.db.run(lambda s: throttle.record_failure(s, account_key, None))
+        raise
 
     def work(session) -> int:
-        auth.change_password(session, user_id, current_password, new_password)
+        auth.apply_password_change(session, change)
         return sessions.revoke_all(session, user_id, "password changed", keep=session_id)
 
     return svc.db.run(work)

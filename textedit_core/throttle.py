@@ -21,7 +21,7 @@ CLIENT = "client"
 class Policy:
     lock_after: int  # this many failures within the window lock the key
     window: timedelta  # failures older than this are forgotten
-    first_lock: timedelta  # lock after the first failure past the allowance; doubles each time
+    first_lock: timedelta  # the first lock; each further failure doubles it
     max_lock: timedelta
 
 
@@ -88,3 +88,16 @@ def failures(session: Session, scope: str, key: str) -> int:
         select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
     )
     return row.failures if row else 0
+
+
+def prune(session: Session, now: datetime | None = None) -> int:
+    """Forget counters whose window and lock are both over (an attacker's random emails)."""
+    now = now or utcnow()
+    longest = max(policy.window for policy in POLICIES.values())
+    result = session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.window_started_at < now - longest,
+            (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
+        )
+    )
+    return result.rowcount

@@ -122,3 +122,20 @@ def test_export_route_refuses_visitors_and_cross_site_requests(running_app, cont
 def test_cookie_routes_refuse_requests_without_the_bridge_header(running_app, context):
     for path in ("/auth/session", "/auth/refresh", "/auth/logout"):
         assert context.request.post(f"{running_app.url}{path}").status == 403
+
+
+def test_two_tabs_reloading_at_once_both_stay_logged_in(running_app, context):
+    first = context.new_page()
+    log_in(first, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert session_cookie(context) is not None
+    second = context.new_page()
+    second.goto(f"{running_app.url}/wallet")
+    expect(second.get_by_role("heading", name="Wallet")).to_be_visible()
+    # Both tabs renew from the same cookie at the same moment.
+    first.reload(wait_until="commit")
+    second.reload(wait_until="commit")
+    expect(first.get_by_role("heading", name="Editor")).to_be_visible()
+    expect(second.get_by_role("heading", name="Wallet")).to_be_visible()
+    third = context.new_page()  # and the login is still alive afterwards
+    third.goto(f"{running_app.url}/account")
+    expect(third.get_by_role("heading", name="Account")).to_be_visible()

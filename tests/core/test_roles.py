@@ -158,7 +158,7 @@ def test_blocking_ends_all_the_targets_sessions(db, make_user):
         assert sessions.active(session, user, LIFETIMES) == []
         assert not any(sessions.is_live(session, sid, LIFETIMES) for sid, _, _ in devices)
     for _sid, _access, refresh_token in devices:
-        assert db.run(lambda s: sessions.rotate(s, refresh_token, LIFETIMES)) is None
+        assert db.run(lambda s, token=refresh_token: sessions.rotate(s, token, LIFETIMES)) is None
 
 
 def test_blocking_refuses_the_targets_old_access_token(svc, make_user):

@@ -417,3 +417,38 @@ def test_describe_user_agent_without_a_header_says_unknown_device(missing):
 def test_a_long_user_agent_is_stored_cut_to_the_column_size(db, make_user):
     session_id, _code = start(db, make_user(), user_agent="x" * 1000)
     assert family(db, session_id).user_agent == "x" * 255
+
+
+# --- ownership and housekeeping -------------------------------------------------------------
+
+
+def test_a_session_is_not_live_for_another_user(db, make_user):
+    owner, stranger = make_user(), make_user()
+    session_id, _ = start(db, owner)
+    with db.read() as session:
+        assert sessions.is_live(session, session_id, LIFETIMES, user_id=owner)
+        assert not sessions.is_live(session, session_id, LIFETIMES, user_id=stranger)
+
+
+def test_prune_deletes_sessions_ended_over_30_days_ago_with_their_tokens(db, make_user):
+    user_id = make_user()
+    long_ago = utcnow() - timedelta(days=31)
+    old_id, old_token = login(db, user_id)
+    db.run(lambda s: sessions.revoke(s, old_id, "logged out", now=long_ago))
+    live_id, live_token = login(db, user_id)
+    rotate(db, live_token)  # a spent token of a live session: kept for reuse detection
+    pruned = db.run(lambda s: sessions.prune(s, LIFETIMES))
+    assert pruned == 1
+    assert family(db, old_id) is None
+    assert family(db, live_id) is not None
+    with db.read() as session:
+        remaining = session.scalars(select(RefreshToken.session_id)).all()
+    assert sorted(remaining) == [live_id, live_id]
+
+
+def test_prune_keeps_recently_ended_sessions(db, make_user):
+    user_id = make_user()
+    session_id, _ = login(db, user_id)
+    db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
+    assert db.run(lambda s: sessions.prune(s, LIFETIMES)) == 0
+    assert family(db, session_id) is not None

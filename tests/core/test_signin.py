@@ -80,7 +80,8 @@ def cheap_user(make_user, svc, email: str) -> int:
     return user_id
 
 
-def fail_logins(svc, email: str, times: int, client=signin.Client()) -> None:
+def fail_logins(svc, email: str, times: int, client: signin.Client | None = None) -> None:
+    client = client or signin.Client()
     for _ in range(times):
         with pytest.raises(AuthenticationFailed, match=GENERIC_FAILURE):
             signin.login(svc, email, WRONG, client)
@@ -257,7 +258,23 @@ def test_change_password_needs_the_right_current_password(svc, make_user, db_sta
     before = db_state()
     with pytest.raises(ValidationError, match="current password is not correct"):
         signin.change_password(svc, user_id, device.session_id, WRONG, NEW_PASSWORD)
-    assert db_state() == before
+    after = db_state()
+    # Only the failure is counted (see the next test); the password and sessions are untouched.
+    assert {k: v for k, v in after.items() if k != "login_throttle"} == {
+        k: v for k, v in before.items() if k != "login_throttle"
+    }
+
+
+def test_wrong_current_passwords_lock_like_failed_logins(svc, make_user):
+    user_id = make_user()
+    device = open_device(svc, user_id)
+    for _ in range(4):
+        with pytest.raises(ValidationError, match="current password is not correct"):
+            signin.change_password(svc, user_id, device.session_id, WRONG, NEW_PASSWORD)
+    with pytest.raises(ValidationError):
+        signin.change_password(svc, user_id, device.session_id, WRONG, NEW_PASSWORD)
+    with pytest.raises(LoginThrottled, match="Too many failed attempts"):
+        signin.change_password(svc, user_id, device.session_id, KNOWN_PASSWORD, NEW_PASSWORD)
 
 
 def test_change_password_refuses_a_weak_new_password_and_changes_nothing(svc, make_user, db_state):
@@ -459,3 +476,23 @@ def test_waiting_out_a_lock_inside_the_window_does_not_reset_the_count(svc):
     with svc.db.read() as session:
         assert throttle.failures(session, throttle.ACCOUNT, KEY) == 6
     assert wait_at(svc, T0 + timedelta(minutes=1)) == 60
+
+
+def test_prune_forgets_finished_throttle_counters_but_keeps_active_locks(svc):
+    from datetime import timedelta
+
+    from textedit_core import throttle
+    from textedit_core.coltypes import utcnow
+
+    long_ago = utcnow() - timedelta(hours=2)
+    svc.db.run(lambda s: throttle.record_failure(s, "old@example.com", None, now=long_ago))
+    for _ in range(5):
+        svc.db.run(lambda s: throttle.record_failure(s, "locked@example.com", None))
+    assert svc.db.run(lambda s: throttle.prune(s)) == 1
+    with svc.db.read() as session:
+        assert throttle.failures(session, throttle.ACCOUNT, "old@example.com") == 0
+        assert throttle.failures(session, throttle.ACCOUNT, "locked@example.com") == 5
+
+
+def test_logout_everywhere_for_an_unknown_user_ends_nothing(svc):
+    assert signin.logout_everywhere(svc, 987654) == 0

@@ -1,7 +1,7 @@
 """Account page under AppTest: password change and signed-in devices."""
 
-from textedit_core import auth
 from tests.pages.conftest import PASSWORD
+from textedit_core import auth
 
 NEW_PASSWORD = "quiet river under seven bridges"
 
