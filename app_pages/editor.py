@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages import common, session
+from textedit_core.demo import sample_texts
 from textedit_core.editing import start_edit
 from textedit_core.errors import DomainError, ModelError
 from textedit_core.llm import OPERATIONS
@@ -25,6 +26,24 @@ elif not status.model_installed:
 if account.balance <= 0:
     st.info("Your balance is 0 tokens. Each edit costs 1 token.")
     st.page_link("app_pages/wallet.py", label="Top up your wallet", icon=":material/account_balance_wallet:")
+
+if svc.settings.demo_mode:
+    samples = sample_texts()
+
+    def _load_sample() -> None:
+        sample = samples[st.session_state["editor_sample"]]
+        st.session_state["editor_text"] = sample.text
+        st.session_state["editor_operation"] = sample.operation
+
+    st.selectbox(
+        "Try an example",
+        range(len(samples)),
+        format_func=lambda i: f"{samples[i].title} ({samples[i].language.upper()})",
+        index=None,
+        placeholder="Pick a sample text…",
+        key="editor_sample",
+        on_change=_load_sample,
+    )
 
 text = st.text_area(
     "Your text",

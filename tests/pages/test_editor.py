@@ -61,3 +61,19 @@ def test_model_output_is_shown_as_literal_text_never_html(world):
     at.button(key="editor_run").click().run()
     assert at.code[0].value == payload
     assert all("<img" not in m.value or "\\<img" in m.value for m in at.markdown)
+
+
+def test_demo_mode_offers_sample_texts_in_english_and_russian(world, monkeypatch):
+    monkeypatch.setenv("TEXTEDIT_DEMO_MODE", "true")
+    account = world.user("writer@example.com", tokens=1)
+    at = world.signed_in(account).run()
+    options = at.selectbox(key="editor_sample").options
+    assert any("(EN)" in o for o in options) and any("(RU)" in o for o in options)
+    at.selectbox(key="editor_sample").select_index(0).run()
+    assert at.text_area(key="editor_text").value.strip()
+
+
+def test_sample_texts_are_not_offered_outside_demo_mode(world):
+    account = world.user("writer@example.com", tokens=1)
+    at = world.signed_in(account).run()
+    assert "editor_sample" not in [s.key for s in at.selectbox]
