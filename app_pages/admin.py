@@ -13,6 +13,7 @@ from textedit_core.errors import DomainError
 
 account = session.require_account(admin=True)
 svc = app_services()
+st.set_page_config(layout="wide")  # wide tables and charts
 PREVIEW_AMOUNT = Decimal(100)
 
 st.title("Admin")

@@ -35,7 +35,7 @@ def show_flash() -> None:
         return
     kind, message = item
     if kind == "success":
-        st.toast(message, icon="✅")
+        st.toast(message, icon=":material/check_circle:")
     else:
         getattr(st, kind)(message)
 

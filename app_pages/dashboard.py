@@ -13,6 +13,7 @@ from textedit_core.money import format_amount
 
 account = session.require_account(staff=True)
 svc = app_services()
+st.set_page_config(layout="wide")  # wide tables and charts
 
 st.title("Dashboard")
 today = date.today()

@@ -23,11 +23,11 @@ def render(account: Account) -> None:
         st.metric("Balance", f"{account.balance:,} tokens")
         status = model_status()
         if status.reachable and status.model_installed:
-            st.caption(f"🟢 Model: {status.detail}")
+            st.caption(f":green[:material/check_circle:] Model: {status.detail}")
         elif status.reachable:
-            st.caption(f"🟠 Model: {status.detail}")
+            st.caption(f":orange[:material/warning:] Model: {status.detail}")
         else:
-            st.caption(f"🔴 Model service {status.detail}")
+            st.caption(f":red[:material/error:] Model service {status.detail}")
         if st.button("Log out", key="sidebar_logout", width="stretch"):
             session.sign_out()
             st.rerun()

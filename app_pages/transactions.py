@@ -14,6 +14,7 @@ from textedit_core.money import format_amount
 
 account = session.require_account(staff=True)
 svc = app_services()
+st.set_page_config(layout="wide")  # wide tables and charts
 
 st.title("Transactions")
 
@@ -73,6 +74,8 @@ st.caption(f"Page {result.page} of {result.pages}")
 frame = pd.DataFrame([row.__dict__ for row in result.rows], columns=ledger.COLUMNS)
 for column in ("amount", "rate"):
     frame[column] = frame[column].map(lambda v: "" if v is None or pd.isna(v) else format(v, "f"))
+for column in ("currency", "operation", "note", "actor_email"):
+    frame[column] = frame[column].fillna("")
 st.dataframe(
     frame,
     hide_index=True,
@@ -80,7 +83,14 @@ st.dataframe(
         "id": st.column_config.NumberColumn("ID", format="%d"),
         "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "user_email": "User",
+        "kind": "Kind",
+        "status": "Status",
         "tokens": st.column_config.NumberColumn("Tokens", format="%+d"),
+        "amount": "Amount",
+        "currency": "Currency",
+        "rate": "Rate",
+        "operation": "Operation",
+        "note": st.column_config.TextColumn("Note", help="Adjustment reason, or why a charge was refunded"),
         "actor_email": "By",
     },
 )

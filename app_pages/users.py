@@ -11,6 +11,7 @@ from textedit_core.models import Role
 
 account = session.require_account(staff=True)
 svc = app_services()
+st.set_page_config(layout="wide")  # wide tables and charts
 ROLES = [r.value for r in Role]
 SORTS = {
     "created_at": "Created",
