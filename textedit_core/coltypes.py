@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
@@ -35,9 +36,15 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: int | None, dialect) -> Decimal | None:
         if value is None:
             return None
-        exact = Decimal(int(value)).scaleb(-MONEY_SCALE).normalize()
-        # normalize() writes round numbers as 1E+1; keep them plain (10).
-        return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact
+        return micros_to_decimal(int(value))
+
+
+@lru_cache(maxsize=65_536)
+def micros_to_decimal(micros: int) -> Decimal:
+    """Cached: a ledger holds few distinct amounts and rates, and exports read millions."""
+    exact = Decimal(micros).scaleb(-MONEY_SCALE).normalize()
+    # normalize() writes round numbers as 1E+1; keep them plain (10).
+    return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from .audit import day_start
 from .auth import lookup_key, require_role
+from .coltypes import micros_to_decimal
 from .errors import ValidationError
 from .models import Role, Transaction, TxKind, TxStatus, User
 from .paging import Page, check_paging
@@ -198,23 +200,78 @@ def count_rows(session: Session, flt: TxFilter) -> int:
     return session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
 
 
-def iter_rows(session: Session, flt: TxFilter, batch_size: int = 1000) -> Iterator[TxRow]:
-    """Every matching row, oldest first, fetched in keyset batches: memory stays bounded.
+class ExportRow(NamedTuple):
+    """A ledger row ready to write: the time already as UTC ISO-8601 text (made by the
+    database), money exact. Exports read a million of these, so they skip the per-row work
+    of TxRow (parsing a datetime only to print it again)."""
 
-    A fetched row costs about 2 KB of Python objects: 1,000 rows keep an export near 3 MB.
-    """
+    id: int
+    created_at: str  # 2026-11-29T15:04:05.123456Z
+    user_email: str
+    kind: str
+    status: str
+    tokens: int
+    amount: Decimal | None
+    currency: str | None
+    rate: Decimal | None
+    operation: str | None
+    note: str | None
+    actor_email: str | None
+
+
+def _utc_iso_text(session: Session, column):
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLAlchemy keeps SQLite DATETIMEs as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC here).
+        return func.replace(type_coerce(column, String), " ", "T").concat("Z")
+    return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+
+
+def _export_query(session: Session, conditions: list) -> Select:
+    owner, actor = aliased(User), aliased(User)
+    return (
+        select(
+            Transaction.id,
+            _utc_iso_text(session, Transaction.created_at),
+            owner.email,
+            Transaction.kind,
+            Transaction.status,
+            Transaction.tokens,
+            type_coerce(Transaction.amount, BigInteger),
+            Transaction.currency,
+            type_coerce(Transaction.rate, BigInteger),
+            Transaction.operation,
+            func.coalesce(Transaction.note, Transaction.failure),
+            actor.email,
+        )
+        .join(owner, owner.id == Transaction.user_id)
+        .outerjoin(actor, actor.id == Transaction.actor_id)
+        .where(*conditions)
+    )
+
+
+def _money(micros: int | None) -> Decimal | None:
+    return None if micros is None else micros_to_decimal(micros)
+
+
+def iter_export_rows(session: Session, flt: TxFilter, batch_size: int = 2000) -> Iterator[ExportRow]:
+    """Every matching row, oldest first, fetched in keyset batches: memory stays bounded
+    (2,000 rows at a time, a few MB)."""
     conditions = _conditions(session, flt)
     if conditions is None:
         return
+    # Core execution on the session's connection: the ORM layer adds nothing for plain columns.
+    connection = session.connection()
     last_id = 0
     while True:
-        batch = session.execute(
-            _rows_query([*conditions, Transaction.id > last_id])
+        batch = connection.execute(
+            _export_query(session, [*conditions, Transaction.id > last_id])
             .order_by(Transaction.id)
             .limit(batch_size)
         ).all()
         if not batch:
             return
-        for row in batch:
-            yield TxRow(*row)
+        for (tx_id, when, email, kind, status, tokens, amount, currency, rate, operation, note,
+             actor_email) in batch:
+            yield ExportRow(tx_id, when, email, kind, status, tokens, _money(amount), currency,
+                            _money(rate), operation, note, actor_email)
         last_id = batch[-1][0]

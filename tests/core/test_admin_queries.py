@@ -461,7 +461,7 @@ def test_totals_of_a_range_without_rows_are_zeros(db, book):
 
 def test_iter_rows_yields_everything_oldest_first_across_batches(db, book):
     with db.read() as session:
-        rows = list(ledger.iter_rows(session, TxFilter(), batch_size=3))
+        rows = list(ledger.iter_export_rows(session, TxFilter(), batch_size=3))
 
     assert [row.id for row in rows] == book.rows
     assert rows[7].note == "goodwill"
@@ -469,14 +469,14 @@ def test_iter_rows_yields_everything_oldest_first_across_batches(db, book):
 
 def test_iter_rows_applies_the_filter(db, book):
     with db.read() as session:
-        rows = list(ledger.iter_rows(session, TxFilter(user_email="ben@example.com"), batch_size=2))
+        rows = list(ledger.iter_export_rows(session, TxFilter(user_email="ben@example.com"), batch_size=2))
 
     assert [row.id for row in rows] == book.r(2, 7, 8)
 
 
 def test_iter_rows_of_an_unknown_email_yields_nothing(db, book):
     with db.read() as session:
-        rows = list(ledger.iter_rows(session, TxFilter(user_email="x@example.com"), batch_size=3))
+        rows = list(ledger.iter_export_rows(session, TxFilter(user_email="x@example.com"), batch_size=3))
 
     assert rows == []
 
