@@ -83,7 +83,7 @@ def resolve_jwt_secret(settings: Settings) -> bytes:
     """The configured secret, or one generated once and kept in the data folder (0600)."""
     if settings.jwt_secret:
         return settings.jwt_secret.encode()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = settings.data_dir / SECRET_FILE_NAME
     if not path.exists():
         # Write a private temp file, then link it in place: another process either wins the

@@ -31,7 +31,8 @@ def _is_sqlite(url: str) -> bool:
 def _prepare_sqlite_file(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Private: the database holds password hashes and the ledger.
+        Path(database).expanduser().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _install_sqlite_pragmas(engine: Engine) -> None:
