@@ -7,7 +7,7 @@ import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,14 +36,9 @@ def _postgres_schema_url(base_url: str, schema: str) -> str:
     return f"{base_url}{separator}options=-csearch_path%3D{schema}"
 
 
-def make_test_database(kind: str, tmp_path) -> Iterator[DatabaseUnderTest]:
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'textedit.db'}"
-        database = Database(url)
-        migrate.upgrade(database)
-        yield DatabaseUnderTest(kind, url, database)
-        database.dispose()
-        return
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """The URL of a new, empty schema, dropped afterwards; skips without PostgreSQL."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         pytest.skip(POSTGRES_SKIP)
@@ -51,16 +46,25 @@ def make_test_database(kind: str, tmp_path) -> Iterator[DatabaseUnderTest]:
     admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin_engine.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = _postgres_schema_url(base, schema)
-    database = Database(url)
     try:
-        migrate.upgrade(database)
-        yield DatabaseUnderTest(kind, url, database)
+        yield _postgres_schema_url(base, schema)
     finally:
-        database.dispose()
         with admin_engine.connect() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin_engine.dispose()
+
+
+def make_test_database(kind: str, tmp_path) -> Iterator[DatabaseUnderTest]:
+    """A database of its own, freshly migrated (for fixtures that outlive one test)."""
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{tmp_path / 'textedit.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_schema())
+        database = Database(url)
+        stack.callback(database.dispose)
+        migrate.upgrade(database)
+        yield DatabaseUnderTest(kind, url, database)
 
 
 @dataclass
@@ -86,16 +90,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[MigratedSchema]:
     """One migrated schema for the session, emptied before each test (migrating costs 0.75 s)."""
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(POSTGRES_SKIP)
-    schema = f"t_{secrets.token_hex(6)}"
-    admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = _postgres_schema_url(base, schema)
-    database = Database(url)
-    try:
+    with fresh_postgres_schema() as url:
+        database = Database(url)
         migrate.upgrade(database)
         with database.engine.connect() as conn:
             tables = [
@@ -105,10 +101,6 @@ def postgres_schema() -> Iterator[MigratedSchema]:
             rate_rows = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM rate_settings"))]
         database.dispose()
         yield MigratedSchema(url, tables, rate_rows)
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin_engine.dispose()
 
 
 def _emptied(schema: MigratedSchema) -> None:

@@ -1,4 +1,4 @@
-"""Read models for the admin page (users and transactions as plain rows) and admin actions."""
+"""Admin actions on users: change a role, block or unblock (audited, effective at once)."""
 
 from __future__ import annotations
 
@@ -8,67 +8,7 @@ from sqlalchemy.orm import Session
 from . import audit, sessions
 from .auth import require_role
 from .errors import NotAuthorized, ValidationError
-from .models import Role, Transaction, User
-
-# Staff may look; only admins may act.
-STAFF = (Role.ADMIN, Role.MODERATOR)
-
-USER_COLUMNS = ["id", "email", "role", "blocked", "balance", "created_at", "last_login_at"]
-TRANSACTION_COLUMNS = [
-    "id",
-    "created_at",
-    "email",
-    "kind",
-    "status",
-    "tokens",
-    "amount",
-    "currency",
-    "rate",
-    "operation",
-    "failure",
-]
-
-
-def list_users(session: Session, actor_id: int) -> list[dict]:
-    require_role(session, actor_id, *STAFF)
-    users = session.scalars(select(User).order_by(User.id))
-    return [
-        {
-            "id": u.id,
-            "email": u.email,
-            "role": u.role,
-            "blocked": u.is_blocked,
-            "balance": u.balance,
-            "created_at": u.created_at,
-            "last_login_at": u.last_login_at,
-        }
-        for u in users
-    ]
-
-
-def list_transactions(session: Session, actor_id: int) -> list[dict]:
-    require_role(session, actor_id, *STAFF)
-    rows = session.execute(
-        select(Transaction, User.email)
-        .join(User, User.id == Transaction.user_id)
-        .order_by(Transaction.created_at.desc(), Transaction.id.desc())
-    )
-    return [
-        {
-            "id": tx.id,
-            "created_at": tx.created_at,
-            "email": email,
-            "kind": tx.kind,
-            "status": tx.status,
-            "tokens": tx.tokens,
-            "amount": tx.amount,
-            "currency": tx.currency,
-            "rate": tx.rate,
-            "operation": tx.operation,
-            "failure": tx.failure,
-        }
-        for tx, email in rows
-    ]
+from .models import Role, User
 
 
 def _target(session: Session, actor: User, target_id: int, action: str) -> User:

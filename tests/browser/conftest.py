@@ -31,6 +31,16 @@ ADMIN_PASSWORD = "granite meadow copper violin"
 ARTIFACTS = ROOT / "test-artifacts"
 
 
+def log_in(page, url: str, email: str, password: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.get_by_label("Email").first.fill(email)
+    page.get_by_label("Password", exact=True).first.fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Editor")).to_be_visible()
+
+
 @dataclass
 class RunningApp:
     url: str

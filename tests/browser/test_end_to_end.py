@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,14 +19,6 @@ USER_PASSWORD = "purple otter climbing slowly"
 
 def sidebar_balance(page: Page):
     return page.get_by_test_id("stSidebar").get_by_test_id("stMetricValue")
-
-
-def log_in(page: Page, url: str, email: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_label("Email").first.fill(email)
-    page.get_by_label("Password", exact=True).first.fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Editor")).to_be_visible()
 
 
 def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, context):

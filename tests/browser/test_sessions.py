@@ -5,19 +5,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
 
 COOKIE = "textedit_refresh"
-
-
-def log_in(page: Page, url: str, email: str, password: str) -> None:
-    page.goto(url)
-    page.get_by_label("Email").first.fill(email)
-    page.get_by_label("Password", exact=True).first.fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Editor")).to_be_visible()
 
 
 def session_cookie(context) -> dict | None:

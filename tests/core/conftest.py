@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import inspect, text
 
+from tests.ollama_standin import OllamaStandIn
 from textedit_core import billing, passwords, services
 from textedit_core.coltypes import utcnow
 from textedit_core.config import Settings
@@ -140,3 +141,18 @@ def make_services(test_db, tmp_path) -> Iterator[Callable[..., services.Services
 @pytest.fixture
 def svc(make_services) -> services.Services:
     return make_services()
+
+
+# --- the Ollama stand-in: one per module (starting it and its clients is not free), reset per test
+
+
+@pytest.fixture(scope="module")
+def shared_server():
+    with OllamaStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def server(shared_server):
+    shared_server.reset()
+    return shared_server

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url
+from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url
 from textedit_core import auth, billing
 from textedit_core.coltypes import utcnow
 from textedit_core.db import Database
@@ -43,18 +43,6 @@ STALE_AFTER_SECONDS = 180.0
 
 def make_gateway(url: str, timeout: float = 10.0) -> OllamaGateway:
     return OllamaGateway(url, DEFAULT_MODEL, timeout=timeout, connect_timeout=1.0, num_ctx=8192)
-
-
-@pytest.fixture(scope="module")
-def shared_server():
-    with OllamaStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def server(shared_server):
-    shared_server.reset()
-    return shared_server
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url, wait_until
+from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url, wait_until
 from textedit_core.errors import (
     ModelBrokenAnswer,
     ModelBusy,
@@ -28,19 +28,7 @@ def make_gateway(url: str, *, model: str = DEFAULT_MODEL, timeout: float = 10.0)
     return OllamaGateway(url, model, timeout=timeout, connect_timeout=1.0, num_ctx=NUM_CTX)
 
 
-# One stand-in and a few gateways for the module (a client costs ~50 ms to build), reset per test.
-@pytest.fixture(scope="module")
-def shared_server():
-    with OllamaStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def server(shared_server):
-    shared_server.reset()
-    return shared_server
-
-
+# Gateways built once per module (a client costs ~50 ms to build); `server` is reset per test.
 @pytest.fixture(scope="module")
 def gateway(shared_server):
     return make_gateway(shared_server.url)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import bindparam, create_engine, delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import POSTGRES_ENV, POSTGRES_SKIP, _postgres_schema_url
+from tests.conftest import fresh_postgres_schema
 from textedit_core import migrate
 from textedit_core.coltypes import UTCDateTime
 from textedit_core.db import Database
@@ -38,21 +36,10 @@ def empty_db(request, tmp_path) -> Iterator[Database]:
         yield database
         database.dispose()
         return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(POSTGRES_SKIP)
-    schema = f"m_{secrets.token_hex(6)}"
-    admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    database = Database(_postgres_schema_url(base, schema))
-    try:
+    with fresh_postgres_schema() as url:
+        database = Database(url)
         yield database
-    finally:
         database.dispose()
-        with admin_engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin_engine.dispose()
 
 
 def user_0001(user_id: int, email: str, role: str, balance: int, password_hash: str) -> dict:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from textedit_core import admin, billing, exports, sessions, signin, tokens
+from textedit_core import admin, billing, directory, exports, ledger, sessions, signin, tokens
 from textedit_core.errors import AuthenticationFailed, DomainError, NotAuthorized, ValidationError
 from textedit_core.ledger import TxFilter
 from textedit_core.models import Role, User
@@ -315,19 +315,26 @@ def test_an_admin_may_export_the_ledger(db, make_user, fund, tmp_path):
 def test_a_moderator_can_list_users(db, make_user):
     moderator, user = make_user(role=Role.MODERATOR), make_user()
     with db.read() as session:
-        rows = admin.list_users(session, moderator)
-    assert {row["id"] for row in rows} == {moderator, user}
+        page = directory.search_users(session, moderator, directory.UserQuery())
+    assert {row.id for row in page.rows} == {moderator, user}
 
 
 def test_a_moderator_can_list_transactions(db, make_user, fund):
     moderator, user = make_user(role=Role.MODERATOR), make_user()
     fund(user, 3)
     with db.read() as session:
-        rows = admin.list_transactions(session, moderator)
-    assert [(row["kind"], row["tokens"]) for row in rows] == [("topup", 3)]
+        page = ledger.search(session, moderator, ledger.TxFilter())
+    assert [(row.kind, row.tokens) for row in page.rows] == [("topup", 3)]
 
 
-@pytest.mark.parametrize("listing", [admin.list_users, admin.list_transactions])
+@pytest.mark.parametrize(
+    "listing",
+    [
+        lambda session, actor: directory.search_users(session, actor, directory.UserQuery()),
+        lambda session, actor: ledger.search(session, actor, ledger.TxFilter()),
+    ],
+    ids=["users", "transactions"],
+)
 def test_a_plain_user_cannot_list_users_or_transactions(db, make_user, listing):
     user = make_user()
     with db.read() as session, pytest.raises(NotAuthorized):

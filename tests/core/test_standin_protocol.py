@@ -12,25 +12,13 @@ import httpx
 import ollama
 import pytest
 
-from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url, wait_until
+from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url, wait_until
 
 USER_TEXT = "<text>\nThe quick brown fox\n</text>"
 MESSAGES = [{"role": "system", "content": "Edit."}, {"role": "user", "content": USER_TEXT}]
 
 
-# One stand-in and one client per module (a client costs ~50 ms to build), reset per test.
-@pytest.fixture(scope="module")
-def shared_server():
-    with OllamaStandIn() as standin:
-        yield standin
-
-
-@pytest.fixture
-def server(shared_server):
-    shared_server.reset()
-    return shared_server
-
-
+# One client per module (a client costs ~50 ms to build); `server` is reset per test.
 @pytest.fixture(scope="module")
 def client(shared_server):
     with ollama.Client(host=shared_server.url, timeout=httpx.Timeout(5.0, connect=1.0)) as c:
