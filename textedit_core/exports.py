@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
@@ -71,28 +72,36 @@ def _money_text(value: Decimal | None) -> str:
     return "" if value is None else _decimal_text(value)
 
 
-def _text(value: str | None) -> object:
-    return "" if value is None else neutralize(value)
+_DANGEROUS_FIRST = frozenset(DANGEROUS_PREFIXES)  # every prefix is one character
 
 
-def _csv_cells(row: ExportRow) -> list[object]:
+def _safe_text(value: str | None) -> str:
+    """neutralize() for text cells, inlined for speed: it runs millions of times per export."""
+    if not value:
+        return ""
+    return "'" + value if value[0] in _DANGEROUS_FIRST else value
+
+
+def _csv_cells(row: ExportRow) -> tuple:
     # Spelled out per column: this runs once per exported row (a million for a full export).
     # kind and status are held to a fixed vocabulary by CHECK constraints; the rest may carry
     # text a user or an admin typed.
-    return [
-        row.id,
-        row.created_at,
-        _text(row.user_email),
-        row.kind,
-        row.status,
-        row.tokens,
-        _money_text(row.amount),
-        _text(row.currency),
-        _money_text(row.rate),
-        _text(row.operation),
-        _text(row.note),
-        _text(row.actor_email),
-    ]
+    (tx_id, when, email, kind, status, tokens, amount, currency, rate, operation, note,
+     actor_email) = row
+    return (
+        tx_id,
+        when,
+        _safe_text(email),
+        kind,
+        status,
+        tokens,
+        _money_text(amount),
+        _safe_text(currency),
+        _money_text(rate),
+        _safe_text(operation),
+        _safe_text(note),
+        _safe_text(actor_email),
+    )
 
 
 def _csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
@@ -108,10 +117,10 @@ def _csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
         buffer.truncate()
         return chunk
 
-    for n, row in enumerate(rows, 1):
-        writer.writerow(_csv_cells(row))
-        if n % CSV_CHUNK_ROWS == 0:
-            yield drain()
+    iterator = iter(rows)
+    while batch := list(islice(iterator, CSV_CHUNK_ROWS)):
+        writer.writerows(map(_csv_cells, batch))
+        yield drain()
     yield drain()
 
 
