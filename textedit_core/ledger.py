@@ -15,7 +15,7 @@ from .audit import day_start
 from .auth import lookup_key, require_role
 from .coltypes import micros_to_decimal
 from .errors import ValidationError
-from .models import Role, Transaction, TxKind, TxStatus, User
+from .models import RateSetting, Role, Transaction, TxKind, TxStatus, User
 from .paging import Page, check_paging
 
 STAFF = (Role.ADMIN, Role.MODERATOR)
@@ -187,9 +187,9 @@ def totals(session: Session, actor_id: int, flt: TxFilter) -> Totals:
 
 
 def currencies(session: Session) -> list[str]:
-    return sorted(
-        c for c in session.scalars(select(Transaction.currency).distinct()) if c is not None
-    )
+    """Every currency a top-up can carry: each top-up uses the rate in force, so these are the
+    currencies of the rate history (a few rows, where the ledger has millions)."""
+    return sorted(session.scalars(select(RateSetting.currency).distinct()))
 
 
 def count_rows(session: Session, flt: TxFilter) -> int:

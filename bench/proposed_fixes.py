@@ -1,0 +1,334 @@
+#!/usr/bin/env python
+"""Current product queries vs the fixes proposed in bench/RESULTS.md, on an already filled bench
+database. Each pair must return the same answer; the script prints a Markdown table of medians.
+
+    .venv/bin/python bench/admin_scale.py --reuse                 # fill bench-data/bench.db once
+    .venv/bin/python bench/proposed_fixes.py                      # SQLite
+    .venv/bin/python bench/admin_scale.py --reuse --postgres URL  # fills and keeps schema bench_admin_scale
+    .venv/bin/python bench/proposed_fixes.py --postgres URL
+
+Nothing in textedit_core is changed: the proposed variants are written out here, next to calls of
+the current functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from admin_scale import DEFAULT_SQLITE, REUSE_SCHEMA, pg_schema_url, sqlite_url  # noqa: E402
+from sqlalchemy import BigInteger, case, func, select, text, type_coerce  # noqa: E402
+from sqlalchemy.orm import aliased  # noqa: E402
+
+from textedit_core import directory, ledger  # noqa: E402
+from textedit_core.db import Database  # noqa: E402
+from textedit_core.models import RateSetting, Role, Transaction, TxKind, User  # noqa: E402
+from textedit_core.paging import Page, check_paging  # noqa: E402
+
+
+def timed(fn, runs: int) -> tuple[float, float, object]:
+    result = fn()  # warm-up
+    walls, cpus = [], []
+    for _ in range(runs):
+        c0, t0 = time.process_time(), time.perf_counter()
+        fn()
+        walls.append((time.perf_counter() - t0) * 1000)
+        cpus.append((time.process_time() - c0) * 1000)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+# --- proposal 1: users search, matching ids first when they are few ----------------------------
+
+FEW_MATCHES = 2_000
+
+
+def search_users_ids_first(session, actor_id: int, query: directory.UserQuery) -> Page:
+    """directory.search_users with one change, used only when the count (already computed for
+    the pager) says the search matched few users: the email condition becomes
+    `id IN (SELECT id FROM users WHERE email_key LIKE ...)`. The database then scans the email
+    index for the few matches and sorts them, instead of walking the sort column's index over
+    every user and reading each row to test LIKE (SQLite: ~100k row reads for a rare or absent
+    email). When matches are many the current query is already fast (it stops after 50), and
+    the subquery would only add a sort of all of them, so it stays as is."""
+    search = query.search.strip().casefold()
+    if not search:
+        return directory.search_users(session, actor_id, query)
+    directory.require_role(session, actor_id, *directory.STAFF)
+    offset, limit = check_paging(query.page, query.page_size)
+    like = User.email_key.like(f"%{directory._escape_like(search)}%", escape="\\")
+    total = session.scalar(select(func.count()).select_from(User).where(like))
+    if total == 0:
+        return Page([], 0, query.page, query.page_size)
+    condition = User.id.in_(select(User.id).where(like)) if total <= FEW_MATCHES else like
+    key = directory.SORTABLE[query.sort]
+    order = key.desc() if query.descending else key.asc()
+    users = session.scalars(
+        select(User).where(condition)
+        .order_by(order, User.id.desc() if query.descending else User.id.asc())
+        .offset(offset).limit(limit)
+    )
+    rows = [directory.UserRow(u.id, u.email, u.role, "blocked" if u.is_blocked else "active", u.balance,
+                              u.created_at, u.last_login_at, u.requests_count, u.tokens_spent) for u in users]
+    return Page(rows, total, query.page, query.page_size)
+
+
+# --- proposal 2: transactions page, late row lookup ---------------------------------------------
+
+
+def search_page_ids_first(session, actor_id: int, flt: ledger.TxFilter, page: int = 1, page_size: int = 50) -> Page:
+    """ledger.search with the page picked from `transactions` alone (ids, on the index), and
+    only those 50 rows then joined to users for the emails. The current query joins every
+    matching row before sorting (SQLite: 77k joins + a temp B-tree of wide rows per page)."""
+    ledger.require_role(session, actor_id, *ledger.STAFF)
+    offset, limit = check_paging(page, page_size)
+    conditions = ledger._conditions(session, flt)
+    total = session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
+    ids = (select(Transaction.id).where(*conditions)
+           .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+           .offset(offset).limit(limit).subquery())
+    owner, actor = aliased(User), aliased(User)
+    rows = session.execute(
+        select(Transaction.id, Transaction.created_at, owner.email, Transaction.kind, Transaction.status,
+               Transaction.tokens, Transaction.amount, Transaction.currency, Transaction.rate,
+               Transaction.operation, func.coalesce(Transaction.note, Transaction.failure), actor.email)
+        .select_from(ids)
+        .join(Transaction, Transaction.id == ids.c.id)
+        .join(owner, owner.id == Transaction.user_id)
+        .outerjoin(actor, actor.id == Transaction.actor_id)
+        .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+    )
+    return Page([ledger.TxRow(*r) for r in rows], total, page, page_size)
+
+
+# --- proposal 3: totals without GROUP BY ---------------------------------------------------------
+
+
+def totals_one_pass(session, actor_id: int, flt: ledger.TxFilter) -> ledger.Totals:
+    """ledger.totals as one aggregate pass with CASE (no GROUP BY: SQLite sorts every matching
+    row into a temp B-tree for GROUP BY kind, currency), plus the money of the top-ups per
+    currency, which reads only the top-ups (15 % of the rows) through ix_transactions_kind_created."""
+    ledger.require_role(session, actor_id, *ledger.STAFF)
+    conditions = ledger._conditions(session, flt)
+
+    def tokens_of(kind: TxKind):
+        return func.coalesce(func.sum(case((Transaction.kind == kind.value, Transaction.tokens))), 0)
+
+    count, sold, charged, refunded, adjusted = session.execute(
+        select(func.count(), tokens_of(TxKind.TOPUP), tokens_of(TxKind.CHARGE),
+               tokens_of(TxKind.REFUND), tokens_of(TxKind.ADJUSTMENT)).where(*conditions)
+    ).one()
+    money: dict[str, Decimal] = {}
+    for currency, amount in session.execute(
+        select(Transaction.currency, func.sum(Transaction.amount))
+        .where(*conditions, Transaction.kind == TxKind.TOPUP.value, Transaction.currency.is_not(None))
+        .group_by(Transaction.currency)
+    ):
+        if amount is not None:
+            money[currency] = amount
+    return ledger.Totals(count, dict(sorted(money.items())), sold, -charged, refunded, adjusted)
+
+
+# --- proposal 4: currencies from the rate history ------------------------------------------------
+
+
+def currencies_from_rates(session) -> list[str]:
+    """Every top-up takes its currency from the rate in force, so the rate history (a handful of
+    rows) already names every currency the ledger can hold."""
+    current = select(RateSetting.currency)
+    old = select(RateSetting.old_currency).where(RateSetting.old_currency.is_not(None))
+    return sorted(set(session.scalars(current.union(old))))
+
+
+# --- proposal 5: CSV export, formatted per batch -------------------------------------------------
+
+
+def lean_csv(session, flt: ledger.TxFilter, out, batch_size: int = 20_000) -> int:
+    """The same bytes as exports.write_csv(ledger.iter_export_rows(...)), with the per-row Python
+    work cut down: money stays integer micros until it is printed (no Decimal), rows are not
+    wrapped in a NamedTuple, and each batch goes to csv.writerows() in one call."""
+    from textedit_core.exports import DANGEROUS_PREFIXES
+    from textedit_core.ledger import COLUMNS
+
+    conditions = ledger._conditions(session, flt)
+    owner, actor = aliased(User), aliased(User)
+    query = (
+        select(Transaction.id, ledger._utc_iso_text(session, Transaction.created_at), owner.email,
+               Transaction.kind, Transaction.status, Transaction.tokens,
+               type_coerce(Transaction.amount, BigInteger), Transaction.currency,
+               type_coerce(Transaction.rate, BigInteger), Transaction.operation,
+               func.coalesce(Transaction.note, Transaction.failure), actor.email)
+        .join(owner, owner.id == Transaction.user_id)
+        .outerjoin(actor, actor.id == Transaction.actor_id)
+    )
+    dangerous = DANGEROUS_PREFIXES
+
+    def text_(value):
+        return "" if value is None else ("'" + value if value.startswith(dangerous) else value)
+
+    def money(micros):
+        if micros is None:
+            return ""
+        whole, frac = divmod(micros, 1_000_000)
+        return f"{whole}.{frac:06d}".rstrip("0") if frac else str(whole)
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write("\ufeff")
+    writer.writerow(COLUMNS)
+    connection = session.connection()
+    last_id, count = 0, 0
+    while True:
+        batch = connection.execute(
+            query.where(*conditions, Transaction.id > last_id).order_by(Transaction.id).limit(batch_size)
+        ).all()
+        if not batch:
+            break
+        writer.writerows([
+            (i, when, text_(email), kind, status, tokens, money(amount), text_(currency), money(rate),
+             text_(operation), text_(note), text_(actor_email))
+            for i, when, email, kind, status, tokens, amount, currency, rate, operation, note, actor_email in batch
+        ])
+        out.write(buffer.getvalue().encode("utf-8"))
+        buffer.seek(0)
+        buffer.truncate()
+        count += len(batch)
+        last_id = batch[-1][0]
+    return count
+
+
+def compare_exports(db: Database, kind: str) -> None:
+    from textedit_core import exports
+
+    scratch = ROOT / "bench-data"
+    product_path, lean_path = scratch / "fix-product.csv", scratch / "fix-lean.csv"
+    print(f"\n#### {kind}: CSV export of every row, current vs batch-formatted (one run each)\n")
+    print("| export | wall | cpu |")
+    print("|---|---|---|")
+    for name, path, write in (
+        ("exports.write_csv(ledger.iter_export_rows(...))", product_path,
+         lambda s, f: exports.write_csv(ledger.iter_export_rows(s, ledger.TxFilter()), f)),
+        ("proposed: money as integers, csv.writerows per batch", lean_path,
+         lambda s, f: lean_csv(s, ledger.TxFilter(), f)),
+    ):
+        c0, t0 = time.process_time(), time.perf_counter()
+        with db.read() as session, open(path, "wb") as handle:
+            write(session, handle)
+        print(f"| {name} | {time.perf_counter() - t0:,.2f} s | {time.process_time() - c0:,.2f} s |", flush=True)
+    same = product_path.read_bytes() == lean_path.read_bytes()
+    print(f"\nSame bytes: {'yes' if same else '**NO**'} ({product_path.stat().st_size / 2**20:,.1f} MB)")
+    product_path.unlink()
+    lean_path.unlink()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", metavar="URL")
+    parser.add_argument("--sqlite-path", type=Path, default=DEFAULT_SQLITE)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--export", action="store_true", help="also compare the full CSV export (~1 min)")
+    args = parser.parse_args()
+    url = pg_schema_url(args.postgres, REUSE_SCHEMA) if args.postgres else sqlite_url(args.sqlite_path.resolve())
+    db = Database(url)
+    with db.read() as s:
+        admin_id = s.scalar(select(User.id).where(User.role == Role.ADMIN.value).order_by(User.id).limit(1))
+        n_tx = s.scalar(select(func.count()).select_from(Transaction))
+        last = s.scalar(select(func.max(Transaction.created_at)))
+        rare = s.scalar(text("SELECT email_key FROM users WHERE role = 'user' ORDER BY id LIMIT 1 OFFSET :n"),
+                        {"n": s.scalar(select(func.count()).select_from(User)) // 2}).split("@")[0]
+    if not n_tx:
+        raise SystemExit(f"no bench data at {url}: run bench/admin_scale.py --reuse first")
+    day = last.date()
+    flt30 = ledger.TxFilter(date_from=day - timedelta(days=29), date_to=day, kinds=("topup", "charge"))
+    default30 = ledger.TxFilter(date_from=day - timedelta(days=29), date_to=day)
+
+    def in_session(fn):
+        def call():
+            with db.read() as session:
+                return fn(session)
+        return call
+
+    def same_page(a: Page, b: Page) -> bool:
+        return a.total == b.total and a.rows == b.rows
+
+    cases = [
+        (f"users page 1, email search '{rare}' (1 match)",
+         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search=rare)),
+         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search=rare)), same_page),
+        ("users page 1, email search 'garcia' (5% match)",
+         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="garcia")),
+         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="garcia")), same_page),
+        ("users page 1, email search 'nobody' (no match)",
+         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="nobody")),
+         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="nobody")), same_page),
+        ("users page 1, email search 'example' (every user), by tokens_spent",
+         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="example", sort="tokens_spent")),
+         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="example", sort="tokens_spent")),
+         same_page),
+        ("ledger.search, 30 days, topup+charge",
+         lambda s: ledger.search(s, admin_id, flt30), lambda s: search_page_ids_first(s, admin_id, flt30), same_page),
+        ("ledger.search, 30 days, any kind",
+         lambda s: ledger.search(s, admin_id, default30), lambda s: search_page_ids_first(s, admin_id, default30),
+         same_page),
+        ("ledger.search, no filter",
+         lambda s: ledger.search(s, admin_id, ledger.TxFilter()),
+         lambda s: search_page_ids_first(s, admin_id, ledger.TxFilter()), same_page),
+        ("ledger.totals, 30 days, topup+charge",
+         lambda s: ledger.totals(s, admin_id, flt30), lambda s: totals_one_pass(s, admin_id, flt30), None),
+        ("ledger.totals, 30 days, any kind",
+         lambda s: ledger.totals(s, admin_id, default30), lambda s: totals_one_pass(s, admin_id, default30), None),
+        ("ledger.totals, whole table",
+         lambda s: ledger.totals(s, admin_id, ledger.TxFilter()),
+         lambda s: totals_one_pass(s, admin_id, ledger.TxFilter()), None),
+        ("ledger.currencies", ledger.currencies, currencies_from_rates, None),
+    ]
+    kind = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"#### {kind}, {n_tx:,} transactions: current vs proposed "
+          f"(median of {args.runs} after a warm-up; load average {os.getloadavg()[0]:.1f})\n")
+    print("| query | current | proposed | speed-up | same result |")
+    print("|---|---|---|---|---|")
+    for name, current, proposed, equal in cases:
+        cw, cc, cr = timed(in_session(current), args.runs)
+        pw, pc, pr = timed(in_session(proposed), args.runs)
+        same = equal(cr, pr) if equal else cr == pr
+        print(f"| {name} | {cw:,.1f} ms (cpu {cc:,.1f}) | {pw:,.1f} ms (cpu {pc:,.1f}) | "
+              f"{cw / pw:,.1f}× | {'yes' if same else '**NO**'} |", flush=True)
+
+    # Proposal 3b: no code change, one covering index for the unfiltered GROUP BY kind, currency.
+    # Created on the bench database only for this measurement, and dropped again.
+    index = "ix_bench_totals_kind_currency"
+    totals_cases = [("whole table", ledger.TxFilter()), ("30 days, topup+charge", flt30), ("30 days, any kind", default30)]
+    before = {name: timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs) for name, f in totals_cases}
+    with db.engine.begin() as conn:
+        conn.execute(text(f"CREATE INDEX {index} ON transactions (kind, currency, tokens, amount)"))
+        if args.postgres:
+            conn.execute(text("ANALYZE transactions"))
+    try:
+        for name, f in totals_cases:
+            after = timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs)
+            b = before[name]
+            print(f"| ledger.totals, {name}: + index (kind, currency, tokens, amount) | {b[0]:,.1f} ms (cpu {b[1]:,.1f}) | "
+                  f"{after[0]:,.1f} ms (cpu {after[1]:,.1f}) | {b[0] / after[0]:,.1f}× | "
+                  f"{'yes' if after[2] == b[2] else '**NO**'} |", flush=True)
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP INDEX {index}"))
+    if args.export:
+        compare_exports(db, kind)
+    db.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
