@@ -95,7 +95,8 @@ async def session_cookie(request: Request) -> Response:
     code = await _code(request)
     refreshed = await run_in_threadpool(signin.redeem_handoff, services(), code)
     if refreshed is None:
-        return _cleared(401, request)
+        # Keep whatever cookie is there: a repeated code must not undo the first trade.
+        return Response(status_code=401)
     return _with_cookie(Response(status_code=204), request, refreshed)
 
 

@@ -9,6 +9,7 @@ token (rotating the cookie), and on logout (clearing it).
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 import streamlit as st
@@ -25,6 +26,8 @@ COOKIE_REFUSED_KEY = "cookie_refused"
 BRIDGE_KEY = "session_bridge"
 # Renew the access token when less than this is left, at the end of a run (never mid-answer).
 RENEW_BEFORE_SECONDS = 300
+# The login handoff code lives 60 s: after that, offering it again is pointless.
+UNANSWERED_ACTION_SECONDS = 60
 
 _BRIDGE_JS = """
 const handled = new Set();
@@ -88,7 +91,12 @@ def client() -> signin.Client:
 
 
 def _request(action: str, code: str | None = None) -> None:
-    st.session_state[PENDING_KEY] = {"action": action, "nonce": secrets.token_hex(8), "code": code}
+    st.session_state[PENDING_KEY] = {
+        "action": action,
+        "nonce": secrets.token_hex(8),
+        "code": code,
+        "until": time.monotonic() + UNANSWERED_ACTION_SECONDS,
+    }
 
 
 def _on_bridge_result() -> None:
@@ -117,8 +125,10 @@ def render_bridge() -> None:
             on_result_change=_on_bridge_result,
             height=0,
         )
-        if pending["action"] != "refresh":
-            # Fire and forget: the browser runs it once this element arrives.
+        if pending["action"] != "refresh" and time.monotonic() > pending["until"]:
+            # Handoff and logout do not answer (see the script). They are offered again on every
+            # run for a minute, in case a quick click replaced the page before the script ran;
+            # the script runs each nonce once.
             del st.session_state[PENDING_KEY]
 
 

@@ -21,6 +21,7 @@ from .errors import AuthenticationFailed, NotAuthorized
 from .models import AuthSession, RefreshToken, User
 
 HANDOFF_SECONDS = 60
+PEEK_GRACE = timedelta(seconds=30)
 SESSION_ENDED = "Your session has ended. Please log in again."
 
 
@@ -134,13 +135,21 @@ def session_of(session: Session, raw: str) -> str | None:
 def peek(
     session: Session, raw: str, lifetimes: Lifetimes, now: datetime | None = None
 ) -> User | None:
-    """Whose current, live refresh token this is, without spending it; None otherwise."""
+    """Whose live refresh token this is, without spending it; None otherwise.
+
+    A token rotated in the last few seconds still answers: another tab of the same browser may
+    have just rotated it while this tab was connecting. Peeking grants nothing (it only decides
+    which pages to offer while the browser renews with the cookie it holds now), so this
+    leaves reuse detection, which happens in `rotate`, as strict as ever.
+    """
     now = now or utcnow()
     found = _find(session, raw)
     if found is None:
         return None
     token, family = found
-    if token.rotated_at is not None or not _alive(family, lifetimes, now):
+    if token.rotated_at is not None and token.rotated_at < now - PEEK_GRACE:
+        return None
+    if not _alive(family, lifetimes, now):
         return None
     user = session.get(User, family.user_id)
     return None if user is None or user.is_blocked else user

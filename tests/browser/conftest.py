@@ -41,6 +41,16 @@ def log_in(page, url: str, email: str, password: str) -> None:
     expect(page.get_by_role("heading", name="Editor")).to_be_visible()
 
 
+def session_cookie(context) -> dict | None:
+    """The login cookie, once the page's background request has set it (a few seconds at most)."""
+    for _ in range(100):
+        found = [c for c in context.cookies() if c["name"] == "textedit_refresh"]
+        if found:
+            return found[0]
+        context.pages[0].wait_for_timeout(100)
+    return None
+
+
 @dataclass
 class RunningApp:
     url: str

@@ -8,7 +8,7 @@ import io
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in, session_cookie
 
 pytestmark = pytest.mark.browser
 
@@ -55,12 +55,15 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
     try:
         admin_page = admin.new_page()
         log_in(admin_page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
-        admin_page.get_by_role("link", name="Transactions").first.click()
+        admin_page.get_by_role("link", name="Transactions").first.click()  # right away: see below
         expect(admin_page.get_by_role("heading", name="Transactions")).to_be_visible()
         # The button opens the export in a new tab that turns into a download and closes at once;
         # Playwright catches that download only sometimes. Fetch the button's own link with this
         # browser context's cookies instead: the same request, minus the tab.
         href = admin_page.get_by_role("link", name="Download CSV").get_attribute("href")
+        # The export authenticates with the login cookie, which arrives in the background even
+        # when the admin clicked on before the first page finished.
+        assert session_cookie(admin) is not None
         response = admin.request.get(running_app.url + href)
         assert response.status == 200
         assert 'filename="transactions_' in response.headers["content-disposition"]

@@ -5,22 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in
+from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in, session_cookie
 
 pytestmark = pytest.mark.browser
-
-COOKIE = "textedit_refresh"
-
-
-def session_cookie(context) -> dict | None:
-    # The cookie arrives from a background request just after login.
-    for _ in range(50):
-        found = [c for c in context.cookies() if c["name"] == COOKIE]
-        if found:
-            return found[0]
-        context.pages[0].wait_for_timeout(100)
-    return None
-
 
 def expect_login_page(page: Page) -> None:
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
