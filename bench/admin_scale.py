@@ -731,6 +731,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=7, help="timed runs per measurement (after 1 warm-up)")
     parser.add_argument("--slow-runs", type=int, default=3, help="timed runs when one run takes > 2 s")
     parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--fill-only", action="store_true",
+                        help="fill (or, with --reuse, keep) the database and stop: for bench/proposed_fixes.py")
     parser.add_argument("--skip-naive", action="store_true", help="only measure the product")
     parser.add_argument("--explain", action="store_true",
                         help="append the query plan of every product statement (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE)")
@@ -763,6 +765,8 @@ def main(argv: list[str] | None = None) -> int:
         admin_engine = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
         schema = REUSE_SCHEMA if args.reuse else f"bench_{secrets.token_hex(5)}"
         drop_schema = not args.reuse
+        if args.fill_only and not args.reuse:
+            raise SystemExit("--fill-only on PostgreSQL needs --reuse (a fresh schema would be dropped at the end)")
         with admin_engine.connect() as conn:
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
         url = pg_schema_url(args.postgres, schema)
@@ -844,6 +848,10 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         log("invariants OK")
 
     counts = table_counts(db)
+    if args.fill_only:
+        print(f"{kind}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f"\nfill: {fill_note}")
+        db.dispose()
+        return 0
     with db.read() as session:
         admin_id = session.execute(
             sqlalchemy.select(User.id).where(User.role == Role.ADMIN.value).order_by(User.id).limit(1)
