@@ -28,6 +28,8 @@ import platform
 import resource
 import secrets
 import shlex
+import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +48,7 @@ if str(ROOT) not in sys.path:
 DEFAULT_SQLITE = ROOT / "bench-data" / "bench.db"
 REUSE_SCHEMA = "bench_admin_scale"
 CHILD_MARK = "CHILD_RESULT "
+SCRATCH_DIRS: list[Path] = []  # export files of this run: removed at the end, even when interrupted
 
 # Targets (SQLite; the same figures are shown for PostgreSQL).
 PAGE_MS = 300.0
@@ -779,9 +782,13 @@ def main(argv: list[str] | None = None) -> int:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = sqlite_url(path)
 
+    # A SIGTERM (a killed run) unwinds like Ctrl-C, so the fresh schema and scratch files go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         return run(args, kind, url, schema, command, started)
     finally:
+        for scratch in SCRATCH_DIRS:
+            shutil.rmtree(scratch, ignore_errors=True)
         if drop_schema and admin_engine is not None:
             with admin_engine.connect() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
@@ -995,6 +1002,7 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     # ---- exports (each in its own child process) ----------------------------------------
     export_api = wait_for_exports(args.export_wait)
     scratch = Path(tempfile.mkdtemp(prefix="exports-", dir=ROOT / "bench-data"))
+    SCRATCH_DIRS.append(scratch)
     export_notes = []
     with db.read() as session:
         xlsx_from = session.execute(
@@ -1055,9 +1063,7 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         export_notes.append(f"export files: {sizes}")
         if not all(r["peak_reset"] for r in results.values()):
             export_notes.append("could not reset VmHWM in the child: peaks include the imports")
-    for leftover in scratch.iterdir():
-        leftover.unlink()
-    scratch.rmdir()
+    shutil.rmtree(scratch, ignore_errors=True)
 
     # ---- report ------------------------------------------------------------------------
     total_s = time.perf_counter() - started

@@ -2,10 +2,11 @@
 """Current product queries vs the fixes proposed in bench/RESULTS.md, on an already filled bench
 database. Each pair must return the same answer; the script prints a Markdown table of medians.
 
-    .venv/bin/python bench/admin_scale.py --reuse                 # fill bench-data/bench.db once
-    .venv/bin/python bench/proposed_fixes.py                      # SQLite
-    .venv/bin/python bench/admin_scale.py --reuse --postgres URL  # fills and keeps schema bench_admin_scale
-    .venv/bin/python bench/proposed_fixes.py --postgres URL
+    .venv/bin/python bench/admin_scale.py --fill-only                     # fill bench-data/bench.db
+    .venv/bin/python bench/proposed_fixes.py [--export]                   # SQLite
+    .venv/bin/python bench/admin_scale.py --fill-only --reuse --postgres URL  # keeps schema bench_admin_scale
+    .venv/bin/python bench/proposed_fixes.py [--export] --postgres URL
+    (then: DROP SCHEMA bench_admin_scale CASCADE)
 
 Nothing in textedit_core is changed: the proposed variants are written out here, next to calls of
 the current functions.
