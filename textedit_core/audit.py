@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .auth import require_role
 from .coltypes import utcnow
-from .models import AuditEntry, Role, User
+from .models import STAFF_ROLES, AuditEntry, User
 
 RATE_CHANGE = "rate_change"
 ROLE_CHANGE = "role_change"
@@ -61,7 +61,7 @@ def entries(
     limit: int = 200,
 ) -> list[AuditRow]:
     """Newest first. Dates are whole UTC days, both ends included."""
-    require_role(session, actor_id, Role.ADMIN, Role.MODERATOR)
+    require_role(session, actor_id, *STAFF_ROLES)
     actor, target = aliased(User), aliased(User)
     query = (
         select(AuditEntry, actor.email, target.email)

@@ -18,7 +18,7 @@ from .errors import (
     ValidationError,
     WrongCurrentPassword,
 )
-from .models import Role, User
+from .models import STAFF_ROLES, Role, User
 
 MAX_EMAIL_LENGTH = 254
 
@@ -39,7 +39,7 @@ class Account:
     @property
     def is_staff(self) -> bool:
         """Admins and moderators: they may see the users and transactions."""
-        return self.role in (Role.ADMIN.value, Role.MODERATOR.value)
+        return self.role in {role.value for role in STAFF_ROLES}
 
     @classmethod
     def of(cls, user: User) -> Account:

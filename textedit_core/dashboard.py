@@ -21,9 +21,8 @@ from .auth import require_role
 from .coltypes import utcnow
 from .errors import ValidationError
 from .llm import OPERATIONS
-from .models import Role, Transaction, TxKind, TxStatus, User
+from .models import STAFF_ROLES, Transaction, TxKind, TxStatus, User
 
-STAFF = (Role.ADMIN, Role.MODERATOR)
 MAX_RANGE_DAYS = 366
 ACTIVE_WINDOW = timedelta(days=7)
 # The refund rate is a Decimal ratio in [0, 1] rounded half-even to 4 places (0.01 %).
@@ -139,7 +138,7 @@ def kpis(
     session: Session, actor_id: int, date_from: date, date_to: date, now: datetime | None = None
 ) -> Kpis:
     """Headline figures for the period. `now` (default: the current time) ends the 7-day window."""
-    require_role(session, actor_id, *STAFF)
+    require_role(session, actor_id, *STAFF_ROLES)
     check_range(date_from, date_to)
     now = now or utcnow()
     period = _in_period(Transaction.created_at, date_from, date_to)
@@ -205,7 +204,7 @@ def daily(session: Session, actor_id: int, date_from: date, date_to: date) -> Da
     Three grouped queries (charges; top-ups for tokens and revenue; refunds), each a range scan
     of the (kind, created_at) index. Days without activity are present with zeros.
     """
-    require_role(session, actor_id, *STAFF)
+    require_role(session, actor_id, *STAFF_ROLES)
     days = check_range(date_from, date_to)
 
     requests: dict[date, dict[str, int]] = {d: dict.fromkeys(OPERATIONS, 0) for d in days}

@@ -10,10 +10,9 @@ from sqlalchemy.orm import Session
 
 from .auth import require_role
 from .errors import ValidationError
-from .models import Role, User
+from .models import STAFF_ROLES, Role, User
 from .paging import Page, check_paging
 
-STAFF = (Role.ADMIN, Role.MODERATOR)
 SORTABLE = {
     "email": User.email_key,
     "role": User.role,
@@ -55,7 +54,7 @@ def _escape_like(text: str) -> str:
 
 
 def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[UserRow]:
-    require_role(session, actor_id, *STAFF)
+    require_role(session, actor_id, *STAFF_ROLES)
     if query.sort not in SORTABLE:
         raise ValidationError(f"Cannot sort by {query.sort!r}.")
     if query.role is not None and query.role not in {r.value for r in Role}:

@@ -15,10 +15,9 @@ from .audit import day_start
 from .auth import lookup_key, require_role
 from .coltypes import micros_to_decimal
 from .errors import ValidationError
-from .models import RateSetting, Role, Transaction, TxKind, TxStatus, User
+from .models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User
 from .paging import Page, check_paging
 
-STAFF = (Role.ADMIN, Role.MODERATOR)
 KINDS = tuple(k.value for k in TxKind)
 STATUSES = tuple(s.value for s in TxStatus)
 COLUMNS = [
@@ -137,7 +136,7 @@ def search(
     session: Session, actor_id: int, flt: TxFilter, page: int = 1, page_size: int = 50
 ) -> Page[TxRow]:
     """Newest first."""
-    require_role(session, actor_id, *STAFF)
+    require_role(session, actor_id, *STAFF_ROLES)
     offset, limit = check_paging(page, page_size)
     conditions = _conditions(session, flt)
     if conditions is None:
@@ -154,7 +153,7 @@ def search(
 
 def totals(session: Session, actor_id: int, flt: TxFilter) -> Totals:
     """Sums over the whole filtered set, in one grouped scan."""
-    require_role(session, actor_id, *STAFF)
+    require_role(session, actor_id, *STAFF_ROLES)
     conditions = _conditions(session, flt)
     if conditions is None:
         return Totals()

@@ -22,6 +22,10 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
 
 
+# Staff may look at every user and transaction; only admins may act.
+STAFF_ROLES = (Role.ADMIN, Role.MODERATOR)
+
+
 class TxKind(str, enum.Enum):
     TOPUP = "topup"
     CHARGE = "charge"
