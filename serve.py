@@ -6,7 +6,10 @@ Streamlit script cannot set cookies. The page's session bridge (app_pages/bridge
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import shutil
 import tempfile
 from datetime import date
@@ -16,6 +19,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 from starlette.background import BackgroundTask
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -25,6 +30,7 @@ from starlette.responses import (
     StreamingResponse,
 )
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textedit_core import exports, ledger, signin
 from textedit_core.coltypes import utcnow
@@ -53,9 +59,13 @@ def _same_origin(request: Request) -> bool:
     return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
+def _over_https(scheme: str, headers: Headers) -> bool:
+    """Whether the request reached us, or the TLS-terminating proxy in front, over HTTPS."""
+    return scheme == "https" or headers.get("x-forwarded-proto", "") == "https"
+
+
 def _secure(request: Request) -> bool:
-    forwarded = request.headers.get("x-forwarded-proto", "")
-    return services().settings.cookie_secure or request.url.scheme == "https" or forwarded == "https"
+    return services().settings.cookie_secure or _over_https(request.url.scheme, request.headers)
 
 
 def _with_cookie(response: Response, request: Request, refreshed: signin.Refreshed) -> Response:
@@ -191,4 +201,66 @@ routes = [
     Route("/export/transactions.{fmt:str}", export_transactions, methods=["GET"]),
 ]
 
-app = st.App("app.py", routes=routes)
+
+def _inline_script_hashes() -> str:
+    """CSP sources for the inline scripts of Streamlit's index.html (one line in 1.67), read from
+    the installed Streamlit so that an upgrade cannot leave a stale hash behind."""
+    page = (Path(st.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    scripts = re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
+    digests = (base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in scripts)
+    return " ".join(f"'sha256-{digest}'" for digest in digests)
+
+
+# What Streamlit's page needs (each checked in Chromium: tests/browser/test_security_headers.py):
+# its own scripts and its inline line; WebAssembly compilation (not JS eval) for its data
+# decoders; blob: scripts, which is how v2 components such as the session bridge load their
+# JS; inline styles (CSS-in-JS); data:/blob: images and fonts; a websocket to this origin.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    f"script-src 'self' 'wasm-unsafe-eval' blob: {_inline_script_hashes()}",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "frame-src 'self' blob: data:",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'self'",
+])
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-frame-options": "SAMEORIGIN",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+# Browsers ignore HSTS received over plain HTTP (RFC 6797), so it is only sent over HTTPS.
+HSTS = "max-age=31536000"
+
+
+class SecurityHeaders:
+    """Puts SECURITY_HEADERS on every HTTP response: Streamlit's page, assets and routes and ours."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = _over_https(scope["scheme"], Headers(scope=scope))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if https:
+                    headers["strict-transport-security"] = HSTS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+app = st.App("app.py", routes=routes, middleware=[Middleware(SecurityHeaders)])

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import app_services, flash
+from app_pages.common import app_services, escape_markdown, flash, show_error
 from textedit_core import sessions, signin
 from textedit_core.errors import DomainError
 
@@ -13,7 +13,7 @@ svc = app_services()
 this_session = session.session_id()
 
 st.title("Account")
-st.caption(f"Signed in as {account.email} · role: {account.role}")
+st.caption(f"Signed in as {escape_markdown(account.email)} · role: {account.role}")
 
 st.subheader("Change password")
 with st.form("password_form", clear_on_submit=True):
@@ -33,7 +33,7 @@ if change:
         try:
             ended = signin.change_password(svc, account.id, this_session, current, new)
         except DomainError as error:
-            st.error(str(error))
+            show_error(str(error))
         else:
             flash("success", f"Password changed. Signed out of {ended} other device(s).")
             st.rerun()
@@ -66,9 +66,9 @@ if others:
     chosen = st.selectbox("Device", options=list(labels), format_func=labels.get, key="revoke_choice")
     if st.button("Sign out that device", key="revoke_device"):
         try:
-            app_services().db.run(lambda s: sessions.revoke_own(s, account.id, chosen))
+            session.act(lambda s, me: sessions.revoke_own(s, me.id, chosen))
         except DomainError as error:
-            st.error(str(error))
+            show_error(str(error))
         else:
             flash("success", "That device is signed out.")
             st.rerun()

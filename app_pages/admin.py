@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import app_services, flash
+from app_pages.common import app_services, escape_markdown, flash, show_error
 from textedit_core import audit, billing, money
 from textedit_core.errors import DomainError
 
@@ -26,12 +26,12 @@ with svc.db.read() as db_session:
 
 def _buys(currency: str, rate_value: Decimal) -> str:
     tokens = int(PREVIEW_AMOUNT // rate_value)
-    return f"{money.format_amount(PREVIEW_AMOUNT)} {currency} now buys {tokens:,} tokens"
+    return f"{money.format_amount(PREVIEW_AMOUNT)} {escape_markdown(currency)} now buys {tokens:,} tokens"
 
 
 with rate_tab:
     st.caption("The price of one token. Changes apply to new top-ups; past ones keep their rate.")
-    st.write(f"In force: 1 token = **{money.format_amount(rate.rate)} {rate.currency}** · {_buys(rate.currency, rate.rate)}.")
+    st.write(f"In force: 1 token = **{money.format_amount(rate.rate)} {escape_markdown(rate.currency)}** · {_buys(rate.currency, rate.rate)}.")
     edited = st.data_editor(
         pd.DataFrame([{"currency": rate.currency, "rate": str(rate.rate)}]),
         key=f"rate_editor_{rate.id}",
@@ -51,15 +51,17 @@ with rate_tab:
         try:
             preview = (money.parse_currency(row["currency"]), money.parse_rate(row["rate"]))
         except DomainError as error:
-            st.error(str(error))
+            show_error(str(error))
         else:
             valid = True
             st.info(f"After saving: {_buys(*preview)}.")
     if st.button("Save rate", type="primary", key="save_rate", disabled=not valid):
         try:
-            new_rate = svc.db.run(lambda s: billing.set_rate(s, account.id, row["currency"], row["rate"]))
+            new_rate = session.act(
+                lambda s, user: billing.set_rate(s, user.id, row["currency"], row["rate"])
+            )
         except DomainError as error:
-            st.error(str(error))
+            show_error(str(error))
         else:
             flash("success", f"Rate saved: 1 token = {new_rate.rate} {new_rate.currency}.")
             st.rerun()
@@ -89,9 +91,13 @@ with audit_tab:
     today = date.today()
     dates = dates_col.date_input("Dates (UTC)", value=(today - timedelta(days=89), today), key="audit_dates")
     date_from, date_to = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], None)
-    with svc.db.read() as db_session:
-        rows = audit.entries(db_session, account.id, action=action, actor_email=actor_email or None,
-                             date_from=date_from, date_to=date_to)
+    try:
+        with svc.db.read() as db_session:
+            rows = audit.entries(db_session, account.id, action=action, actor_email=actor_email or None,
+                                 date_from=date_from, date_to=date_to)
+    except DomainError as error:
+        show_error(str(error))
+        rows = []
     st.caption(f"{len(rows)} most recent entries (up to 200).")
     st.dataframe(
         pd.DataFrame(

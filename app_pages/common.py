@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 import streamlit as st
 
@@ -11,7 +12,20 @@ from textedit_core.config import Settings, load_settings
 from textedit_core.llm import ServiceStatus
 
 FLASH_KEY = "flash"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+# Backslash-escaped, these show as themselves. Anywhere in a line they open emphasis, code,
+# strikethrough, links, images, footnotes and Streamlit's :red[...] directives, HTML and <autolinks>,
+# entities, $ LaTeX, tables, headings and quotes.
+_MARKDOWN_ANYWHERE = re.compile(r"([\\`*_~\[\]<>&$|#])")
+# At the start of a line these make lists, setext headings and rules ("- a", "1. a", "===").
+_MARKDOWN_LINE_START = re.compile(r"^([ \t]*)([-+=]|\d+[.)])", re.MULTILINE)
+# Streamlit rewrites some text after parsing, where escapes no longer count: autolinks
+# (http://, mailto:, www., emails), :emoji: shortcodes, :streamlit:, :material/...: icons, text
+# directives like :name, and arrows such as ->. An invisible WORD JOINER splits each trigger; one
+# before a line's leading whitespace keeps an indented line from becoming a code block.
+_WORD_JOINER = "\u2060"
+_TEXT_REWRITE_TRIGGERS = re.compile(
+    r"(?<=:)(?=\S)|(?<=www)(?=\.)|(?=@)|(?<=[-<>~])(?=[-<>=])|^(?=[ \t])", re.IGNORECASE | re.MULTILINE
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -35,14 +49,31 @@ def show_flash() -> None:
         return
     kind, message = item
     if kind == "success":
-        st.toast(message, icon=":material/check_circle:")
+        st.toast(escape_markdown(message), icon=":material/check_circle:")
     else:
-        getattr(st, kind)(message)
+        getattr(st, kind)(escape_markdown(message))
 
 
 def escape_markdown(text: str) -> str:
-    """Model output is shown as literal text: escape everything markdown would interpret."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """`text` shown literally by any Streamlit element that renders markdown (st.markdown,
+    st.write, st.error and the other alerts, st.toast, st.caption, headers, metric labels and
+    values). For every string a user, the model, its server or the database supplied."""
+    text = _MARKDOWN_ANYWHERE.sub(r"\\\1", _TEXT_REWRITE_TRIGGERS.sub(_WORD_JOINER, text))
+    return _MARKDOWN_LINE_START.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], text)
+
+
+def escape_markdown_stream(pieces: Iterable[str]) -> Iterator[str]:
+    """escape_markdown for text that arrives in pieces (st.write_stream joins them): a WORD JOINER
+    between pieces keeps a trigger split across two ("http:" + "//x", "www" + ".x") from forming."""
+    joiner = ""
+    for piece in pieces:
+        yield joiner + escape_markdown(piece)
+        joiner = _WORD_JOINER
+
+
+def show_error(message: str) -> None:
+    """An error message as plain text: messages quote input and the model server's replies."""
+    st.error(escape_markdown(message))
 
 
 @st.cache_data(ttl=15, show_spinner=False)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import app_services
+from app_pages.common import app_services, escape_markdown, show_error
 from textedit_core import dashboard
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
@@ -30,7 +30,7 @@ try:
         kpis = dashboard.kpis(db_session, account.id, date_from, date_to)
         series = dashboard.daily(db_session, account.id, date_from, date_to)
 except DomainError as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 
 row1 = st.columns(3)
@@ -42,7 +42,7 @@ row2[0].metric("Refund rate", f"{kpis.refund_rate * 100:.1f} %", f"{kpis.refunde
                delta_color="off")
 row2[1].metric("Tokens sold", f"{kpis.tokens_sold:,}")
 row2[2].metric(
-    "Revenue", " · ".join(f"{format_amount(v)} {c}" for c, v in kpis.revenue.items()) or "—"
+    "Revenue", " · ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in kpis.revenue.items()) or "—"
 )
 
 

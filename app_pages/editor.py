@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages import common, session
 from textedit_core.demo import sample_texts
-from textedit_core.editing import start_edit
+from textedit_core.editing import FREE_RESULT_NOTE, start_edit
 from textedit_core.errors import DomainError, ModelError
 from textedit_core.llm import OPERATIONS
 
@@ -17,7 +17,7 @@ st.title("Editor")
 status = common.model_status()
 if not status.reachable:
     st.warning(
-        f"The model service is not reachable at {svc.gateway.host}. Start Ollama "
+        f"The model service is not reachable at {common.escape_markdown(svc.gateway.host)}. Start Ollama "
         "(`ollama serve`) — requests would fail and be refunded until then."
     )
 elif not status.model_installed:
@@ -65,18 +65,21 @@ st.caption(f"{len(text):,} / {limit:,} characters · 1 token per request")
 
 if st.button("Run", type="primary", disabled=account.balance <= 0, key="editor_run"):
     try:
-        job = start_edit(svc.db, svc.gateway, account.id, operation, text, limit)
+        job = start_edit(svc.db, svc.gateway, session.actor(), operation, text, limit)
     except DomainError as error:
-        st.error(str(error))
+        common.show_error(str(error))
     else:
         try:
             with st.container(border=True):
-                st.write_stream(common.escape_markdown(piece) for piece in job.stream())
+                st.write_stream(common.escape_markdown_stream(job.stream()))
         except ModelError as error:
-            st.error(str(error))
+            common.show_error(str(error))
         else:
             st.session_state["editor_result"] = job.result
-            common.flash("success", "Done: 1 token used.")
+            if job.result.charged:
+                common.flash("success", "Done: 1 token used.")
+            else:
+                common.flash("info", FREE_RESULT_NOTE)
             st.rerun()
 
 result = st.session_state.get("editor_result")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import app_services, flash
+from app_pages.common import app_services, flash, show_error
 from textedit_core import signin
 from textedit_core.errors import DomainError
 
@@ -26,7 +26,7 @@ with tabs[0]:
         try:
             signed_in = signin.login(svc, email, password, session.client())
         except DomainError as error:
-            st.error(str(error))
+            show_error(str(error))
         else:
             session.sign_in(signed_in)
             st.rerun()
@@ -53,7 +53,7 @@ if registration_open:
                 try:
                     signed_in = signin.register(svc, new_email, new_password, session.client())
                 except DomainError as error:
-                    st.error(str(error))
+                    show_error(str(error))
                 else:
                     session.sign_in(signed_in)
                     flash("success", "Welcome! Top up your wallet to start editing.")

@@ -17,6 +17,7 @@ import streamlit as st
 from app_pages.common import app_services, flash
 from textedit_core import signin
 from textedit_core.auth import Account
+from textedit_core.clientaddr import client_address
 from textedit_core.coltypes import utcnow
 from textedit_core.errors import AuthenticationFailed
 
@@ -73,13 +74,14 @@ class Visitor:
 
 
 def _client_ip() -> str | None:
-    header = app_services().settings.client_ip_header
-    if header:
-        # The proxy appends the address it saw last; earlier entries are the client's to forge.
-        forwarded = st.context.headers.get(header)
-        if isinstance(forwarded, str) and forwarded.strip():
-            return forwarded.split(",")[-1].strip()[:64]
-    return st.context.ip_address
+    settings = app_services().settings
+    forwarded = None
+    if settings.trusted_proxies:
+        # Every line of the header in order: a proxy appends to the list, and a client may send
+        # lines of its own before the proxies'.
+        lines = st.context.headers.get_all(settings.client_ip_header)
+        forwarded = ",".join(line for line in lines if isinstance(line, str))
+    return client_address(st.context.ip_address, forwarded, settings.trusted_proxies)
 
 
 def client() -> signin.Client:
@@ -223,6 +225,17 @@ def sign_out_everywhere(user_id: int) -> None:
 def session_id() -> str | None:
     claims = _claims()
     return claims.session_id if claims else None
+
+
+def act(work, *roles):
+    """Run a state-changing core call, `work(db_session, user)`, for this tab's user: the core
+    re-checks the user, role and device session inside the same transaction."""
+    return signin.act(app_services(), st.session_state.get(TOKEN_KEY), work, *roles)
+
+
+def actor() -> signin.Actor:
+    """This tab's actor, for core use cases that check it themselves (e.g. start_edit)."""
+    return signin.actor_for(app_services(), st.session_state.get(TOKEN_KEY))
 
 
 def require_account(*, admin: bool = False, staff: bool = False) -> Account:

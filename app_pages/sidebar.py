@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import model_status
+from app_pages.common import escape_markdown, model_status
 from textedit_core.auth import Account
 
 ROLE_BADGES = {
@@ -22,12 +22,13 @@ def render(account: Account) -> None:
             st.badge(account.role, icon=icon, color=color)
         st.metric("Balance", f"{account.balance:,} tokens")
         status = model_status()
+        detail = escape_markdown(status.detail)
         if status.reachable and status.model_installed:
-            st.caption(f":green[:material/check_circle:] Model: {status.detail}")
+            st.caption(f":green[:material/check_circle:] Model: {detail}")
         elif status.reachable:
-            st.caption(f":orange[:material/warning:] Model: {status.detail}")
+            st.caption(f":orange[:material/warning:] Model: {detail}")
         else:
-            st.caption(f":red[:material/error:] Model service {status.detail}")
+            st.caption(f":red[:material/error:] Model service {detail}")
         if st.button("Log out", key="sidebar_logout", width="stretch"):
             session.sign_out()
             st.rerun()

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import app_services
+from app_pages.common import app_services, escape_markdown, show_error
 from textedit_core import ledger
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
@@ -59,10 +59,10 @@ try:
         result = ledger.search(db_session, account.id, flt, int(page_number), page_size)
         sums = ledger.totals(db_session, account.id, flt)
 except DomainError as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 
-money = ", ".join(f"{format_amount(v)} {c}" for c, v in sums.money.items()) or "—"
+money = ", ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in sums.money.items()) or "—"
 first, second, third, fourth = st.columns(4)
 first.metric("Transactions", f"{sums.count:,}")
 second.metric("Tokens sold", f"{sums.tokens_sold:,}")

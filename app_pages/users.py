@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import session
-from app_pages.common import app_services, flash
+from app_pages.common import app_services, escape_markdown, flash, show_error
 from textedit_core import admin, billing, directory
 from textedit_core.errors import DomainError
 from textedit_core.models import Role
@@ -54,7 +54,7 @@ try:
     with svc.db.read() as db_session:
         result = directory.search_users(db_session, account.id, query)
 except DomainError as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 
 if result.page > result.pages:
@@ -92,10 +92,11 @@ target = targets[target_id]
 
 
 def _act(work, success: str) -> None:
+    """Run an admin action (`work(db_session, admin_user)`), re-checked in the core."""
     try:
-        svc.db.run(work)
+        session.act(work)
     except DomainError as error:
-        st.error(str(error))
+        show_error(str(error))
     else:
         flash("success", success)
         st.rerun()
@@ -105,14 +106,14 @@ role_tab, block_tab, balance_tab = st.tabs(["Role", "Block", "Balance"])
 with role_tab:
     new_role = st.selectbox("New role", ROLES, index=ROLES.index(target.role), key="target_role")
     if st.button("Save role", key="save_role", disabled=new_role == target.role):
-        _act(lambda s: admin.set_role(s, account.id, target.id, new_role),
+        _act(lambda s, me: admin.set_role(s, me.id, target.id, new_role),
              f"{target.email} is now a {new_role}.")
 with block_tab:
     blocked = target.status == "blocked"
-    st.write(f"{target.email} is **{target.status}**.")
+    st.write(f"{escape_markdown(target.email)} is **{target.status}**.")
     st.caption("Blocking ends all of the user's sessions at once.")
     if st.button("Unblock" if blocked else "Block", key="toggle_block"):
-        _act(lambda s: admin.set_blocked(s, account.id, target.id, not blocked),
+        _act(lambda s, me: admin.set_blocked(s, me.id, target.id, not blocked),
              f"{target.email} is {'active again' if blocked else 'blocked'}.")
 with balance_tab:
     st.write(f"Balance: **{target.balance:,} tokens**")
@@ -121,5 +122,5 @@ with balance_tab:
         reason = st.text_input("Reason (required, kept in the ledger)", key="adjust_reason", max_chars=255)
         adjust = st.form_submit_button("Adjust balance", type="primary")
     if adjust:
-        _act(lambda s: billing.adjust_balance(s, account.id, target.id, tokens, reason),
+        _act(lambda s, me: billing.adjust_balance(s, me.id, target.id, tokens, reason),
              f"Adjusted {target.email}'s balance by {tokens.strip()} tokens.")

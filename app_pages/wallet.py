@@ -13,9 +13,11 @@ from textedit_core.money import format_amount
 account = session.require_account()
 svc = common.app_services()
 
-with svc.db.read() as session:
-    rate = billing.current_rate(session)
-    history = billing.user_transactions(session, account.id)
+DONE_KEY = "topup_done"
+
+with svc.db.read() as db_session:
+    rate = billing.current_rate(db_session)
+    history = billing.user_transactions(db_session, account.id)
 
 
 def _new_attempt() -> None:
@@ -24,25 +26,9 @@ def _new_attempt() -> None:
     st.session_state["topup_key"] = uuid.uuid4().hex
 
 
-def _confirm(rate_id: int) -> None:
-    try:
-        tx = svc.db.run(
-            lambda s: billing.top_up(
-                s,
-                account.id,
-                st.session_state.get("topup_amount", ""),
-                st.session_state["topup_key"],
-                rate_id,
-            )
-        )
-    except DomainError as error:
-        common.flash("error", str(error))
-        return
+if st.session_state.pop(DONE_KEY, False):
+    # Cleared here, before the field exists in this run (Streamlit forbids it afterwards).
     st.session_state["topup_amount"] = ""
-    common.flash(
-        "success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}."
-    )
-
 
 st.title("Wallet")
 left, right = st.columns(2)
@@ -61,21 +47,35 @@ if amount.strip():
     try:
         quote = billing.quote_topup(amount, rate)
     except DomainError as error:
-        st.error(str(error))
+        common.show_error(str(error))
     else:
         st.info(
             f"You get **{quote.tokens:,} tokens** and pay **{format_amount(quote.charged)} "
             f"{rate.currency}** (1 token = {format_amount(rate.rate)} {rate.currency}; "
             "tokens are rounded down)."
         )
-st.button(
-    "Confirm top-up",
+if quote is None:
+    st.button("Confirm top-up", type="primary", disabled=True, key="topup_confirm")
+# The button names the exact preview and is a new widget for each one: a click aimed at the
+# button of an earlier preview (an amount typed and clicked away in one go, a rate changed
+# meanwhile) finds no such button in this run and pays nothing.
+elif st.button(
+    f"Pay {format_amount(quote.charged)} {rate.currency} for {quote.tokens:,} tokens",
     type="primary",
-    disabled=quote is None,
-    on_click=_confirm,
-    args=(rate.id,),
-    key="topup_confirm",
-)
+    key=f"topup_confirm:{rate.id}:{quote.entered}:{quote.tokens}",
+):
+    try:
+        tx = session.act(
+            lambda s, user: billing.top_up(s, user.id, quote, st.session_state["topup_key"])
+        )
+    except DomainError as error:
+        common.show_error(str(error))
+    else:
+        st.session_state[DONE_KEY] = True
+        common.flash(
+            "success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}."
+        )
+        st.rerun()
 
 st.subheader("Your transactions")
 if not history:

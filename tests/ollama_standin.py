@@ -59,6 +59,7 @@ class Reply:
     chunk_delay: seconds between chunks.
     final_content: content carried by the final (done) chunk.
     drop_connection: after the chunks, close the socket without finishing the stream (a crash).
+    omit_final: after the chunks, end the stream cleanly without the final (done) chunk.
     """
 
     chunks: list[str] | None = None
@@ -70,6 +71,7 @@ class Reply:
     chunk_delay: float = 0.0
     final_content: str = ""
     drop_connection: bool = False
+    omit_final: bool = False
     prompt_eval_count: int | None = None
 
 
@@ -467,6 +469,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if reply.mid_stream_error:
             self._stream_line({"error": reply.mid_stream_error})
+            self._end_stream()
+            return
+        if reply.omit_final:
             self._end_stream()
             return
         self._wait(reply.chunk_delay if chunks else 0)

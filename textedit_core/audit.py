@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, aliased
 from .auth import require_role
 from .coltypes import utcnow
 from .models import STAFF_ROLES, AuditEntry, User
+from .text_input import check_characters
 
 RATE_CHANGE = "rate_change"
 ROLE_CHANGE = "role_change"
@@ -73,6 +74,7 @@ def entries(
     if action:
         query = query.where(AuditEntry.action == action)
     if actor_email:
+        check_characters(actor_email, "Email")
         query = query.where(func.lower(actor.email) == actor_email.strip().casefold())
     if date_from:
         query = query.where(AuditEntry.created_at >= day_start(date_from))

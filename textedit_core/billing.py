@@ -7,17 +7,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit, money
 from .auth import require_role
 from .coltypes import utcnow
-from .errors import InsufficientBalance, NotAuthorized, ValidationError
+from .errors import AccountBlocked, InsufficientBalance, NotAuthorized, ValidationError
 from .models import RateSetting, Role, Transaction, TxKind, TxStatus, User
+from .text_input import check_characters
 
 MAX_IDEMPOTENCY_KEY = 64
+# How long a charge stays pending without its worker renewing it, when the caller does not say:
+# the app's default model read timeout (120 s), the longest a live call goes without a chunk,
+# plus a minute. The editor passes its own gateway's timeout plus the same minute.
+LEASE_SLACK_SECONDS = 60.0
+DEFAULT_LEASE_SECONDS = 120.0 + LEASE_SLACK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -116,12 +122,13 @@ def _existing_by_key(session: Session, user_id: int, key: str) -> Transaction | 
 
 
 def top_up(
-    session: Session, user_id: int, amount_raw: object, idempotency_key: str, quoted_rate_id: int
+    session: Session, user_id: int, preview: TopupQuote, idempotency_key: str
 ) -> Transaction:
-    """Credit tokens for a (test) payment. The same idempotency key credits once.
+    """Credit exactly the tokens of the preview the user confirmed. The same key credits once.
 
-    `quoted_rate_id` is the rate the user saw in the preview: if an admin changed it since,
-    nothing is credited and the user is asked to look at the new preview.
+    The preview binds the amount, the rate (by its history row) and the tokens: if an admin
+    changed the rate since, or the preview does not match what that amount buys, nothing is
+    credited and the user is asked to look at a new preview.
     """
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise ValidationError("This top-up form has expired. Reload the page and try again.")
@@ -129,17 +136,18 @@ def top_up(
     if existing is not None:
         return existing
     rate = current_rate(session)
-    if rate.id != quoted_rate_id:
+    if rate != preview.rate:
         raise ValidationError(
             "The token rate has just changed. Check the new preview and confirm again."
         )
-    quote = quote_topup(amount_raw, rate)
+    if quote_topup(preview.entered, rate) != preview:
+        raise ValidationError("This preview is out of date. Check the new preview and confirm again.")
     tx = Transaction(
         user_id=user_id,
         kind=TxKind.TOPUP.value,
         status=TxStatus.SUCCESS.value,
-        tokens=quote.tokens,
-        amount=quote.charged,
+        tokens=preview.tokens,
+        amount=preview.charged,
         currency=rate.currency,
         rate=rate.rate,
         idempotency_key=idempotency_key,
@@ -156,14 +164,24 @@ def top_up(
         if existing is None:
             raise
         return existing
-    session.execute(
-        update(User).where(User.id == user_id).values(balance=User.balance + quote.tokens)
+    credited = session.execute(
+        update(User)
+        .where(User.id == user_id, User.is_blocked.is_(False))
+        .values(balance=User.balance + preview.tokens)
     )
+    if credited.rowcount != 1:
+        # Raising rolls the whole transaction back, the row above included.
+        raise AccountBlocked()
     return tx
 
 
-def charge(session: Session, user_id: int, operation: str) -> Transaction:
-    """Debit one token atomically and record a pending charge, before the model is called."""
+def charge(
+    session: Session, user_id: int, operation: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> Transaction:
+    """Debit one token atomically and record a pending charge, before the model is called.
+
+    The charge is leased to its worker for `lease_seconds`; see `renew_lease` and `reconcile`.
+    """
     debited = session.execute(
         update(User)
         .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
@@ -175,7 +193,7 @@ def charge(session: Session, user_id: int, operation: str) -> Transaction:
     )
     if debited.rowcount != 1:
         if session.scalar(select(User.is_blocked).where(User.id == user_id)):
-            raise NotAuthorized("This account is blocked. Contact an administrator.")
+            raise AccountBlocked()
         raise InsufficientBalance()
     tx = Transaction(
         user_id=user_id,
@@ -184,10 +202,26 @@ def charge(session: Session, user_id: int, operation: str) -> Transaction:
         tokens=-1,
         operation=operation,
         created_at=utcnow(),
+        lease_until=utcnow() + timedelta(seconds=lease_seconds),
     )
     session.add(tx)
     session.flush()
     return tx
+
+
+def renew_lease(session: Session, charge_id: int, lease_seconds: float) -> bool:
+    """Keep a pending charge from the reconciler for `lease_seconds` more. False if it is no
+    longer pending: the reconciler took it for dead and refunded it."""
+    result = session.execute(
+        update(Transaction)
+        .where(
+            Transaction.id == charge_id,
+            Transaction.kind == TxKind.CHARGE.value,
+            Transaction.status == TxStatus.PENDING.value,
+        )
+        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+    )
+    return result.rowcount == 1
 
 
 def settle(session: Session, charge_id: int) -> bool:
@@ -200,8 +234,9 @@ def settle(session: Session, charge_id: int) -> bool:
     return result.rowcount == 1
 
 
-def refund(session: Session, charge_id: int, reason: str) -> bool:
-    """Return the token of a pending charge, exactly once. False if it was not pending."""
+def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElement[bool]) -> bool:
+    """Return the token of a pending charge, exactly once. False if it was not pending (or does
+    not meet the extra conditions `only_if`, checked in the same statement)."""
     now = utcnow()
     result = session.execute(
         update(Transaction)
@@ -209,6 +244,7 @@ def refund(session: Session, charge_id: int, reason: str) -> bool:
             Transaction.id == charge_id,
             Transaction.kind == TxKind.CHARGE.value,
             Transaction.status == TxStatus.PENDING.value,
+            *only_if,
         )
         .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
     )
@@ -264,7 +300,7 @@ def adjust_balance(
     """
     require_role(session, admin_id, Role.ADMIN)
     tokens = _parse_adjustment(tokens_raw)
-    reason = (reason or "").strip()
+    reason = check_characters((reason or "").strip(), "Reason")
     if not reason:
         raise ValidationError("Give a reason for the adjustment.")
     if len(reason) > 255:
@@ -307,23 +343,37 @@ def adjust_balance(
     return tx
 
 
-def stale_pending_charges(session: Session, older_than_seconds: float) -> list[int]:
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    return list(
-        session.scalars(
-            select(Transaction.id).where(
-                Transaction.kind == TxKind.CHARGE.value,
-                Transaction.status == TxStatus.PENDING.value,
-                Transaction.created_at < cutoff,
-            )
-        )
+def _abandoned(older_than_seconds: float) -> ColumnElement[bool]:
+    """A pending charge whose worker is gone: its lease ran out, or (a charge from before
+    leases existed) it is older than `older_than_seconds`."""
+    now = utcnow()
+    return and_(
+        Transaction.kind == TxKind.CHARGE.value,
+        Transaction.status == TxStatus.PENDING.value,
+        or_(
+            Transaction.lease_until < now,
+            and_(
+                Transaction.lease_until.is_(None),
+                Transaction.created_at < now - timedelta(seconds=older_than_seconds),
+            ),
+        ),
     )
 
 
+def stale_pending_charges(session: Session, older_than_seconds: float) -> list[int]:
+    return list(session.scalars(select(Transaction.id).where(_abandoned(older_than_seconds))))
+
+
 def reconcile(session: Session, older_than_seconds: float) -> int:
-    """Refund every charge left pending (by a crash) longer than any live call can take."""
+    """Refund every pending charge whose worker stopped renewing its lease (a crash, a killed
+    process), and lease-less charges older than `older_than_seconds`. A live call keeps its
+    charge however long it runs."""
     stale = stale_pending_charges(session, older_than_seconds)
-    return sum(refund(session, charge_id, "interrupted: refunded by the reconciler") for charge_id in stale)
+    # The condition again in the refund itself: a worker may renew between the two statements.
+    return sum(
+        refund(session, charge_id, "interrupted: refunded by the reconciler", _abandoned(older_than_seconds))
+        for charge_id in stale
+    )
 
 
 def ledger_mismatches(session: Session) -> list[LedgerMismatch]:

@@ -7,20 +7,55 @@ import getpass
 import sys
 from datetime import date
 
+from pydantic import ValidationError as SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
 from . import auth, billing, exports, ledger, migrate
-from .config import load_settings
+from .config import Settings, load_settings
 from .db import Database
-from .errors import DomainError
+from .errors import AdminEmailTaken, DomainError, ValidationError
+
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_USAGE = 2
+EXIT_DATABASE = 3
+
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}  done (check-ledger: every balance equals its ledger)
+  {EXIT_MISMATCH}  check-ledger found a mismatch
+  {EXIT_USAGE}  wrong usage, invalid setting or refused input: nothing was changed
+  {EXIT_DATABASE}  the database cannot be reached, opened or used"""
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be opened; the message names it."""
+
+
+def _shown_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _open(url: str) -> Database:
+    try:
+        return Database(url)
+    except (ArgumentError, ImportError) as error:  # not a URL, or its driver is not installed
+        raise ValidationError(f"invalid setting: TEXTEDIT_DATABASE_URL: {error}") from None
+    except OSError as error:  # the SQLite file's folder cannot be created
+        raise DatabaseUnavailable(
+            f"cannot open the database {_shown_url(url)}: "
+            f"cannot create the folder {error.filename}: {error.strerror}"
+        ) from None
 
 
 def _db() -> Database:
-    return Database(load_settings().database_url)
+    return _open(load_settings().database_url)
 
 
 def cmd_migrate(_args) -> int:
     migrate.upgrade(_db())
     print("database is at the newest schema")
-    return 0
+    return EXIT_OK
 
 
 def _read_password(args) -> str:
@@ -37,19 +72,33 @@ def cmd_create_admin(args) -> int:
     migrate.upgrade(db)
     with db.read() as session:
         exists = auth.find_user_by_email(session, args.email) is not None
+    # An existing account keeps its own password: none is asked for.
     password = None if exists else _read_password(args)
-    user, created = db.run(lambda s: auth.create_admin(s, args.email, password))
-    print(f"{'created' if created else 'promoted'} admin {user.email}")
-    return 0
+    try:
+        user, outcome = db.run(
+            lambda s: auth.create_admin(
+                s, args.email, password, promote_existing=args.promote_existing
+            )
+        )
+    except AdminEmailTaken as error:
+        raise ValidationError(
+            f"{error} To make that account an admin deliberately (it keeps its own password), "
+            "run again with --promote-existing."
+        ) from None
+    if outcome is auth.AdminOutcome.ALREADY_ADMIN:
+        print(f"{user.email} is already admin: nothing changed")
+    else:
+        print(f"{outcome.value} admin {user.email}")
+    return EXIT_OK
 
 
 def cmd_reconcile(args) -> int:
     settings = load_settings()
-    db = Database(settings.database_url)
+    db = _open(settings.database_url)
     older = args.older_than if args.older_than is not None else settings.stale_charge_seconds
     refunded = db.run(lambda s: billing.reconcile(s, older))
-    print(f"refunded {refunded} pending charge(s) older than {older:g} s")
-    return 0
+    print(f"refunded {refunded} pending charge(s) whose worker died")
+    return EXIT_OK
 
 
 def cmd_check_ledger(_args) -> int:
@@ -59,9 +108,9 @@ def cmd_check_ledger(_args) -> int:
         print(f"user {m.user_id} {m.email}: balance {m.balance} != ledger sum {m.ledger_sum}")
     if mismatches:
         print(f"{len(mismatches)} mismatch(es)")
-        return 1
+        return EXIT_MISMATCH
     print("ledger OK: every balance equals the sum of its ledger entries")
-    return 0
+    return EXIT_OK
 
 
 def cmd_seed_demo(_args) -> int:
@@ -69,10 +118,10 @@ def cmd_seed_demo(_args) -> int:
 
     settings = load_settings()
     demo.check_allowed(settings)  # before anything opens, creates or migrates a database
-    db = Database(settings.database_url)
+    db = _open(settings.database_url)
     migrate.upgrade(db)
     print(demo.report(demo.seed(db, settings), settings))
-    return 0
+    return EXIT_OK
 
 
 def _day(text: str) -> date:
@@ -98,21 +147,41 @@ def cmd_export_transactions(args) -> int:
         rows = exports.export_transactions(_db(), None, flt, args.format, args.out)
     except OSError as error:
         print(f"error: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"exported {rows} rows to {args.out}")
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m textedit_core")
+    parser = argparse.ArgumentParser(
+        prog="python -m textedit_core",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    admin = sub.add_parser("create-admin", help="create an admin or promote a user")
+    admin = sub.add_parser(
+        "create-admin", help="create an admin (promote an existing account only if asked)"
+    )
     admin.add_argument("--email", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    admin.add_argument(
+        "--promote-existing",
+        action="store_true",
+        help="if an account with this email exists, make it admin; it keeps its own password. "
+        "Registration is open and emails are unverified: be sure the account is yours",
+    )
     admin.set_defaults(func=cmd_create_admin)
-    rec = sub.add_parser("reconcile", help="refund charges left pending by a crash")
-    rec.add_argument("--older-than", type=float, default=None, metavar="SECONDS")
+    rec = sub.add_parser(
+        "reconcile", help="refund charges left pending by a crash (their lease ran out)"
+    )
+    rec.add_argument(
+        "--older-than",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="for charges from before leases (migration 0004): refund those older than this",
+    )
     rec.set_defaults(func=cmd_reconcile)
     sub.add_parser("check-ledger", help="verify balances against the ledger").set_defaults(
         func=cmd_check_ledger
@@ -136,10 +205,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _settings_problem(error: SettingsError) -> str:
+    """One line per invalid setting, named as it is set; the rejected value is not repeated
+    (it may be a secret)."""
+    problems = []
+    for item in error.errors():
+        name = f"{Settings.model_config['env_prefix']}{item['loc'][0]}".upper()
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(message if name in message else f"{name}: {message}")
+    return "invalid setting: " + "; ".join(problems)
+
+
+def _database_problem(error: DBAPIError) -> str:
+    reason = str(error.orig).strip().partition("\n")[0]
+    # Settings loaded before the database was opened, so they load again here.
+    return f"cannot use the database {_shown_url(load_settings().database_url)}: {reason}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except SettingsError as error:
+        problem, code = _settings_problem(error), EXIT_USAGE
     except DomainError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        problem, code = str(error), EXIT_USAGE
+    except DatabaseUnavailable as error:
+        problem, code = str(error), EXIT_DATABASE
+    except DBAPIError as error:
+        problem, code = _database_problem(error), EXIT_DATABASE
+    print(f"error: {problem}", file=sys.stderr)
+    return code

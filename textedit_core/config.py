@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .sessions import Lifetimes
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Read timeout per model call; a stream must also finish within it.
     ollama_timeout: float = Field(default=120.0, gt=0, le=3600)
     ollama_connect_timeout: float = Field(default=3.0, gt=0, le=60)
+    # How often each app process refunds the charges of model calls whose worker died.
+    reconcile_interval_seconds: float = Field(default=60.0, gt=0, le=3600)
     # 6,000 characters of Cyrillic is about 2,400 tokens: with the prompt and an answer of the
     # same size it stays inside num_ctx below.
     max_input_chars: int = Field(default=6000, ge=1, le=100_000)
@@ -44,9 +46,11 @@ class Settings(BaseSettings):
     # Mark the session cookie Secure. Also set automatically for requests that arrived over HTTPS.
     cookie_secure: bool = False
     allow_registration: bool = True
-    # Behind a reverse proxy: the header carrying the client address (e.g. X-Forwarded-For),
-    # so that login throttling per client sees clients rather than the proxy. Unset: the peer.
-    client_ip_header: str | None = None
+    # How many reverse proxies stand in front of the app, each appending the address it saw to
+    # the header below: the client is that many entries from its right. 0: the header is ignored
+    # (anyone could write it) and the connection's address is the client's.
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
+    client_ip_header: str = "X-Forwarded-For"
     # Demo database for presenters (`make demo`): the editor offers sample texts.
     demo_mode: bool = False
     admin_email: str | None = None
@@ -62,6 +66,18 @@ class Settings(BaseSettings):
             )
         return value
 
+    @model_validator(mode="after")
+    def _header_needs_proxies(self) -> Settings:
+        # The header used to be trusted on its own; silently ignoring it now would put every
+        # client behind the proxy under one throttling key.
+        if "client_ip_header" in self.model_fields_set and self.trusted_proxies == 0:
+            raise ValueError(
+                "TEXTEDIT_CLIENT_IP_HEADER is read only behind trusted proxies: set "
+                "TEXTEDIT_TRUSTED_PROXIES to the number of reverse proxies in front of the app "
+                "(or unset TEXTEDIT_CLIENT_IP_HEADER)"
+            )
+        return self
+
     @property
     def lifetimes(self) -> Lifetimes:
         return Lifetimes(
@@ -71,7 +87,8 @@ class Settings(BaseSettings):
 
     @property
     def stale_charge_seconds(self) -> float:
-        """A pending charge older than this cannot belong to a live model call."""
+        """A pending charge from before charge leases (migration 0004) older than this cannot
+        belong to a live model call."""
         return self.ollama_timeout + 60
 
 

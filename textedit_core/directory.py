@@ -12,6 +12,7 @@ from .auth import require_role
 from .errors import ValidationError
 from .models import STAFF_ROLES, Role, User
 from .paging import Page, check_paging
+from .text_input import check_characters
 
 SORTABLE = {
     "email": User.email_key,
@@ -61,7 +62,7 @@ def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[User
         raise ValidationError(f"Unknown role {query.role!r}.")
     offset, limit = check_paging(query.page, query.page_size)
     conditions = []
-    search = query.search.strip().casefold()
+    search = check_characters(query.search, "Search").strip().casefold()
     if search:
         conditions.append(User.email_key.like(f"%{_escape_like(search)}%", escape="\\"))
     if query.role is not None:

@@ -15,6 +15,18 @@ class EmailTaken(ValidationError):
     pass
 
 
+class AdminEmailTaken(EmailTaken):
+    """An admin was asked for on an address that a non-admin account already holds."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+        super().__init__(
+            f"An account with the email {email} already exists and is not an admin. "
+            "Registration is open and emails are not verified, so whoever registered it could "
+            "be anybody."
+        )
+
+
 class WrongCurrentPassword(ValidationError):
     """Counted by the login throttle like a failed login."""
 
@@ -28,6 +40,11 @@ class AuthenticationFailed(DomainError):
 
 class NotAuthorized(DomainError):
     def __init__(self, message: str = "You do not have access to this.") -> None:
+        super().__init__(message)
+
+
+class AccountBlocked(NotAuthorized):
+    def __init__(self, message: str = "This account is blocked. Contact an administrator.") -> None:
         super().__init__(message)
 
 
@@ -58,6 +75,11 @@ class ModelTimeout(ModelError):
 
 class ModelBrokenAnswer(ModelError):
     pass
+
+
+class ChargeExpired(ModelError):
+    """The reconciler refunded the charge while its answer was still streaming: the call is
+    stopped and its answer not shown, since it was not paid for."""
 
 
 class LoginThrottled(AuthenticationFailed):

@@ -28,7 +28,8 @@ from .errors import ValidationError
 from .ledger import COLUMNS, ExportRow, TxFilter
 from .models import Role
 
-DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
+# The full-width forms U+FF1D U+FF0B U+FF0D U+FF20 too: spreadsheet apps normalise them to = + - @.
+DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 FORMATS = ("csv", "xlsx")
 CSV_CHUNK_ROWS = 2000  # rows per streamed chunk: a few hundred KB
 TIME_COLUMNS = ("created_at",)

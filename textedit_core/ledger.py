@@ -17,6 +17,7 @@ from .coltypes import micros_to_decimal
 from .errors import ValidationError
 from .models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User
 from .paging import Page, check_paging
+from .text_input import check_characters
 
 KINDS = tuple(k.value for k in TxKind)
 STATUSES = tuple(s.value for s in TxStatus)
@@ -50,6 +51,9 @@ class TxFilter:
     def validate(self) -> TxFilter:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValidationError("The start date is after the end date.")
+        check_characters(self.user_email or "", "User email")
+        for currency in self.currencies:
+            check_characters(currency, "Currency")
         for value, allowed, what in (
             (self.kinds, KINDS, "kind"),
             (self.statuses, STATUSES, "status"),

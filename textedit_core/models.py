@@ -143,6 +143,9 @@ class Transaction(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Pending charges: the worker streaming the answer keeps pushing this forward; once it has
+    # passed, the worker is dead and the reconciler refunds. None on charges made before 0004.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AuditEntry(Base):

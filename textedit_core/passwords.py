@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from .errors import ValidationError
+from .text_input import check_characters
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -17,6 +21,37 @@ _COMMON_FILE = Path(__file__).with_name("data") / "common_passwords.txt"
 
 # argon2-cffi's defaults are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
 HASHER = PasswordHasher()
+
+
+class WorkLimiter:
+    """At most `size` callers inside `slot()` at once; the others wait their turn (never fail)."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._count = threading.Lock()
+        # How many callers are inside and how many wait, for whoever watches the load.
+        self.running = 0
+        self.waiting = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._count:
+            self.waiting += 1
+        self._slots.acquire()
+        with self._count:
+            self.waiting -= 1
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self._count:
+                self.running -= 1
+            self._slots.release()
+
+
+# Each hash or verify allocates 64 MiB: unbounded, 24 logins at once added ~900 MB to the
+# process. 4 at once cap that at 256 MiB and still keep the CPU busy; the rest queue (~0.2 s each).
+ARGON2_SLOTS = WorkLimiter(4)
 
 
 def normalize(password: str) -> str:
@@ -40,6 +75,7 @@ def _common_passwords() -> frozenset[str]:
 
 def check_policy(password: str, email: str) -> str:
     """Return the normalised password, or raise ValidationError saying what to change."""
+    check_characters(password, "Password")
     if len(password) > MAX_LENGTH:
         raise ValidationError(f"Password is too long: at most {MAX_LENGTH} characters.")
     normalized = normalize(password)
@@ -61,7 +97,8 @@ def check_policy(password: str, email: str) -> str:
 
 
 def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
-    return hasher.hash(normalize(password))
+    with ARGON2_SLOTS.slot():
+        return hasher.hash(normalize(password))
 
 
 # Verified against when the email is unknown, so both failures cost the same work.
@@ -73,9 +110,9 @@ def verify(stored_hash: str | None, password: str) -> bool:
         return False
     try:
         # An empty hash counts as missing: it must not fall through to the dummy and match it.
-        return HASHER.verify(stored_hash or _DUMMY_HASH, normalize(password)) and bool(
-            stored_hash
-        )
+        with ARGON2_SLOTS.slot():
+            matches = HASHER.verify(stored_hash or _DUMMY_HASH, normalize(password))
+        return matches and bool(stored_hash)
     # UnicodeEncodeError: a non-ASCII hash, or a password argon2 cannot encode as UTF-8.
     except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
         return False

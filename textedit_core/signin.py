@@ -3,15 +3,22 @@ session, silent refresh, logout of one device or of all."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from sqlalchemy.orm import Session
+
+from . import actor as actors
 from . import auth, sessions, throttle, tokens
-from .errors import AuthenticationFailed, NotAuthorized, WrongCurrentPassword
+from .actor import Actor
+from .errors import AuthenticationFailed, NotAuthorized, ValidationError, WrongCurrentPassword
 from .models import User
 from .services import Services
 from .sessions import Refreshed
 
 REFRESH_COOKIE = "textedit_refresh"
+T = TypeVar("T")
 
 __all__ = ["REFRESH_COOKIE", "Refreshed", "SignedIn"]
 
@@ -49,29 +56,28 @@ def _signed_in(svc: Services, session, user: User, client: Client) -> SignedIn:
 
 
 def login(svc: Services, email: str, password: str, client: Client = Client()) -> SignedIn:
-    """Check the throttle, verify the password (equal work for unknown emails), start a session.
+    """Count the attempt, verify the password (equal work for unknown emails), start a session.
 
-    Failures are counted in their own transaction, so they stick although the login fails.
+    The attempt is counted in its own transaction before the password check, so it sticks when
+    the login fails, and parallel attempts cannot all get past a lock (see throttle).
     """
     account_key = auth.lookup_key(email)[: auth.MAX_EMAIL_LENGTH]
-    with svc.db.read() as session:
-        throttle.check(session, account_key, client.ip_address)
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, account_key, client.ip_address))
     try:
-        # The slow hash check runs in a read transaction: no write lock is held meanwhile.
         with svc.db.read() as session:
-            verified = auth.verify_credentials(session, email, password)
+            stored = auth.stored_credentials(session, email)
+        # The slow hash check runs with no transaction and no pooled connection held.
+        verified = auth.check_credentials(stored, password)
 
         def work(session) -> SignedIn:
             user = auth.record_login(session, verified)
-            throttle.reset_account(session, account_key)
+            throttle.succeeded(session, attempt)
             return _signed_in(svc, session, user, client)
 
         return svc.db.run(work)
     except AuthenticationFailed:
-        svc.db.run(lambda s: throttle.record_failure(s, account_key, client.ip_address))
         # The failure that sets a lock says so at once, with the wait.
-        with svc.db.read() as session:
-            throttle.check(session, account_key, client.ip_address)
+        attempt.raise_if_locked()
         raise
 
 
@@ -131,6 +137,23 @@ def current(svc: Services, access_token: str) -> tuple[auth.Account, tokens.Acce
         return auth.Account.of(user), claims
 
 
+def actor_for(svc: Services, access_token: str | None) -> Actor:
+    """The actor a tab's access token speaks for. Raises AuthenticationFailed when it is missing,
+    forged or expired; whether the user and session are still good is checked by `act`."""
+    if not access_token:
+        raise AuthenticationFailed(sessions.SESSION_ENDED)
+    claims = tokens.decode_access_token(access_token, svc.jwt_secret)
+    return Actor(claims.user_id, claims.session_id, claims.token_version, svc.settings.lifetimes)
+
+
+def act(
+    svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: auth.Role
+) -> T:
+    """Run a page's state-changing `work(session, user)` for the token's user: the user, their
+    role and their device session are checked inside the same write transaction."""
+    return actors.act(svc.db, actor_for(svc, access_token), work, *roles)
+
+
 def claims_for_refresh(svc: Services, access_token: str) -> tokens.AccessClaims | None:
     """Claims of an expired (but genuinely signed) access token whose device session is still
     live: enough to know which pages to keep while the browser refreshes. Grants nothing."""
@@ -188,16 +211,23 @@ def change_password(
         if user is None:
             raise AuthenticationFailed(sessions.SESSION_ENDED)
         account_key = user.email_key
-        throttle.check(session, account_key, None)
+    # Counted before the check, as for a login; given back once the current password is right.
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, account_key, None))
     try:
         with svc.db.read() as session:
             change = auth.prepare_password_change(session, user_id, current_password, new_password)
     except WrongCurrentPassword:
-        svc.db.run(lambda s: throttle.record_failure(s, account_key, None))
         raise
+    except ValidationError:
+        # The current password was right; only the new one was refused.
+        svc.db.run(lambda s: throttle.succeeded(s, attempt))
+        raise
+    svc.db.run(lambda s: throttle.succeeded(s, attempt))
 
-    def work(session) -> int:
+    actor = Actor(user_id, session_id, lifetimes=svc.settings.lifetimes)
+
+    def work(session, _user) -> int:
         auth.apply_password_change(session, change)
         return sessions.revoke_all(session, user_id, "password changed", keep=session_id)
 
-    return svc.db.run(work)
+    return actors.act(svc.db, actor, work)

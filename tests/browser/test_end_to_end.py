@@ -39,7 +39,7 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
     amount.fill("5.00")
     amount.press("Enter")
     expect(page.get_by_text("You get 50 tokens and pay 5.00 USD")).to_be_visible()
-    page.get_by_role("button", name="Confirm top-up").click()
+    page.get_by_role("button", name="Pay 5.00 USD for 50 tokens").click()
     expect(sidebar_balance(page)).to_have_text("50 tokens")
 
     page.get_by_role("link", name="Editor").first.click()

@@ -83,7 +83,7 @@ def fund(db: Database) -> Callable[[int, int], None]:
             amount = tokens * rate.rate
             assert amount == amount.quantize(Decimal("0.01")), "pick a rate that fits 2 decimals"
             key = f"fund-{user_id}-{next(_emails)}"
-            billing.top_up(session, user_id, str(amount), key, rate.id)
+            billing.top_up(session, user_id, billing.quote_topup(str(amount), rate), key)
 
         db.run(work)
         with db.read() as session:
@@ -135,6 +135,8 @@ def make_services(test_db, tmp_path) -> Iterator[Callable[..., services.Services
 
     yield make
     for svc in started:
+        # Its periodic reconciler would otherwise go on refunding in the next tests' database.
+        svc.reconciler.stop()
         svc.db.dispose()
 
 

@@ -27,7 +27,7 @@ def at(month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) ->
 
 
 def place(session, model, row_id: int, **values) -> None:
-    """Places history in time (created_at, last_login_at), which the API does not offer."""
+    """Sets what the API does not offer: history in time (created_at, last_login_at), a bare block."""
     session.execute(update(model).where(model.id == row_id).values(**values))
 
 
@@ -64,7 +64,7 @@ def people(db, make_user) -> Directory:
         admin=make_user("admin@example.com", role=Role.ADMIN),
         mod=make_user("Mod_One@example.org", role=Role.MODERATOR),
         mx=make_user("modXone@example.org"),
-        pct=make_user("100%real@example.com", blocked=True),
+        pct=make_user("100%real@example.com"),  # blocked below, after its top-up
         carl=make_user("carl@example.com"),
         zed=make_user("Zed@Example.net", blocked=True),
     )
@@ -72,13 +72,14 @@ def people(db, make_user) -> Directory:
     def build(session) -> None:
         rate = billing.current_rate(session)
         # mx: 6 tokens, two requests, one refunded -> balance 5, requests 2, spent 1.
-        billing.top_up(session, ids.mx, "0.60", "mx", rate.id)
+        billing.top_up(session, ids.mx, billing.quote_topup("0.60", rate), "mx")
         billing.settle(session, billing.charge(session, ids.mx, "fix").id)
         billing.refund(session, billing.charge(session, ids.mx, "fix").id, "model down")
-        # pct: 3 tokens, never used.
-        billing.top_up(session, ids.pct, "0.30", "pct", rate.id)
+        # pct: 3 tokens, never used, then blocked (a blocked account cannot top up).
+        billing.top_up(session, ids.pct, billing.quote_topup("0.30", rate), "pct")
+        place(session, User, ids.pct, is_blocked=True)
         # carl: 6 tokens, one request -> balance 5, requests 1, spent 1.
-        billing.top_up(session, ids.carl, "0.60", "carl", rate.id)
+        billing.top_up(session, ids.carl, billing.quote_topup("0.60", rate), "carl")
         billing.settle(session, billing.charge(session, ids.carl, "shorten").id)
         for user_id, created, login in (
             (ids.admin, at(1, 5), at(3, 1)),
@@ -290,11 +291,11 @@ def book(db, make_user) -> Ledger:
     def build(session) -> list[int]:
         usd = billing.current_rate(session)
         rows = [
-            billing.top_up(session, ann, "1.00", "r1", usd.id).id,
-            billing.top_up(session, ben, "2.00", "r2", usd.id).id,
+            billing.top_up(session, ann, billing.quote_topup("1.00", usd), "r1").id,
+            billing.top_up(session, ben, billing.quote_topup("2.00", usd), "r2").id,
         ]
         eur = billing.set_rate(session, admin_id, "EUR", "0.50")
-        rows.append(billing.top_up(session, ann, "1.50", "r3", eur.id).id)
+        rows.append(billing.top_up(session, ann, billing.quote_topup("1.50", eur), "r3").id)
         rows.append(billing.charge(session, ann, "paraphrase").id)
         billing.settle(session, rows[-1])
         rows.append(billing.charge(session, ann, "fix").id)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import argon2
@@ -12,9 +15,14 @@ from sqlalchemy import func, select, update
 from textedit_core import auth, passwords
 from textedit_core.coltypes import utcnow
 from textedit_core.config import Settings
-from textedit_core.errors import AuthenticationFailed, EmailTaken, ValidationError
+from textedit_core.errors import (
+    AdminEmailTaken,
+    AuthenticationFailed,
+    EmailTaken,
+    ValidationError,
+)
 from textedit_core.models import Role, User
-from textedit_core.services import seed_admin
+from textedit_core.services import StartupRefused, seed_admin
 
 from .conftest import KNOWN_PASSWORD
 
@@ -42,6 +50,28 @@ def user_count(db) -> int:
 def hash_parameters(encoded: str) -> tuple[argon2.Type, int, int, int]:
     p = argon2.extract_parameters(encoded)
     return p.type, p.time_cost, p.memory_cost, p.parallelism
+
+
+@contextmanager
+def argon2_checks() -> Iterator[list[str]]:
+    """The hashes that argon2's PasswordHasher.verify checks a password against, in this thread.
+
+    Only observed (a profile hook sees each call; nothing is replaced): the work of one check is
+    set by the parameters of the hash it runs against.
+    """
+    seen: list[str] = []
+    verify_code = argon2.PasswordHasher.verify.__code__
+
+    def hook(frame, event, _arg) -> None:
+        if event == "call" and frame.f_code is verify_code:
+            seen.append(frame.f_locals["hash"])
+
+    previous = sys.getprofile()
+    sys.setprofile(hook)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(previous)
 
 
 # --- register -----------------------------------------------------------------------------
@@ -117,7 +147,7 @@ def test_concurrent_registrations_of_one_email_create_one_account(db):
     outcomes: list[str] = []
 
     def attempt() -> None:
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
             register(db, "race@example.com")
             outcomes.append("created")
@@ -128,7 +158,8 @@ def test_concurrent_registrations_of_one_email_create_one_account(db):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a registration is still running"
     assert sorted(outcomes) == ["created", "taken", "taken", "taken"]
     assert user_count(db) == 1
 
@@ -178,6 +209,19 @@ def test_unknown_email_and_wrong_password_fail_with_the_same_message(db, make_us
     assert str(unknown.value) == str(wrong.value) == "Wrong email or password."
 
 
+def test_an_unknown_email_costs_one_default_argon2id_check_like_a_wrong_password(db, make_user):
+    make_user("judy@example.com")
+    with argon2_checks() as unknown, pytest.raises(AuthenticationFailed), db.read() as session:
+        auth.verify_credentials(session, "nobody@example.com", KNOWN_PASSWORD)
+    with argon2_checks() as wrong, pytest.raises(AuthenticationFailed), db.read() as session:
+        auth.verify_credentials(session, "judy@example.com", KNOWN_PASSWORD + "x")
+    assert len(unknown) == 1 and len(wrong) == 1
+    # The same cost as checking a real (default-parameter) hash: RFC 9106 low-memory profile.
+    assert hash_parameters(unknown[0]) == (argon2.Type.ID, 3, 65536, 4)
+    assert hash_parameters(wrong[0]) == (argon2.Type.ID, 3, 65536, 4)
+    assert unknown[0] != wrong[0]  # a stand-in hash, not some account's
+
+
 def test_a_failed_login_writes_nothing(db, make_user, db_state):
     make_user("judy@example.com")
     before = db_state()
@@ -225,34 +269,58 @@ def test_login_keeps_a_hash_that_already_has_the_default_parameters(db, make_use
 
 
 def test_create_admin_creates_a_new_admin(db):
-    user, created = db.run(lambda s: auth.create_admin(s, "root@example.com", PASSWORD))
-    assert created is True
+    user, outcome = db.run(
+        lambda s: auth.create_admin(s, "root@example.com", PASSWORD, promote_existing=False)
+    )
+    assert outcome is auth.AdminOutcome.CREATED
     assert stored(db, user.id).role == Role.ADMIN.value
 
 
 def test_create_admin_needs_a_password_for_a_new_account(db, db_state):
     before = db_state()
     with pytest.raises(ValidationError, match="password is needed"):
-        db.run(lambda s: auth.create_admin(s, "root@example.com", None))
+        db.run(lambda s: auth.create_admin(s, "root@example.com", None, promote_existing=True))
     assert db_state() == before
 
 
-def test_create_admin_promotes_an_existing_user_and_bumps_the_token_version(
+def test_create_admin_refuses_an_existing_account_unless_promoting_is_asked_for(
+    db, make_user, db_state
+):
+    # Registration is open and unverified: the account may belong to anybody.
+    make_user("peggy@example.com")
+    before = db_state()
+    with pytest.raises(AdminEmailTaken, match="peggy@example.com already exists"):
+        db.run(
+            lambda s: auth.create_admin(s, "Peggy@Example.com", PASSWORD, promote_existing=False)
+        )
+    assert db_state() == before
+
+
+def test_create_admin_promotes_an_existing_user_when_asked_and_bumps_the_token_version(
     db, make_user, known_hash
 ):
     user_id = make_user("peggy@example.com")
-    user, created = db.run(lambda s: auth.create_admin(s, "Peggy@Example.com", "ignored pass"))
-    assert (user.id, created) == (user_id, False)
+    user, outcome = db.run(
+        lambda s: auth.create_admin(s, "Peggy@Example.com", "ignored pass", promote_existing=True)
+    )
+    assert (user.id, outcome) == (user_id, auth.AdminOutcome.PROMOTED)
     row = stored(db, user_id)
     assert (row.role, row.token_version) == ("admin", 1)
-    assert row.password_hash == known_hash  # the given password is ignored for an existing user
+    assert row.password_hash == known_hash  # the account keeps its own password
 
 
-def test_create_admin_on_an_existing_admin_changes_nothing(db, make_user, db_state):
+@pytest.mark.parametrize("promote_existing", [False, True])
+def test_create_admin_on_an_existing_admin_changes_nothing(
+    db, make_user, db_state, promote_existing
+):
     make_user("root@example.com", role=Role.ADMIN)
     before = db_state()
-    _user, created = db.run(lambda s: auth.create_admin(s, "root@example.com", PASSWORD))
-    assert created is False
+    _user, outcome = db.run(
+        lambda s: auth.create_admin(
+            s, "root@example.com", PASSWORD, promote_existing=promote_existing
+        )
+    )
+    assert outcome is auth.AdminOutcome.ALREADY_ADMIN
     assert db_state() == before
 
 
@@ -279,10 +347,38 @@ def test_seed_admin_is_idempotent(db, tmp_path, db_state):
     assert user_count(db) == 1
 
 
-def test_seed_admin_leaves_an_existing_account_as_it_is(db, tmp_path, make_user, db_state):
+def test_start_refuses_when_the_admin_email_belongs_to_an_account_that_is_not_admin(
+    make_services, db, make_user, db_state
+):
+    # Whoever registered the configured address must neither become admin nor be skipped silently.
     make_user("seed@example.com")
     before = db_state()
-    seed_admin(db, admin_settings(tmp_path, "SEED@example.com"))
+    with pytest.raises(StartupRefused) as refused:
+        make_services(admin_email="SEED@example.com", admin_password=PASSWORD)
+    assert str(refused.value) == (
+        "TEXTEDIT_ADMIN_EMAIL: An account with the email seed@example.com already exists and is "
+        "not an admin. Registration is open and emails are not verified, so whoever registered "
+        "it could be anybody. Refusing to start. Set TEXTEDIT_ADMIN_EMAIL to another address, or "
+        "make that account an admin deliberately (it keeps its own password): python -m "
+        "textedit_core create-admin --email seed@example.com --promote-existing"
+    )
+    assert db_state() == before
+
+
+def test_start_creates_the_configured_admin_when_the_address_is_free(make_services, db):
+    make_services(admin_email="seed@example.com", admin_password=PASSWORD)
+    with db.read() as session:
+        user = auth.find_user_by_email(session, "seed@example.com")
+    assert user.is_admin
+    assert passwords.verify(user.password_hash, PASSWORD)
+
+
+def test_start_leaves_an_existing_admin_on_the_configured_address_as_it_is(
+    make_services, make_user, db_state
+):
+    make_user("seed@example.com", role=Role.ADMIN)
+    before = db_state()
+    make_services(admin_email="seed@example.com", admin_password=PASSWORD)
     assert db_state() == before
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
 
 from textedit_core import billing
+from textedit_core.coltypes import utcnow
 from textedit_core.errors import InsufficientBalance, NotAuthorized, ValidationError
 from textedit_core.models import RateSetting, Role, Transaction, User
 
@@ -21,9 +23,10 @@ def rate_now(db) -> billing.Rate:
         return billing.current_rate(session)
 
 
-def top_up(db, user_id: int, amount: str, key: str = "key-1", rate_id: int | None = None):
-    rate_id = rate_now(db).id if rate_id is None else rate_id
-    return db.run(lambda s: billing.top_up(s, user_id, amount, key, rate_id))
+def top_up(db, user_id: int, amount: str, key: str = "key-1", rate: billing.Rate | None = None):
+    """Preview `amount` at `rate` (default: the current one), then confirm that preview."""
+    preview = billing.quote_topup(amount, rate or rate_now(db))
+    return db.run(lambda s: billing.top_up(s, user_id, preview, key))
 
 
 def set_rate(db, admin_id: int, currency: object, rate: object) -> billing.Rate:
@@ -190,12 +193,38 @@ def test_idempotency_keys_belong_to_one_user(db, user, make_user):
     assert (balance(db, user), balance(db, other)) == (10, 10)
 
 
-@pytest.mark.parametrize("key", ["", "k" * 65])
-def test_a_missing_or_oversized_idempotency_key_is_refused(db, user, db_state, key):
+def test_a_missing_idempotency_key_is_refused_and_nothing_is_written(db, user, db_state):
     before = db_state()
     with pytest.raises(ValidationError, match="form has expired"):
-        top_up(db, user, "1.00", key=key)
+        top_up(db, user, "1.00", key="")
     assert db_state() == before
+
+
+def test_an_idempotency_key_of_64_characters_is_accepted_and_stored_whole(db, user):
+    key = "k" * 64
+    top_up(db, user, "1.00", key=key)
+    assert [row.idempotency_key for row in rows(db, user)] == [key]
+    assert balance(db, user) == 10
+
+
+def test_an_idempotency_key_of_65_characters_is_refused_and_nothing_is_written(db, user, db_state):
+    before = db_state()
+    with pytest.raises(ValidationError, match="form has expired"):
+        top_up(db, user, "1.00", key="k" * 65)
+    assert db_state() == before
+
+
+def test_replaying_a_key_after_a_rate_change_returns_the_original_top_up(db, user, admin):
+    preview = billing.quote_topup("1.00", rate_now(db))  # 10 tokens at 0.10 USD
+    first = db.run(lambda s: billing.top_up(s, user, preview, "pay-1"))
+    set_rate(db, admin, "USD", "0.20")
+    # The same submission again (a double click, a resent form): its preview now has a stale
+    # rate, but the key has already been paid: no "rate changed" error, nothing more credited.
+    again = db.run(lambda s: billing.top_up(s, user, preview, "pay-1"))
+    assert (again.id, again.tokens, again.rate) == (first.id, 10, Decimal("0.10"))
+    assert balance(db, user) == 10
+    assert len(rows(db, user)) == 1
+    assert_ledger_exact(db)
 
 
 def test_a_stale_quoted_rate_is_refused_and_nothing_is_written(db, user, admin, db_state):
@@ -203,7 +232,30 @@ def test_a_stale_quoted_rate_is_refused_and_nothing_is_written(db, user, admin, 
     set_rate(db, admin, "USD", "0.20")
     before = db_state()
     with pytest.raises(ValidationError, match="rate has just changed"):
-        top_up(db, user, "1.00", rate_id=quoted.id)
+        top_up(db, user, "1.00", rate=quoted)
+    assert db_state() == before
+
+
+def test_a_preview_that_does_not_match_its_amount_is_refused_and_nothing_is_written(
+    db, user, db_state
+):
+    # The preview the user saw was for 1.00 (10 tokens); a tampered or stale preview claiming
+    # 10,000 tokens for it must not credit anything.
+    real = billing.quote_topup("1.00", rate_now(db))
+    forged = billing.TopupQuote(
+        entered=Decimal("1.00"), tokens=10_000, charged=Decimal("1000.00"), rate=real.rate
+    )
+    before = db_state()
+    with pytest.raises(ValidationError, match="preview is out of date"):
+        db.run(lambda s: billing.top_up(s, user, forged, "forged"))
+    assert db_state() == before
+
+
+def test_a_blocked_user_cannot_top_up_and_nothing_is_written(db, make_user, db_state):
+    blocked = make_user(blocked=True)
+    before = db_state()
+    with pytest.raises(NotAuthorized, match="blocked"):
+        top_up(db, blocked, "1.00", key="blocked-pay")
     assert db_state() == before
 
 
@@ -248,7 +300,9 @@ def test_set_rate_refuses_bad_values_and_writes_no_row(
 
 def test_set_rate_refuses_the_current_values(db, admin, db_state):
     before = db_state()
-    with pytest.raises(ValidationError, match="Nothing changed"):
+    with pytest.raises(
+        ValidationError, match=r"^Nothing changed: that is the current currency and rate\.$"
+    ):
         set_rate(db, admin, "usd", "0.10")
     assert db_state() == before
 
@@ -302,6 +356,11 @@ def test_later_top_ups_use_the_new_rate_and_old_rows_keep_theirs(db, user, admin
 
 def charge(db, user_id: int, operation: str = "fix") -> Transaction:
     return db.run(lambda s: billing.charge(s, user_id, operation))
+
+
+def dead_charge(db, user_id: int) -> Transaction:
+    """A pending charge whose lease ran out a minute ago: its worker died without renewing it."""
+    return db.run(lambda s: billing.charge(s, user_id, "fix", lease_seconds=-60))
 
 
 def settle(db, charge_id: int) -> bool:
@@ -375,6 +434,26 @@ def test_refund_returns_the_token_and_links_a_refund_row_to_the_charge(db, user,
     assert_ledger_exact(db)
 
 
+def test_a_refund_stamps_the_charge_and_its_refund_row_with_one_time(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user, "fix")
+    before = utcnow()
+    refund(db, tx.id)
+    original = charge_row(db, tx.id)
+    [back] = rows(db, user, "refund")
+    assert before <= original.settled_at <= utcnow()
+    assert back.created_at == back.settled_at == original.settled_at
+
+
+def test_refund_with_an_extra_condition_that_does_not_hold_refunds_nothing(db, user, fund, db_state):
+    # The reconciler passes "the lease has run out" this way, checked in the refund's own UPDATE.
+    fund(user, 1)
+    tx = charge(db, user)
+    before = db_state()
+    assert db.run(lambda s: billing.refund(s, tx.id, "reconciler", Transaction.id != tx.id)) is False
+    assert db_state() == before
+
+
 def test_refunding_twice_returns_false_and_writes_one_refund_row(db, user, fund):
     fund(user, 1)
     tx = charge(db, user)
@@ -410,7 +489,7 @@ def test_a_long_refund_reason_is_cut_to_the_column_size(db, user, fund):
 
 def test_reconcile_refunds_stale_pending_charges_exactly_once(db, user, fund):
     fund(user, 3)
-    pending = charge(db, user)
+    pending = dead_charge(db, user)
     settled = charge(db, user)
     settle(db, settled.id)
     assert db.run(lambda s: billing.reconcile(s, 0)) == 1
@@ -428,6 +507,60 @@ def test_reconcile_leaves_recent_pending_charges_alone(db, user, fund):
     assert charge_row(db, tx.id).status == "pending"
 
 
+def test_reconcile_leaves_a_leased_charge_alone_however_old_it_is(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    # An age threshold of 0 s would take every pending charge: the live lease is what counts.
+    assert db.run(lambda s: billing.reconcile(s, 0)) == 0
+    assert charge_row(db, tx.id).status == "pending"
+    assert balance(db, user) == 0
+
+
+def test_reconcile_refunds_a_charge_without_a_lease_only_past_the_age_threshold(db, user, fund):
+    fund(user, 1)
+    tx = charge(db, user)
+    # Crafted state: a charge left pending before migration 0004 added leases.
+    db.run(
+        lambda s: s.execute(
+            update(Transaction).where(Transaction.id == tx.id).values(lease_until=None)
+        )
+    )
+    assert db.run(lambda s: billing.reconcile(s, 3600)) == 0
+    assert db.run(lambda s: billing.reconcile(s, 0)) == 1
+    assert charge_row(db, tx.id).status == "refunded"
+    assert balance(db, user) == 1
+    assert_ledger_exact(db)
+
+
+def test_renewing_one_lease_leaves_the_other_charges_to_the_reconciler(db, user, fund):
+    fund(user, 2)
+    kept, dead = dead_charge(db, user), dead_charge(db, user)
+    assert db.run(lambda s: billing.renew_lease(s, kept.id, 60)) is True
+    assert db.run(lambda s: billing.reconcile(s, 0)) == 1
+    assert (charge_row(db, kept.id).status, charge_row(db, dead.id).status) == ("pending", "refunded")
+
+
+def test_a_renewed_lease_keeps_the_charge_from_the_reconciler(db, user, fund):
+    fund(user, 1)
+    tx = dead_charge(db, user)
+    assert db.run(lambda s: billing.renew_lease(s, tx.id, 60)) is True
+    assert db.run(lambda s: billing.reconcile(s, 0)) == 0
+    assert charge_row(db, tx.id).status == "pending"
+
+
+@pytest.mark.parametrize("end", ["settled", "refunded"])
+def test_renewing_the_lease_of_a_charge_no_longer_pending_returns_false(db, user, fund, end):
+    fund(user, 1)
+    tx = charge(db, user)
+    if end == "settled":
+        settle(db, tx.id)
+    else:
+        refund(db, tx.id)
+    before = charge_row(db, tx.id).lease_until
+    assert db.run(lambda s: billing.renew_lease(s, tx.id, 60)) is False
+    assert charge_row(db, tx.id).lease_until == before
+
+
 # --- the ledger invariant -----------------------------------------------------------------
 
 
@@ -437,7 +570,7 @@ def test_the_ledger_is_exact_after_every_kind_of_operation(db, user, admin, make
     top_up(db, user, "1.00", key="a")  # replay
     set_rate(db, admin, "EUR", "0.30")
     top_up(db, other, "1.00", key="b")
-    first, second, third = (charge(db, user) for _ in range(3))
+    first, second, third = charge(db, user), charge(db, user), dead_charge(db, user)
     settle(db, first.id)
     refund(db, second.id)
     refund(db, second.id)
@@ -465,6 +598,12 @@ def test_a_tampered_balance_shows_up_as_a_ledger_mismatch(db, user, make_user):
     assert clean not in [m.user_id for m in mismatches(db)]
 
 
+def test_a_balance_without_any_ledger_row_is_a_mismatch_against_a_sum_of_0(db, user):
+    # Crafted corrupt state, as above: a balance and not one ledger row behind it.
+    db.run(lambda s: s.execute(update(User).where(User.id == user).values(balance=4)))
+    assert mismatches(db) == [billing.LedgerMismatch(user, "payer@example.com", 4, 0)]
+
+
 # --- concurrency --------------------------------------------------------------------------
 
 
@@ -489,9 +628,9 @@ def test_sixteen_concurrent_charges_on_a_balance_of_five_succeed_exactly_five_ti
 
 
 def test_eight_concurrent_top_ups_with_one_idempotency_key_credit_once(db, test_db, user):
-    rate_id = rate_now(db).id
+    preview = billing.quote_topup("1.00", rate_now(db))
     outcomes, elapsed = run_at_once(
-        8, lambda: db.run(lambda s: billing.top_up(s, user, "1.00", "same-click", rate_id))
+        8, lambda: db.run(lambda s: billing.top_up(s, user, preview, "same-click"))
     )
 
     errors = [o for o in outcomes if isinstance(o, Exception)]
@@ -504,3 +643,63 @@ def test_eight_concurrent_top_ups_with_one_idempotency_key_credit_once(db, test_
     assert balance(db, user) == 10
     assert len(rows(db, user)) == 1
     assert_ledger_exact(db)
+
+
+# --- a user's history (the wallet page) ---------------------------------------------------
+
+
+def history(db, user_id: int, **limit) -> list[tuple[int, int]]:
+    """(owner, tokens) of each row `user_transactions` returns, in its order."""
+    with db.read() as session:
+        return [(tx.user_id, tx.tokens) for tx in billing.user_transactions(session, user_id, **limit)]
+
+
+def test_history_shows_each_user_only_their_own_rows_newest_first(db, user, make_user):
+    other = make_user()
+    top_up(db, user, "0.10", key="first")  # 1 token at the default 0.10 USD
+    top_up(db, other, "0.50", key="theirs")  # 5 tokens
+    top_up(db, user, "0.20", key="second")  # 2 tokens
+    assert history(db, user) == [(user, 2), (user, 1)]
+    assert history(db, other) == [(other, 5)]
+
+
+def test_history_returns_at_most_limit_rows_the_newest(db, user):
+    for key, amount in [("a", "0.10"), ("b", "0.20"), ("c", "0.30")]:
+        top_up(db, user, amount, key=key)
+    assert history(db, user, limit=2) == [(user, 3), (user, 2)]
+
+
+def set_created_at(db, tx_ids: list[int], when) -> None:
+    """Crafted times (rows written by concurrent requests commit in any order)."""
+    db.run(
+        lambda s: s.execute(
+            update(Transaction).where(Transaction.id.in_(tx_ids)).values(created_at=when)
+        )
+    )
+
+
+def test_history_orders_by_time_not_by_row_id(db, user):
+    first = top_up(db, user, "0.10", key="a")  # 1 token
+    second = top_up(db, user, "0.20", key="b")  # 2 tokens, a higher id ...
+    set_created_at(db, [second.id], first.created_at - timedelta(seconds=1))  # ... but older
+    assert history(db, user) == [(user, 1), (user, 2)]
+
+
+def test_history_shows_the_later_row_first_among_rows_of_the_same_time(db, user):
+    rows_ = [top_up(db, user, amount, key=key) for key, amount in [("a", "0.10"), ("b", "0.20"), ("c", "0.30")]]
+    # Updated newest first: PostgreSQL then stores the row versions in the opposite order, so
+    # only the id decides the order among equal times.
+    for tx in reversed(rows_):
+        set_created_at(db, [tx.id], rows_[0].created_at)
+    assert history(db, user) == [(user, 3), (user, 2), (user, 1)]
+
+
+def test_history_returns_the_newest_200_rows_by_default(db, user, fund):
+    fund(user, 201)  # one top-up row ...
+
+    def spend_all(session) -> None:
+        for _ in range(201):  # ... and 201 charge rows after it
+            billing.charge(session, user, "fix")
+
+    db.run(spend_all)
+    assert history(db, user) == [(user, -1)] * 200

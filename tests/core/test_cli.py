@@ -18,13 +18,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "granite kettle sparrow"
 
 
-def run_cli(url: str, data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+def run_cli(
+    url: str, data_dir: Path, *args: str, stdin: str = "", **settings: str
+) -> subprocess.CompletedProcess:
+    """Run one command; `settings` are further TEXTEDIT_* variables (demo_mode="true")."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTEDIT_")}
     env.update(
         TEXTEDIT_DATABASE_URL=url,
         TEXTEDIT_DATA_DIR=str(data_dir),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     )
+    env.update({f"TEXTEDIT_{name.upper()}": value for name, value in settings.items()})
     return subprocess.run(
         [sys.executable, "-m", "textedit_core", *args],
         input=stdin,
@@ -90,22 +94,59 @@ def test_create_admin_creates_an_admin_with_the_password_from_stdin(migrated, da
     assert passwords.verify(row.password_hash, ADMIN_PASSWORD)
 
 
-def test_create_admin_promotes_an_existing_user_and_keeps_them_admin_when_run_again(
+def test_create_admin_refuses_an_address_someone_already_registered_and_changes_nothing(
     migrated, data_dir
 ):
-    add_user(migrated, "peggy@example.com")
-    args = ("create-admin", "--email", "peggy@example.com", "--password-stdin")
-
-    first = run_cli(migrated.url, data_dir, *args)
-    assert first.returncode == 0, first.stderr
-    assert "promoted admin peggy@example.com" in first.stdout
+    # Registration is open: anybody may have registered the address the operator types.
+    hijacker = add_user(migrated, "peggy@example.com")
+    result = run_cli(
+        migrated.url, data_dir, "create-admin", "--email", "Peggy@Example.com", "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: An account with the email peggy@example.com already exists and is not an admin. "
+        "Registration is open and emails are not verified, so whoever registered it could be "
+        "anybody. To make that account an admin deliberately (it keeps its own password), run "
+        "again with --promote-existing.\n"
+    )
     row = user_row(migrated, "peggy@example.com")
-    assert (row.role, row.token_version) == ("admin", 1)
+    assert (row.role, row.token_version) == ("user", 0)
+    assert row.password_hash == hijacker.password_hash
 
-    again = run_cli(migrated.url, data_dir, *args)
-    assert again.returncode == 0, again.stderr
+
+def test_create_admin_with_promote_existing_promotes_the_account_and_keeps_its_password(
+    migrated, data_dir
+):
+    user = add_user(migrated, "peggy@example.com")
+    result = run_cli(
+        migrated.url, data_dir, "create-admin", "--email", "Peggy@Example.com",
+        "--promote-existing", "--password-stdin", stdin=ADMIN_PASSWORD + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "promoted admin peggy@example.com\n"
     row = user_row(migrated, "peggy@example.com")
-    assert (row.role, row.token_version) == ("admin", 1)  # already admin: sessions are kept
+    assert (row.role, row.token_version) == ("admin", 1)  # 1: tokens issued as a user end
+    assert row.password_hash == user.password_hash
+
+
+@pytest.mark.parametrize("flags", [(), ("--promote-existing",)], ids=["plain", "promote-existing"])
+def test_create_admin_on_an_admin_says_already_admin_and_changes_nothing(
+    migrated, data_dir, flags
+):
+    admin = migrated.run(
+        lambda s: auth.register(s, "root@example.com", "quiet lantern meadow", auth.Role.ADMIN)
+    )
+    result = run_cli(
+        migrated.url, data_dir, "create-admin", "--email", "root@example.com", *flags,
+        "--password-stdin", stdin=ADMIN_PASSWORD + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "root@example.com is already admin: nothing changed\n"
+    row = user_row(migrated, "root@example.com")
+    assert (row.role, row.token_version, row.password_hash) == (
+        "admin", 0, admin.password_hash
+    )
 
 
 def test_create_admin_with_a_weak_password_exits_2_and_creates_nothing(migrated, data_dir):
@@ -125,8 +166,8 @@ def test_create_admin_with_a_weak_password_exits_2_and_creates_nothing(migrated,
 def funded(migrated) -> int:
     user = add_user(migrated, "payer@example.com")
     with migrated.read() as session:
-        rate_id = billing.current_rate(session).id
-    migrated.run(lambda s: billing.top_up(s, user.id, "1.00", "cli-test", rate_id))
+        preview = billing.quote_topup("1.00", billing.current_rate(session))
+    migrated.run(lambda s: billing.top_up(s, user.id, preview, "cli-test"))
     return user.id
 
 
@@ -149,12 +190,94 @@ def test_check_ledger_exits_1_and_names_the_user_whose_balance_was_tampered_with
     assert "1 mismatch(es)" in result.stdout
 
 
+# --- errors: one line on stderr, an exit code per kind --------------------------------------
+
+EVERY_COMMAND = [
+    ("migrate",),
+    ("create-admin", "--email", "root@example.com", "--password-stdin"),
+    ("reconcile",),
+    ("check-ledger",),
+    ("seed-demo",),
+    ("export-transactions", "--format", "csv", "--out", "out.csv"),
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=lambda command: command[0])
+def test_every_command_exits_3_with_one_line_when_postgresql_is_unreachable(data_dir, command):
+    # Port 1: nothing listens there, so the connection is refused at once.
+    url = "postgresql+psycopg://postgres:hunter2-secret@127.0.0.1:1/x"
+    result = run_cli(url, data_dir, *command, stdin=ADMIN_PASSWORD + "\n", demo_mode="true")
+    assert result.returncode == 3
+    assert result.stderr.startswith(
+        "error: cannot use the database postgresql+psycopg://postgres:***@127.0.0.1:1/x: "
+        "connection failed: "
+    )
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+    assert "hunter2-secret" not in result.stderr
+
+
+def test_a_sqlite_file_whose_folder_cannot_be_created_exits_3_and_names_the_folder(
+    tmp_path, data_dir
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    url = f"sqlite:///{blocker / 'textedit.db'}"
+    result = run_cli(url, data_dir, "check-ledger")
+    assert result.returncode == 3
+    assert result.stderr == (
+        f"error: cannot open the database {url}: cannot create the folder {blocker}: "
+        "File exists\n"
+    )
+
+
+def test_a_sqlite_path_that_cannot_be_opened_exits_3_with_one_line(tmp_path, data_dir):
+    url = f"sqlite:///{data_dir}"  # a folder, not a file
+    result = run_cli(url, data_dir, "check-ledger")
+    assert result.returncode == 3
+    assert result.stderr == f"error: cannot use the database {url}: unable to open database file\n"
+
+
+@pytest.mark.parametrize(
+    "url", ["not a database url", "nosuchdialect://host/db", "mysql://root@127.0.0.1/db"],
+    ids=["not-a-url", "unknown-dialect", "driver-not-installed"],
+)
+def test_an_unusable_database_url_exits_2_with_one_line(data_dir, url):
+    result = run_cli(url, data_dir, "check-ledger")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid setting: TEXTEDIT_DATABASE_URL: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_invalid_setting_exits_2_with_one_line_that_does_not_repeat_the_value(
+    migrated, data_dir
+):
+    result = run_cli(migrated.url, data_dir, "check-ledger", jwt_secret="short-secret-value")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: invalid setting: TEXTEDIT_JWT_SECRET must be at least 32 bytes; generate one "
+        "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'\n"
+    )
+
+
+def test_help_documents_the_exit_codes(data_dir):
+    result = run_cli("sqlite:///unused.db", data_dir, "--help")
+    assert result.returncode == 0
+    assert (
+        "exit codes:\n"
+        "  0  done (check-ledger: every balance equals its ledger)\n"
+        "  1  check-ledger found a mismatch\n"
+        "  2  wrong usage, invalid setting or refused input: nothing was changed\n"
+        "  3  the database cannot be reached, opened or used\n"
+    ) in result.stdout
+
+
 # --- reconcile ----------------------------------------------------------------------------
 
 
 def test_reconcile_refunds_a_pending_charge_and_prints_the_count(migrated, data_dir, funded):
-    pending = migrated.run(lambda s: billing.charge(s, funded, "fix"))
-    result = run_cli(migrated.url, data_dir, "reconcile", "--older-than", "0")
+    # A charge whose lease ran out a minute ago: its worker died.
+    pending = migrated.run(lambda s: billing.charge(s, funded, "fix", lease_seconds=-60))
+    result = run_cli(migrated.url, data_dir, "reconcile")
     assert result.returncode == 0, result.stderr
     assert "refunded 1 pending charge(s)" in result.stdout
     with migrated.read() as session:

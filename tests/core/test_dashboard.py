@@ -33,7 +33,7 @@ def place(session, model, row_id: int, when: datetime) -> None:
 
 def top_up(session, user_id: int, amount: str, when: datetime) -> int:
     rate = billing.current_rate(session)
-    tx_id = billing.top_up(session, user_id, amount, f"k-{user_id}-{when}", rate.id).id
+    tx_id = billing.top_up(session, user_id, billing.quote_topup(amount, rate), f"k-{user_id}-{when}").id
     place(session, Transaction, tx_id, when)
     return tx_id
 

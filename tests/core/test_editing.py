@@ -6,6 +6,7 @@ Registering a user costs one Argon2 hash (~0.1-0.2 s), so each test registers at
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url
 from textedit_core import auth, billing
+from textedit_core.actor import Actor
 from textedit_core.coltypes import utcnow
 from textedit_core.db import Database
 from textedit_core.editing import EditJob, start_edit
@@ -69,7 +71,7 @@ def register(db: Database, email: str, tokens: int) -> int:
         user = auth.register(session, email, PASSWORD)
         if tokens:
             rate = billing.current_rate(session)
-            billing.top_up(session, user.id, str(tokens * rate.rate), f"topup-{user.id}", rate.id)
+            billing.top_up(session, user.id, billing.quote_topup(str(tokens * rate.rate), rate), f"topup-{user.id}")
         return user.id
 
     return db.run(work)
@@ -124,7 +126,7 @@ def assert_refunded_once(db: Database, uid: int, job: EditJob, balance_before: i
 
 
 def run_edit(db, gateway, uid, text=TEXT, operation="fix") -> EditJob:
-    job = start_edit(db, gateway, uid, operation, text, MAX_CHARS)
+    job = start_edit(db, gateway, Actor(uid), operation, text, MAX_CHARS)
     for _ in job.stream():
         pass
     return job
@@ -173,8 +175,10 @@ FAILURES = [
     Failure("server down", ModelUnavailable, gateway="down"),
     Failure("model not installed", ModelNotInstalled, model_missing=True),
     Failure("server busy (503)", ModelBusy, Reply(status=503)),
+    Failure("too many requests (429)", ModelBusy, Reply(status=429)),
     Failure("runner crash (500)", ModelBrokenAnswer, Reply(status=500)),
     Failure("error mid-stream", ModelBrokenAnswer, Reply(chunks=["Half "], mid_stream_error="crash")),
+    Failure("no final chunk", ModelBrokenAnswer, Reply(chunks=["Half "], omit_final=True)),
     Failure("no answer in time", ModelTimeout, Reply(delay=3.0), gateway="impatient"),
     Failure("answer cut off", ModelBrokenAnswer, Reply(chunks=["Their "], done_reason="length")),
     Failure("empty answer", ModelBrokenAnswer, Reply(chunks=[])),
@@ -192,7 +196,7 @@ def test_every_failed_edit_returns_the_token_exactly_once(db, gateways, server, 
             if failure.reply is not None:
                 server.script(failure.reply)
             before = balance(db, user_id)
-            job = start_edit(db, gateways[failure.gateway], user_id, "fix", TEXT, MAX_CHARS)
+            job = start_edit(db, gateways[failure.gateway], Actor(user_id), "fix", TEXT, MAX_CHARS)
             assert balance(db, user_id) == before - 1
             with pytest.raises(failure.error) as caught:
                 for _ in job.stream():
@@ -203,10 +207,38 @@ def test_every_failed_edit_returns_the_token_exactly_once(db, gateways, server, 
 
 def test_consumer_that_stops_reading_midway_gets_the_token_back(db, gateway, server, user_id):
     server.script(Reply(chunks=[f"word{i} " for i in range(20)], chunk_delay=0.02))
-    job = start_edit(db, gateway, user_id, "fix", TEXT, MAX_CHARS)
+    job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
     stream = job.stream()
     next(stream)
     stream.close()  # what happens to the page's generator on a rerun or a closed tab
+    assert_refunded_once(db, user_id, job, START_TOKENS)
+
+
+def test_a_huge_answer_is_stopped_near_the_limit_and_refunded_once(db, gateway, server, user_id):
+    server.script(Reply(chunks=["y" * 700] * 20_000))  # 14 MB
+    job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
+    received: list[str] = []
+    with pytest.raises(ModelBrokenAnswer) as caught:
+        for piece in job.stream():
+            received.append(piece)
+    assert str(caught.value) == (
+        "The model's answer was far longer than the text, so it was stopped. Your token was returned."
+    )
+    # What was read stays under the limit for this text (2,000 characters) plus one chunk.
+    assert len("".join(received)) < 2000 + 700
+    assert_refunded_once(db, user_id, job, START_TOKENS)
+
+
+def test_a_dribbling_answer_is_cut_at_the_deadline_and_refunded_once(db, server, user_id):
+    # A chunk every 0.5 s for 10 s: each one restarts the read timeout, never the deadline.
+    server.script(Reply(chunks=["word "] * 20, chunk_delay=0.5))
+    job = start_edit(db, make_gateway(server.url, timeout=1.0), Actor(user_id), "fix", TEXT, MAX_CHARS)
+    started = time.monotonic()
+    with pytest.raises(ModelTimeout) as caught:
+        for _ in job.stream():
+            pass
+    assert time.monotonic() - started < 5.0  # generous: the answer itself would take 10 s
+    assert str(caught.value) == "The model did not finish within 1 seconds. Your token was returned."
     assert_refunded_once(db, user_id, job, START_TOKENS)
 
 
@@ -216,7 +248,7 @@ def test_consumer_that_stops_reading_midway_gets_the_token_back(db, gateway, ser
 def test_blank_text_is_refused_before_any_charge(db, gateway, server, user_id):
     before = transaction_count(db, user_id)
     with pytest.raises(ValidationError):
-        start_edit(db, gateway, user_id, "fix", "   \n\t ", MAX_CHARS)
+        start_edit(db, gateway, Actor(user_id), "fix", "   \n\t ", MAX_CHARS)
     assert balance(db, user_id) == START_TOKENS
     assert transaction_count(db, user_id) == before
     assert server.chat_requests == []
@@ -225,7 +257,7 @@ def test_blank_text_is_refused_before_any_charge(db, gateway, server, user_id):
 def test_text_over_the_limit_is_refused_before_any_charge(db, gateway, server, user_id):
     before = transaction_count(db, user_id)
     with pytest.raises(ValidationError, match="too long"):
-        start_edit(db, gateway, user_id, "fix", "x" * (MAX_CHARS + 1), MAX_CHARS)
+        start_edit(db, gateway, Actor(user_id), "fix", "x" * (MAX_CHARS + 1), MAX_CHARS)
     assert balance(db, user_id) == START_TOKENS
     assert transaction_count(db, user_id) == before
     assert server.chat_requests == []
@@ -234,7 +266,7 @@ def test_text_over_the_limit_is_refused_before_any_charge(db, gateway, server, u
 def test_zero_balance_is_refused_without_calling_the_model(db, gateway, server):
     uid = register(db, "broke@example.com", tokens=0)
     with pytest.raises(InsufficientBalance):
-        start_edit(db, gateway, uid, "fix", TEXT, MAX_CHARS)
+        start_edit(db, gateway, Actor(uid), "fix", TEXT, MAX_CHARS)
     assert balance(db, uid) == 0
     assert transaction_count(db, uid) == 0
     assert server.chat_requests == []
@@ -244,13 +276,13 @@ def test_zero_balance_is_refused_without_calling_the_model(db, gateway, server):
 
 
 def test_reconcile_refunds_a_stale_pending_charge_exactly_once(db, gateway, user_id):
-    job = start_edit(db, gateway, user_id, "fix", TEXT, MAX_CHARS)  # the process dies here
+    job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)  # the process dies here
 
-    # Crafted state: a charge made long ago. Waiting out the real threshold is not an option.
+    # Crafted state: the lease ran out long ago. Waiting out the real lease is not an option.
     def backdate(session) -> None:
         long_ago = utcnow() - timedelta(seconds=STALE_AFTER_SECONDS + 60)
         session.execute(
-            update(Transaction).where(Transaction.id == job.charge_id).values(created_at=long_ago)
+            update(Transaction).where(Transaction.id == job.charge_id).values(lease_until=long_ago)
         )
 
     db.run(backdate)
@@ -260,8 +292,15 @@ def test_reconcile_refunds_a_stale_pending_charge_exactly_once(db, gateway, user
     assert_refunded_once(db, user_id, job, START_TOKENS)
 
 
+def test_a_charge_is_leased_for_the_read_timeout_plus_a_minute(db, gateway, user_id):
+    job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
+    charge = charge_row(db, job.charge_id)
+    # The gateway's read timeout is 10 s: the longest a live call goes without a chunk.
+    assert 70 <= (charge.lease_until - charge.created_at).total_seconds() < 71
+
+
 def test_reconcile_leaves_a_charge_of_a_live_call_alone(db, gateway, user_id):
-    job = start_edit(db, gateway, user_id, "fix", TEXT, MAX_CHARS)
+    job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
     assert db.run(lambda s: billing.reconcile(s, STALE_AFTER_SECONDS)) == 0
     assert charge_row(db, job.charge_id).status == TxStatus.PENDING.value
     assert balance(db, user_id) == START_TOKENS - 1

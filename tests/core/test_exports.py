@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import re
@@ -173,6 +174,101 @@ def test_write_xlsx_writes_money_a_double_cannot_hold_as_its_exact_decimal_text(
     assert (amount.data_type, amount.value) == ("s", "12345678901234.567891")
 
 
+def test_write_xlsx_writes_money_of_15_significant_digits_as_a_number(tmp_path):
+    path = tmp_path / "wide.xlsx"
+    write_xlsx([tx_row(amount=Decimal("123456789.123456"))], path)  # 15 digits: a double holds them
+    sheet = openpyxl.load_workbook(path).active
+    amount = sheet.cell(row=2, column=COLUMNS.index("amount") + 1)
+    assert (amount.data_type, amount.value) == ("n", 123456789.123456)
+
+
+def test_write_xlsx_with_no_rows_writes_only_the_header_and_returns_0(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    assert write_xlsx([], path) == 0
+    assert openpyxl.load_workbook(path).active.max_row == 1
+
+
+def test_write_xlsx_names_the_sheet_freezes_the_header_and_formats_money(tmp_path):
+    path = tmp_path / "one.xlsx"
+    write_xlsx([tx_row()], path)
+    sheet = openpyxl.load_workbook(path).active
+    assert (sheet.title, sheet.freeze_panes) == ("transactions", "A2")
+    for column in ("amount", "rate"):
+        assert sheet.cell(row=2, column=COLUMNS.index(column) + 1).number_format == "0.00####"
+
+
+def test_write_xlsx_widens_the_time_email_and_note_columns(tmp_path):
+    path = tmp_path / "one.xlsx"
+    write_xlsx([tx_row()], path)
+    widths = openpyxl.load_workbook(path).active.column_dimensions
+    # XlsxWriter stores a width of N characters as N + 0.7109375 (the cell padding).
+    assert [widths[letter].width for letter in "ABCDKL"] == [
+        12.7109375, 20.7109375, 28.7109375, 12.7109375, 40.7109375, 28.7109375
+    ]
+
+
+def test_xlsx_export_of_20000_rows_keeps_peak_memory_below_5_mb(tmp_path):
+    rows = (tx_row(id=n, note="a note of a few words") for n in range(1, 20_001))
+    tracemalloc.start()
+    try:
+        written = write_xlsx(rows, tmp_path / "big.xlsx")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert written == 20_000
+    assert peak < 5_000_000, f"peak {peak / 1e6:.1f} MB: rows are held in memory"
+
+
+def xlsx_cells(path: Path) -> list[dict]:
+    """The body rows of an XLSX export, each cell by column name."""
+    return [by_column(row) for row in list(openpyxl.load_workbook(path).active.iter_rows())[1:]]
+
+
+# Full-width = + - @ (U+FF1D, U+FF0B, U+FF0D, U+FF20): spreadsheet apps normalise them to the ASCII ones.
+FULL_WIDTH = [("\uff1d1+2", "'\uff1d1+2"), ("\uff0bA1", "'\uff0bA1"), ("\uff0d1+2", "'\uff0d1+2"),
+              ("\uff20SUM(A1)", "'\uff20SUM(A1)")]
+
+
+@pytest.mark.parametrize(("text", "cell"), FULL_WIDTH)
+def test_write_csv_neutralises_text_starting_with_a_full_width_formula_character(text, cell):
+    [row] = csv_dicts(csv_of(tx_row(note=text, operation=text)))
+    assert (row["note"], row["operation"]) == (cell, cell)
+
+
+@pytest.mark.parametrize(("text", "cell"), FULL_WIDTH)
+def test_write_xlsx_neutralises_text_starting_with_a_full_width_formula_character(tmp_path, text, cell):
+    write_xlsx([tx_row(note=text)], tmp_path / "t.xlsx")
+    [row] = xlsx_cells(tmp_path / "t.xlsx")
+    assert (row["note"].data_type, row["note"].value) == ("s", cell)
+
+
+def test_write_csv_neutralises_an_actor_email_starting_with_a_formula_character():
+    [row] = csv_dicts(csv_of(tx_row(kind="adjustment", actor_email="=cmd@x.example")))
+    assert row["actor_email"] == "'=cmd@x.example"
+
+
+def test_write_xlsx_neutralises_an_actor_email_starting_with_a_formula_character(tmp_path):
+    write_xlsx([tx_row(kind="adjustment", actor_email="-a@x.example")], tmp_path / "t.xlsx")
+    [row] = xlsx_cells(tmp_path / "t.xlsx")
+    assert (row["actor_email"].data_type, row["actor_email"].value) == ("s", "'-a@x.example")
+
+
+# Rows of None write no cells, so a sheet-full of them takes ~1 s: only the count is under test.
+EMPTY_ROW = (None,) * 12
+
+
+def test_write_xlsx_accepts_exactly_1048575_rows_a_full_sheet_under_the_header(tmp_path):
+    assert write_xlsx(itertools.repeat(EMPTY_ROW, 1_048_575), tmp_path / "full.xlsx") == 1_048_575
+
+
+def test_write_xlsx_refuses_a_1048576th_row_with_a_clear_message(tmp_path):
+    with pytest.raises(
+        ValidationError,
+        match=r"^More than 1,048,575 rows do not fit in XLSX: narrow the filter or export CSV\.$",
+    ):
+        write_xlsx(itertools.repeat(EMPTY_ROW, 1_048_576), tmp_path / "over.xlsx")
+
+
 # --- export_filename ----------------------------------------------------------------------
 
 TODAY = date(2026, 11, 29)
@@ -196,8 +292,13 @@ def test_export_filename_shows_an_end_date_in_the_future_as_today():
     assert export_filename(flt, "csv", TODAY) == "transactions_2026-09-01_to_2026-11-29.csv"
 
 
+def test_export_filename_shows_a_range_from_today_into_the_future_as_today_only():
+    flt = TxFilter(date(2026, 11, 29), date(2027, 1, 1))
+    assert export_filename(flt, "csv", TODAY) == "transactions_2026-11-29_to_2026-11-29.csv"
+
+
 def test_export_filename_refuses_an_unknown_format():
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=r"^Unknown export format 'pdf': use csv or xlsx\.$"):
         export_filename(TxFilter(), "pdf", TODAY)
 
 
@@ -226,8 +327,8 @@ def world(db, make_user) -> World:
     admin_id = make_user("boss@example.com", role=Role.ADMIN)
     moderator_id = make_user("mod@example.com", role=Role.MODERATOR)
     rate = db.run(lambda s: billing.set_rate(s, admin_id, "USD", "0.333333"))
-    db.run(lambda s: billing.top_up(s, payer_id, "1.00", "payer-1", rate.id))
-    db.run(lambda s: billing.top_up(s, other_id, "2.00", "other-1", rate.id))
+    db.run(lambda s: billing.top_up(s, payer_id, billing.quote_topup("1.00", rate), "payer-1"))
+    db.run(lambda s: billing.top_up(s, other_id, billing.quote_topup("2.00", rate), "other-1"))
     db.run(lambda s: billing.adjust_balance(s, admin_id, payer_id, "5", HYPERLINK))
     charge = db.run(lambda s: billing.charge(s, payer_id, "fix"))
     db.run(lambda s: billing.refund(s, charge.id, SUM))
@@ -308,6 +409,19 @@ def test_csv_export_neutralises_a_formula_in_the_email_column(csv_export):
 def test_csv_export_names_the_admin_who_made_an_adjustment(csv_export):
     actors = {row["actor_email"] for row in csv_export if row["kind"] == "adjustment"}
     assert actors == {"boss@example.com"}
+
+
+def test_csv_export_neutralises_the_email_of_an_admin_that_starts_with_a_formula_character(
+    db, make_user, tmp_path
+):
+    # '+' may begin an email's local part; the actor column carries the admin's email.
+    admin_id = make_user(auth.normalize_email("+boss@example.com"), role=Role.ADMIN)
+    user_id = make_user("amy@example.com")
+    db.run(lambda s: billing.adjust_balance(s, admin_id, user_id, "5", "goodwill"))
+    path = tmp_path / "t.csv"
+    export_transactions(db, admin_id, TxFilter(), "csv", path)
+    [row] = csv_dicts(path.read_bytes())
+    assert (row["kind"], row["actor_email"]) == ("adjustment", "'+boss@example.com")
 
 
 def test_csv_export_keeps_negative_token_counts_as_plain_numbers(csv_export):
@@ -483,10 +597,45 @@ def test_stream_csv_records_the_audit_before_the_first_chunk(db, world):
     assert len(read_csv(b"".join(chunks))) == 1 + 2
 
 
+def test_stream_csv_audits_the_format_the_filter_and_the_file_name(db, world):
+    flt = TxFilter(date(2020, 1, 1), date(2020, 12, 31))
+    stream_csv(db, world.admin_id, flt)
+    with db.read() as session:
+        [entry] = audit.entries(session, world.admin_id, action=audit.EXPORT)
+    assert entry.details == {
+        "format": "csv",
+        "rows": 0,
+        "file": "transactions_2020-01-01_to_2020-12-31.csv",
+        "filter": {
+            "date_from": "2020-01-01",
+            "date_to": "2020-12-31",
+            "user_email": None,
+            "kinds": [],
+            "statuses": [],
+            "currencies": [],
+        },
+    }
+
+
 def test_stream_csv_is_refused_to_a_moderator_before_any_chunk(db, world):
     with pytest.raises(NotAuthorized):
         stream_csv(db, world.moderator_id, TxFilter())
     assert export_audits(db) == []
+
+
+def test_a_streamed_export_leaves_out_rows_committed_while_it_is_read(db, make_user):
+    # One consistent view across the keyset batches (2,000 rows each): on PostgreSQL this needs
+    # REPEATABLE READ, as READ COMMITTED would let the second batch see the late row.
+    admin_id = make_user("boss@example.com", role=Role.ADMIN)
+    user_id = make_user()
+    row = dict(user_id=user_id, kind="topup", status="success", tokens=3, created_at=utcnow())
+    db.run(lambda s: s.execute(insert(Transaction), [row] * 2001))
+    chunks = stream_csv(db, admin_id, TxFilter())
+    first = next(chunks)  # the first batch has been read
+    late = db.run(lambda s: billing.top_up(s, user_id, billing.quote_topup("1.00", billing.current_rate(s)), "late"))
+    rows = read_csv(first + b"".join(chunks))[1:]
+    assert len(rows) == 2001
+    assert str(late.id) not in {r[0] for r in rows}
 
 
 # --- memory -------------------------------------------------------------------------------
@@ -534,9 +683,9 @@ def cli_db(sqlite_db, known_hash):
         lambda s: auth.create_user(s, auth.NewAccount("payer@example.com", known_hash))
     )
     with sqlite_db.read() as session:
-        rate_id = billing.current_rate(session).id
-    sqlite_db.run(lambda s: billing.top_up(s, user.id, "1.00", "cli-1", rate_id))
-    sqlite_db.run(lambda s: billing.top_up(s, user.id, "0.50", "cli-2", rate_id))
+        rate = billing.current_rate(session)
+    sqlite_db.run(lambda s: billing.top_up(s, user.id, billing.quote_topup("1.00", rate), "cli-1"))
+    sqlite_db.run(lambda s: billing.top_up(s, user.id, billing.quote_topup("0.50", rate), "cli-2"))
     sqlite_db.run(lambda s: billing.charge(s, user.id, "fix"))
     return sqlite_db
 

@@ -5,8 +5,11 @@ Driven through the real `ollama` client over HTTP against the stand-in server.
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url, wait_until
@@ -111,15 +114,45 @@ def test_server_down_is_model_unavailable(down_gateway):
         answer_of(down_gateway)
 
 
+@pytest.fixture
+def unaccepting_url() -> Iterator[str]:
+    """A local port that listens but never accepts, its queue already full: a connection
+    attempt gets no answer at all (a firewalled or hung host), so connecting times out."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(2)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            for filler in fillers:
+                filler.close()
+
+
+def test_connect_timeout_is_model_unavailable(unaccepting_url):
+    gateway = OllamaGateway(
+        unaccepting_url, DEFAULT_MODEL, timeout=10.0, connect_timeout=0.2, num_ctx=NUM_CTX
+    )
+    with pytest.raises(ModelUnavailable, match="not reachable") as caught:
+        answer_of(gateway)
+    # The path under test: a connect timeout, not a refused connection.
+    assert isinstance(caught.value.__cause__, httpx.ConnectTimeout)
+
+
 def test_model_not_installed_says_how_to_pull_it(gateway, server):
     server.remove(DEFAULT_MODEL)
     with pytest.raises(ModelNotInstalled, match=r"`ollama pull qwen2\.5:3b`"):
         answer_of(gateway)
 
 
-def test_busy_server_is_model_busy(gateway, server):
-    server.script(Reply(status=503))
-    with pytest.raises(ModelBusy):
+@pytest.mark.parametrize("status", [429, 503])
+def test_busy_server_is_model_busy(gateway, server, status):
+    server.script(Reply(status=status))
+    with pytest.raises(ModelBusy, match="busy"):
         answer_of(gateway)
 
 
@@ -132,6 +165,12 @@ def test_server_error_is_a_broken_answer(gateway, server):
 def test_error_in_the_middle_of_the_stream_is_a_broken_answer(gateway, server):
     server.script(Reply(chunks=["Half ", "an "], mid_stream_error="runner crashed"))
     with pytest.raises(ModelBrokenAnswer, match="runner crashed"):
+        answer_of(gateway)
+
+
+def test_stream_ending_without_its_final_chunk_is_a_broken_answer(gateway, server):
+    server.script(Reply(chunks=["Half ", "an "], omit_final=True))
+    with pytest.raises(ModelBrokenAnswer, match="ended unexpectedly"):
         answer_of(gateway)
 
 
@@ -158,6 +197,14 @@ def test_a_stream_trickling_past_the_timeout_is_cut_off_and_closed(impatient_gat
     assert wait_until(lambda: server.disconnects == 1)
 
 
+def test_a_final_chunk_arriving_past_the_deadline_is_model_timeout(server):
+    # Each gap (0.6 s) is within the read timeout, but the final chunk comes 1.2 s after the
+    # start: past the 1 s the whole answer may take.
+    server.script(Reply(chunks=["Fixed ", "text."], chunk_delay=0.6))
+    with pytest.raises(ModelTimeout, match="did not finish within 1 seconds"):
+        answer_of(make_gateway(server.url, timeout=1.0))
+
+
 def test_a_reader_that_stops_midway_ends_the_model_call(gateway, server):
     server.script(Reply(chunks=[f"w{i} " for i in range(50)], chunk_delay=0.02))
     stream = gateway.stream(FIX, TEXT)
@@ -170,6 +217,34 @@ def test_answer_cut_off_by_the_output_limit_is_a_broken_answer(gateway, server):
     server.script(Reply(chunks=["Their ", "going "], done_reason="length"))
     with pytest.raises(ModelBrokenAnswer, match="cut off"):
         answer_of(gateway)
+
+
+# The limit for TEXT (34 characters) is the 2,000-character floor; for 1,000 characters, 4x.
+LIMITS = [(TEXT, 2000), ("word " * 200, 4000)]
+
+
+@pytest.mark.parametrize(("text", "limit"), LIMITS, ids=["floor", "4x-the-text"])
+def test_an_answer_as_long_as_the_limit_is_accepted(gateway, server, text, limit):
+    server.script(Reply(chunks=["y" * 1000] * (limit // 1000)))
+    assert len(answer_of(gateway, text=text)) == limit
+
+
+@pytest.mark.parametrize(("text", "limit"), LIMITS, ids=["floor", "4x-the-text"])
+def test_an_answer_one_character_past_the_limit_is_stopped(gateway, server, text, limit):
+    server.script(Reply(chunks=["y" * 1000] * (limit // 1000), final_content="y"))
+    with pytest.raises(ModelBrokenAnswer, match="far longer than the text"):
+        answer_of(gateway, text=text)
+
+
+def test_a_huge_answer_is_stopped_at_the_limit_and_its_stream_closed(gateway, server):
+    server.script(Reply(chunks=["y" * 700] * 20_000))  # 14 MB
+    received: list[str] = []
+    with pytest.raises(ModelBrokenAnswer, match="far longer than the text"):
+        for piece in gateway.stream(FIX, TEXT):
+            received.append(piece)
+    # Two chunks fit in the 2,000-character limit; the third is not passed on.
+    assert len("".join(received)) == 1400
+    assert wait_until(lambda: server.disconnects == 1)
 
 
 def test_empty_answer_is_a_broken_answer(gateway, server):

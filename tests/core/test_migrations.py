@@ -118,7 +118,25 @@ def test_the_database_refuses_changing_a_role_to_an_unknown_one(db, make_user):
         db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(role="root")))
 
 
-@pytest.mark.parametrize("role", ["user", "moderator", "admin"])
-def test_the_database_accepts_every_known_role(db, make_user, role):
-    user_id = make_user()
+@pytest.mark.parametrize("role", ["moderator", "admin"])
+def test_the_database_accepts_changing_a_role_to_every_known_one(db, make_user, role):
+    user_id = make_user()  # a "user"
     db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(role=role)))
+    assert roles(db) == {user_id: role}
+
+
+@pytest.mark.parametrize("role", ["user", "moderator", "admin"])
+def test_the_database_accepts_a_new_account_with_every_known_role(db, known_hash, role):
+    def work(session) -> None:
+        session.add(
+            User(
+                email="eve@example.com",
+                email_key="eve@example.com",
+                password_hash=known_hash,
+                role=role,
+                created_at=CREATED,
+            )
+        )
+
+    db.run(work)
+    assert list(roles(db).values()) == [role]

@@ -101,6 +101,19 @@ def test_parse_rate_refuses_a_bad_rate_with_a_message(raw, message):
         money.parse_rate(raw)
 
 
+@pytest.mark.parametrize(
+    ("parse", "raw", "message"),
+    [
+        (money.parse_rate, "0", "The rate must be greater than 0."),
+        (money.parse_currency, "US", "The currency must be a three-letter ISO 4217 code, like USD or EUR."),
+    ],
+)
+def test_a_refusal_is_one_full_sentence_saying_what_to_enter(parse, raw, message):
+    with pytest.raises(ValidationError) as refused:
+        parse(raw)
+    assert str(refused.value) == message
+
+
 # --- parse_currency -----------------------------------------------------------------------
 
 

@@ -166,8 +166,14 @@ def test_verify_is_false_for_a_wrong_password(default_hash):
     assert passwords.verify(default_hash, PASSPHRASE + "!") is False
 
 
-def test_verify_is_false_for_a_password_over_the_length_cap(default_hash):
-    assert passwords.verify(default_hash, PASSPHRASE + " " * 300) is False
+def test_verify_refuses_a_password_over_256_characters_even_when_it_matches_its_hash():
+    too_long = "x" * 257
+    assert passwords.verify(CHEAP.hash(too_long), too_long) is False
+
+
+def test_verify_accepts_a_matching_password_of_exactly_256_characters():
+    longest = "x" * 256
+    assert passwords.verify(CHEAP.hash(longest), longest) is True
 
 
 def test_verify_is_false_for_a_password_that_cannot_be_encoded(default_hash):

@@ -218,7 +218,7 @@ def race(db, *works: Callable) -> list[object]:
     outcomes: list[object] = []
 
     def attempt(work) -> None:
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
             outcomes.append(db.run(work))
         except DomainError as error:
@@ -228,7 +228,8 @@ def race(db, *works: Callable) -> list[object]:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a transaction is still running"
     return outcomes
 
 

@@ -95,6 +95,43 @@ def test_the_handoff_code_works_only_once(db, make_user):
         redeem(db, code)
 
 
+def test_a_redeemed_handoff_code_is_erased_with_its_expiry(db, make_user):
+    session_id, code = start(db, make_user())
+    redeem(db, code)
+    redeemed = family(db, session_id)
+    assert (redeemed.handoff_hash, redeemed.handoff_expires_at) == (None, None)
+
+
+def test_eight_simultaneous_redemptions_of_one_code_give_exactly_one_token(db, make_user):
+    # PostgreSQL runs them at once: each reads the code before any has cleared it, so only the
+    # clearing UPDATE's own condition lets just one through.
+    _session_id, code = start(db, make_user())
+    barrier = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def attempt() -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes.append(db.run(lambda s: sessions.redeem_handoff(s, code, LIFETIMES)))
+        except BaseException as error:  # the refusal is an outcome too
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a redemption is still running"
+    assert sorted(type(o).__name__ for o in outcomes) == ["AuthenticationFailed"] * 7 + ["Refreshed"]
+
+
+def test_codes_and_refresh_tokens_carry_256_random_bits_and_session_ids_128(db, make_user):
+    session_id, code = start(db, make_user())
+    refresh_token = redeem(db, code).refresh_token
+    # URL-safe base64 of 32 bytes; hex of 16 bytes.
+    assert (len(code), len(refresh_token), len(session_id)) == (43, 43, 32)
+
+
 def test_the_handoff_code_still_works_59_seconds_after_login(db, make_user):
     _session_id, code = start(db, make_user(), now=T0)
     assert redeem(db, code, now=T0 + timedelta(seconds=59)).refresh_token
@@ -152,6 +189,13 @@ def test_reusing_a_rotated_token_revokes_the_whole_family(db, make_user):
     assert family(db, session_id).revoke_reason == "refresh token reuse"
 
 
+def test_reuse_revokes_the_family_at_the_time_of_the_reuse(db, make_user):
+    session_id, r1 = login(db, make_user(), now=T0)
+    rotate(db, r1, now=T0 + timedelta(minutes=1))
+    rotate(db, r1, now=T0 + timedelta(minutes=2))  # the replay
+    assert family(db, session_id).revoked_at == T0 + timedelta(minutes=2)
+
+
 def test_reuse_in_one_family_leaves_the_users_other_sessions_alone(db, make_user):
     user_id = make_user()
     _stolen_session, r1 = login(db, user_id)
@@ -176,7 +220,7 @@ def test_two_simultaneous_rotations_of_one_token_give_exactly_one_success(db, ma
 
     def attempt() -> None:
         try:
-            barrier.wait()
+            barrier.wait(timeout=30)
             results.append(db.run(lambda s: sessions.rotate(s, r1, LIFETIMES)))
         except BaseException as error:  # surfaced below, not lost in the thread
             errors.append(error)
@@ -185,7 +229,8 @@ def test_two_simultaneous_rotations_of_one_token_give_exactly_one_success(db, ma
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a rotation is still running"
     assert errors == []
     assert sum(result is not None for result in results) == 1
 
@@ -277,18 +322,46 @@ def test_revoke_all_leaves_other_users_sessions_alone(db, make_user):
     assert is_live(db, other_session)
 
 
+def test_revoke_all_counts_and_changes_only_the_sessions_still_live(db, make_user):
+    user_id = make_user()
+    ended, _ = login(db, user_id)
+    db.run(lambda s: sessions.revoke(s, ended, "logged out", now=T0))
+    live, _ = login(db, user_id)
+    assert db.run(lambda s: sessions.revoke_all(s, user_id, "logged out everywhere")) == 1
+    assert (family(db, ended).revoke_reason, family(db, ended).revoked_at) == ("logged out", T0)
+    assert family(db, live).revoke_reason == "logged out everywhere"
+
+
+def test_revoking_a_session_cuts_the_reason_to_64_characters_and_voids_its_handoff_code(
+    db, make_user
+):
+    session_id, _code = start(db, make_user())  # the code not yet redeemed
+    db.run(lambda s: sessions.revoke(s, session_id, "r" * 100))
+    ended = family(db, session_id)
+    assert (ended.revoke_reason, ended.handoff_hash) == ("r" * 64, None)
+
+
+def test_revoke_all_cuts_the_reason_to_64_characters_and_voids_the_handoff_codes(db, make_user):
+    user_id = make_user()
+    session_id, _code = start(db, user_id)
+    db.run(lambda s: sessions.revoke_all(s, user_id, "r" * 100))
+    ended = family(db, session_id)
+    assert (ended.revoke_reason, ended.handoff_hash) == ("r" * 64, None)
+
+
 def test_a_user_can_revoke_their_own_session(db, make_user):
     user_id = make_user()
     session_id, _ = login(db, user_id)
     db.run(lambda s: sessions.revoke_own(s, user_id, session_id))
     assert not is_live(db, session_id)
+    assert family(db, session_id).revoke_reason == "revoked by the user"
 
 
 def test_a_user_cannot_revoke_another_users_session(db, make_user, db_state):
     victim_session, _ = login(db, make_user())
     attacker = make_user()
     before = db_state()
-    with pytest.raises(NotAuthorized, match="not yours"):
+    with pytest.raises(NotAuthorized, match=r"^That session is not yours\.$"):
         db.run(lambda s: sessions.revoke_own(s, attacker, victim_session))
     assert db_state() == before
 
@@ -321,6 +394,15 @@ def test_active_lists_the_most_recently_used_session_first(db, make_user):
     with db.read() as session:
         listed = sessions.active(session, user_id, LIFETIMES, now=T0 + timedelta(minutes=10))
     assert [device.id for device in listed] == [newer, older]
+
+
+def test_active_reports_when_each_session_started_and_was_last_used(db, make_user):
+    user_id = make_user()
+    _, r1 = login(db, user_id, now=T0 - timedelta(hours=2))
+    rotate(db, r1, now=T0 - timedelta(hours=1))
+    with db.read() as session:
+        [device] = sessions.active(session, user_id, LIFETIMES, now=T0)
+    assert (device.created_at, device.last_used_at) == (T0 - timedelta(hours=2), T0 - timedelta(hours=1))
 
 
 def test_active_describes_the_device_from_its_user_agent(db, make_user):
@@ -358,6 +440,13 @@ def test_peek_refuses_a_token_rotated_more_than_30_seconds_ago(db, make_user):
     _, r1 = login(db, user_id)
     rotate(db, r1, now=utcnow() - timedelta(seconds=31))
     assert peek(db, r1) is None
+
+
+def test_peek_still_names_the_owner_of_a_token_rotated_exactly_30_seconds_ago(db, make_user):
+    user_id = make_user()
+    _, r1 = login(db, user_id, now=T0)
+    rotate(db, r1, now=T0)
+    assert peek(db, r1, now=T0 + timedelta(seconds=30)).id == user_id
 
 
 def test_peek_still_names_the_owner_of_a_token_rotated_a_moment_ago(db, make_user):
@@ -425,6 +514,11 @@ def test_describe_user_agent_without_a_header_says_unknown_device(missing):
     assert sessions.describe_user_agent(missing) == "Unknown device"
 
 
+def test_a_session_without_a_user_agent_stores_none(db, make_user):
+    session_id, _code = start(db, make_user())
+    assert family(db, session_id).user_agent is None
+
+
 def test_a_long_user_agent_is_stored_cut_to_the_column_size(db, make_user):
     session_id, _code = start(db, make_user(), user_agent="x" * 1000)
     assert family(db, session_id).user_agent == "x" * 255
@@ -463,3 +557,60 @@ def test_prune_keeps_recently_ended_sessions(db, make_user):
     db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
     assert db.run(lambda s: sessions.prune(s, LIFETIMES)) == 0
     assert family(db, session_id) is not None
+
+
+def prune(db, lifetimes: Lifetimes = LIFETIMES, *, now=None) -> int:
+    return db.run(lambda s: sessions.prune(s, lifetimes, now=now))
+
+
+# Sessions that end by expiring only: the idle time is far longer than the lifetime.
+EXPIRY_ONLY = Lifetimes(absolute=timedelta(days=14), idle=timedelta(days=365))
+
+
+def test_prune_deletes_a_session_that_expired_over_30_days_ago_with_its_tokens(db, make_user):
+    user_id = make_user()
+    # Started 45 days ago with a 14-day lifetime: expired 31 days ago, never revoked.
+    old_id, _ = login(db, user_id, EXPIRY_ONLY, now=T0 - timedelta(days=45))
+    live_id, _ = login(db, user_id, EXPIRY_ONLY, now=T0)
+    assert prune(db, EXPIRY_ONLY, now=T0) == 1
+    assert family(db, old_id) is None
+    assert family(db, live_id) is not None
+    with db.read() as session:
+        assert session.scalars(select(RefreshToken.session_id)).all() == [live_id]
+
+
+def test_prune_keeps_a_session_that_expired_exactly_30_days_ago(db, make_user):
+    # Started 44 days ago with a 14-day lifetime: expired at T0 - 30 days.
+    session_id, _ = login(db, make_user(), EXPIRY_ONLY, now=T0 - timedelta(days=44))
+    assert prune(db, EXPIRY_ONLY, now=T0) == 0
+    assert family(db, session_id) is not None
+
+
+# Sessions that end by idling only: the absolute lifetime is far away.
+IDLE_ONLY = Lifetimes(absolute=timedelta(days=365), idle=timedelta(hours=72))
+
+
+def test_prune_deletes_a_session_idle_since_over_30_days_after_its_idle_time(db, make_user):
+    user_id = make_user()
+    # Last used 33 days and 1 second ago: idle-ended (72 h later) 30 days and 1 second ago.
+    idle_id, _ = login(db, user_id, IDLE_ONLY, now=T0 - timedelta(days=33, seconds=1))
+    live_id, _ = login(db, user_id, IDLE_ONLY, now=T0 - timedelta(days=2))
+    assert prune(db, IDLE_ONLY, now=T0) == 1
+    assert family(db, idle_id) is None
+    assert family(db, live_id) is not None
+
+
+def test_prune_keeps_a_session_that_idled_out_less_than_30_days_ago(db, make_user):
+    # Last used 32 days ago: idle-ended 29 days ago.
+    session_id, _ = login(db, make_user(), IDLE_ONLY, now=T0 - timedelta(days=32))
+    assert prune(db, IDLE_ONLY, now=T0) == 0
+    assert family(db, session_id) is not None
+
+
+def test_prune_keeps_live_sessions_and_their_spent_tokens(db, make_user):
+    user_id = make_user()
+    session_id, r1 = login(db, user_id, now=T0 - timedelta(days=2))
+    assert rotate(db, r1, now=T0 - timedelta(days=1)) is not None
+    assert prune(db, now=T0) == 0
+    with db.read() as session:
+        assert session.scalars(select(RefreshToken.session_id)).all() == [session_id, session_id]

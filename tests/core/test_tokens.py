@@ -89,6 +89,21 @@ def test_a_token_signed_with_another_hmac_algorithm_and_the_right_key_is_refused
     assert_refused(sign(claims(), algorithm=algorithm))
 
 
+def test_each_token_carries_its_own_128_bit_jti():
+    ids = [
+        jwt.decode(tokens.issue_access_token(7, 0, "sid", SECRET, 15), SECRET, algorithms=["HS256"])["jti"]
+        for _ in range(2)
+    ]
+    assert [len(jti) for jti in ids] == [22, 22]  # 16 random bytes, URL-safe base64
+    assert ids[0] != ids[1]
+
+
+def test_a_refused_token_says_exactly_that_the_session_has_ended():
+    with pytest.raises(AuthenticationFailed) as refused:
+        tokens.decode_access_token(sign(claims(), key=OTHER_SECRET), SECRET)
+    assert str(refused.value) == "Your session has ended. Please log in again."
+
+
 def test_a_token_signed_with_a_wrong_key_is_refused():
     assert_refused(sign(claims(), key=OTHER_SECRET))
 
@@ -234,7 +249,7 @@ def test_a_token_of_a_demoted_admin_is_refused_once_the_version_is_bumped(db, ma
 def test_a_token_issued_before_a_promotion_is_refused(db, make_user):
     user_id = make_user("dave@example.com")
     token = token_for(db, user_id)
-    db.run(lambda s: auth.create_admin(s, "dave@example.com", None))
+    db.run(lambda s: auth.create_admin(s, "dave@example.com", None, promote_existing=True))
     with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
         user_for(db, token)
     assert user_for(db, token_for(db, user_id)).is_admin

@@ -52,15 +52,29 @@ def test_model_failure_shows_why_and_returns_the_token(world):
     assert world.balance(account.id) == 1
 
 
-def test_model_output_is_shown_as_literal_text_never_html(world):
+HOSTILE_ANSWER = "<img src=x onerror=alert(1)> **bold**"
+
+
+def test_the_result_is_shown_verbatim_in_a_code_block(world):
     account = world.user("writer@example.com", tokens=1)
-    payload = "<img src=x onerror=alert(1)> **bold**"
-    world.ollama.script(Reply(chunks=[payload]))
+    world.ollama.script(Reply(chunks=[HOSTILE_ANSWER]))
     at = world.signed_in(account).run()
     at.text_area(key="editor_text").input("Anything.")
     at.button(key="editor_run").click().run()
-    assert at.code[0].value == payload
-    assert all("<img" not in m.value or "\\<img" in m.value for m in at.markdown)
+    assert at.code[0].value == HOSTILE_ANSWER
+    assert not any("<img" in m.value for m in at.markdown)
+
+
+def test_streamed_model_output_is_escaped_markdown_never_html(world):
+    # The answer streams as markdown before the result's code block replaces it; a stream that
+    # breaks off leaves it on the page, where it can be read.
+    account = world.user("writer@example.com", tokens=1)
+    world.ollama.script(Reply(chunks=[HOSTILE_ANSWER], mid_stream_error="lost the model"))
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Anything.")
+    at.button(key="editor_run").click().run()
+    streamed = [m.value for m in at.markdown if "img" in m.value]
+    assert streamed == [r"\<img src=x onerror=alert(1)\> \*\*bold\*\*"]
 
 
 def test_demo_mode_offers_sample_texts_in_english_and_russian(world, monkeypatch):

@@ -1,6 +1,9 @@
 """Roles under AppTest: who may reach which page, and what moderators may do there."""
 
+from pathlib import Path
+
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from textedit_core.models import Role
 
@@ -77,4 +80,44 @@ def test_a_demoted_admin_loses_the_admin_page_on_the_next_click(world):
     at.button(key="save_role").click().run()
 
     deputy_tab.run()
-    assert deputy_tab.title[0].value != "Admin"
+    # The demotion ends the tab's access token: it is sent back to the login page ...
+    assert [w.value for w in deputy_tab.warning] == ["Your session has ended. Please log in again."]
+    assert [t.value for t in deputy_tab.title] == ["✍️ TextEdit"]
+    # ... and signed in again, the deputy has the pages of a user, without Admin.
+    again = world.signed_in(deputy).run()
+    assert again.title[0].value == "Editor"
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        again.switch_page("app_pages/admin.py")
+
+
+# --- each page's own guard, with app.py's navigation out of the way ---------------------------
+
+PAGES = Path(__file__).resolve().parents[2] / "app_pages"
+STAFF_ONLY = ["users.py", "transactions.py", "dashboard.py"]
+
+
+def run_directly(world, page: str, account) -> AppTest:
+    """The page script alone, as a direct URL could run it: only its own guard stands."""
+    at = AppTest.from_file(str(PAGES / page), default_timeout=30)
+    at.session_state["access_token"] = world.token_for(account)
+    return at.run()
+
+
+@pytest.mark.parametrize("page", STAFF_ONLY)
+def test_a_staff_page_run_directly_refuses_a_normal_user(world, page):
+    at = run_directly(world, page, world.user("user@example.com", tokens=1))
+    assert [e.value for e in at.error] == ["This page is for staff."]
+    assert (len(at.title), len(at.dataframe), len(at.metric)) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("page", STAFF_ONLY)
+def test_a_staff_page_run_directly_opens_for_a_moderator(world, page):
+    at = run_directly(world, page, world.user("mod@example.com", role=Role.MODERATOR))
+    assert not at.exception and [e.value for e in at.error] == []
+    assert at.title[0].value == page.removesuffix(".py").capitalize()
+
+
+def test_the_admin_page_run_directly_refuses_a_moderator(world):
+    at = run_directly(world, "admin.py", world.user("mod@example.com", role=Role.MODERATOR))
+    assert [e.value for e in at.error] == ["This page is for administrators."]
+    assert (len(at.title), len(at.dataframe)) == (0, 0)
