@@ -41,6 +41,11 @@ class TxStatus(str, enum.Enum):
 
 class User(Base):
     __tablename__ = "users"
+    # The staff Users page sorts and filters by these (migration 0003).
+    __table_args__ = tuple(
+        Index(f"ix_users_{column}", column)
+        for column in ("role", "balance", "created_at", "last_login_at", "requests_count", "tokens_spent")
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -152,6 +157,10 @@ class AuditEntry(Base):
     """One admin action: who, when, what. Written in the same transaction as the action."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_created", "created_at"),
+        Index("ix_audit_log_action_created", "action", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -217,7 +217,7 @@ def change_password(
         with svc.db.read() as session:
             change = auth.prepare_password_change(session, user_id, current_password, new_password)
     except WrongCurrentPassword:
-        raise
+        raise  # a failed attempt: it stays counted
     except ValidationError:
         # The current password was right; only the new one was refused.
         svc.db.run(lambda s: throttle.succeeded(s, attempt))
