@@ -43,10 +43,10 @@ def require_actor(session: Session, actor: Actor, *roles: Role) -> User:
         raise AuthenticationFailed(sessions.SESSION_ENDED)
     if actor.token_version is not None and user.token_version != actor.token_version:
         raise AuthenticationFailed(sessions.SESSION_ENDED)
-    if actor.session_id is not None and not sessions.is_live(
-        session, actor.session_id, actor.lifetimes, user_id=user.id
-    ):
-        raise AuthenticationFailed(sessions.SESSION_ENDED)
+    if actor.session_id is not None:
+        assert actor.lifetimes is not None  # Actor.__post_init__ refuses a session without them
+        if not sessions.is_live(session, actor.session_id, actor.lifetimes, user_id=user.id):
+            raise AuthenticationFailed(sessions.SESSION_ENDED)
     if user.is_blocked:
         raise AccountBlocked()
     if roles and user.role not in {role.value for role in roles}:

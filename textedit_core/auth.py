@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -214,11 +215,12 @@ def prepare_password_change(session: Session, user_id: int, current: str, new: s
 
 def apply_password_change(session: Session, change: PasswordChange) -> None:
     """Store the new hash, unless the password changed in between (then nothing is written)."""
-    stored = session.execute(
+    # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
+    stored = cast("CursorResult[Any]", session.execute(
         update(User)
         .where(User.id == change.user_id, User.password_hash == change.old_hash)
         .values(password_hash=change.new_hash)
-    )
+    ))
     if stored.rowcount != 1:
         raise ValidationError("Your password was changed elsewhere meanwhile. Try again.")
 

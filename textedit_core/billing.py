@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -164,11 +165,12 @@ def top_up(
         if existing is None:
             raise
         return existing
-    credited = session.execute(
+    # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
+    credited = cast("CursorResult[Any]", session.execute(
         update(User)
         .where(User.id == user_id, User.is_blocked.is_(False))
         .values(balance=User.balance + preview.tokens)
-    )
+    ))
     if credited.rowcount != 1:
         # Raising rolls the whole transaction back, the row above included.
         raise AccountBlocked()
@@ -182,7 +184,7 @@ def charge(
 
     The charge is leased to its worker for `lease_seconds`; see `renew_lease` and `reconcile`.
     """
-    debited = session.execute(
+    debited = cast("CursorResult[Any]", session.execute(
         update(User)
         .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
         .values(
@@ -190,7 +192,7 @@ def charge(
             requests_count=User.requests_count + 1,
             tokens_spent=User.tokens_spent + 1,
         )
-    )
+    ))
     if debited.rowcount != 1:
         if session.scalar(select(User.is_blocked).where(User.id == user_id)):
             raise AccountBlocked()
@@ -212,7 +214,7 @@ def charge(
 def renew_lease(session: Session, charge_id: int, lease_seconds: float) -> bool:
     """Keep a pending charge from the reconciler for `lease_seconds` more. False if it is no
     longer pending: the reconciler took it for dead and refunded it."""
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         update(Transaction)
         .where(
             Transaction.id == charge_id,
@@ -220,17 +222,17 @@ def renew_lease(session: Session, charge_id: int, lease_seconds: float) -> bool:
             Transaction.status == TxStatus.PENDING.value,
         )
         .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-    )
+    ))
     return result.rowcount == 1
 
 
 def settle(session: Session, charge_id: int) -> bool:
     """Mark a pending charge as paid. False if it was already settled or refunded."""
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         update(Transaction)
         .where(Transaction.id == charge_id, Transaction.status == TxStatus.PENDING.value)
         .values(status=TxStatus.SUCCESS.value, settled_at=utcnow())
-    )
+    ))
     return result.rowcount == 1
 
 
@@ -238,7 +240,7 @@ def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElemen
     """Return the token of a pending charge, exactly once. False if it was not pending (or does
     not meet the extra conditions `only_if`, checked in the same statement)."""
     now = utcnow()
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         update(Transaction)
         .where(
             Transaction.id == charge_id,
@@ -247,10 +249,11 @@ def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElemen
             *only_if,
         )
         .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
-    )
+    ))
     if result.rowcount != 1:
         return False
     charge_row = session.get(Transaction, charge_id)
+    assert charge_row is not None  # the UPDATE above just matched it
     session.add(
         Transaction(
             user_id=charge_row.user_id,
@@ -310,11 +313,11 @@ def adjust_balance(
     target = session.get(User, user_id)
     if target is None:
         raise ValidationError("That user does not exist.")
-    changed = session.execute(
+    changed = cast("CursorResult[Any]", session.execute(
         update(User)
         .where(User.id == user_id, User.balance + tokens >= 0)
         .values(balance=User.balance + tokens)
-    )
+    ))
     if changed.rowcount != 1:
         raise ValidationError(
             f"{target.email} has {target.balance:,} tokens: removing {-tokens:,} "

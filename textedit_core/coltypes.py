@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
+from typing import cast
 
 from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.types import TypeDecorator
@@ -44,7 +45,8 @@ def micros_to_decimal(micros: int) -> Decimal:
     """Cached: a ledger holds few distinct amounts and rates, and exports read millions."""
     exact = Decimal(micros).scaleb(-MONEY_SCALE).normalize()
     # normalize() writes round numbers as 1E+1; keep them plain (10).
-    return exact.quantize(Decimal(1)) if exact.as_tuple().exponent > 0 else exact
+    exponent = cast(int, exact.as_tuple().exponent)  # an int: only NaN and infinities have a letter
+    return exact.quantize(Decimal(1)) if exponent > 0 else exact
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -102,9 +102,13 @@ def records(series: list) -> list[dict]:
 
 def check_range(date_from: object, date_to: object) -> list[date]:
     """Every day of a valid period, oldest first."""
-    for value in (date_from, date_to):
-        if not isinstance(value, date) or isinstance(value, datetime):
-            raise ValidationError("Pick a start date and an end date.")
+    if (
+        not isinstance(date_from, date)
+        or isinstance(date_from, datetime)
+        or not isinstance(date_to, date)
+        or isinstance(date_to, datetime)
+    ):
+        raise ValidationError("Pick a start date and an end date.")
     if date_from > date_to:
         raise ValidationError("The start date is after the end date.")
     length = (date_to - date_from).days + 1

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from .config import Settings
 from .db import Database
 from .errors import ValidationError
 from .llm import OPERATIONS
-from .models import AuditEntry, RateSetting, Role, Transaction, TxKind, TxStatus, User
+from .models import AuditEntry, Base, RateSetting, Role, Transaction, TxKind, TxStatus, User
 
 SAMPLES_FILE = Path(__file__).with_name("data") / "samples.json"
 # The database the app uses when nothing is configured: demo data must never land in it.
@@ -645,10 +645,17 @@ def _sync_sequence(session: Session, table: str) -> None:
         )
 
 
+def _table(model: type[Base]) -> Table:
+    """The model's table, for Core inserts (declarative types `__table__` as any FROM clause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _write(session: Session, story: _Story, default_rate_id: int, install_at: datetime) -> None:
     users = story.user_rows()
     _assign_ids(session, User, users)
-    session.execute(insert(User.__table__), users)
+    session.execute(insert(_table(User)), users)
     _sync_sequence(session, User.__tablename__)
     for person, row in zip(story.people, users, strict=True):
         person.id = row["id"]
@@ -660,7 +667,7 @@ def _write(session: Session, story: _Story, default_rate_id: int, install_at: da
         update(RateSetting).where(RateSetting.id == default_rate_id).values(changed_at=install_at)
     )
     session.execute(
-        insert(RateSetting.__table__),
+        insert(_table(RateSetting)),
         [
             {
                 "currency": story.new_rate.currency,
@@ -675,7 +682,7 @@ def _write(session: Session, story: _Story, default_rate_id: int, install_at: da
 
     ordered = sorted(story.txs, key=lambda r: r["created_at"])
     _assign_ids(session, Transaction, ordered)
-    session.execute(insert(Transaction.__table__), [_clean(r) for r in ordered])
+    session.execute(insert(_table(Transaction)), [_clean(r) for r in ordered])
     _sync_sequence(session, Transaction.__tablename__)
 
     entries = []
@@ -693,17 +700,19 @@ def _write(session: Session, story: _Story, default_rate_id: int, install_at: da
                 "details": json.dumps(details, default=str, sort_keys=True),
             }
         )
-    session.execute(insert(AuditEntry.__table__), entries)
+    session.execute(insert(_table(AuditEntry)), entries)
 
 
 def _summary(session: Session, created: bool, seconds: float = 0.0) -> DemoSummary:
-    kinds = dict(session.execute(select(Transaction.kind, func.count()).group_by(Transaction.kind)).all())
+    kinds = dict(
+        session.execute(select(Transaction.kind, func.count()).group_by(Transaction.kind)).tuples().all()
+    )
     return DemoSummary(
         created=created,
         accounts=DEMO_ACCOUNTS,
-        users=session.scalar(select(func.count()).select_from(User)),
+        users=session.execute(select(func.count()).select_from(User)).scalar_one(),
         transactions={kind.value: kinds.get(kind.value, 0) for kind in TxKind},
-        audit_entries=session.scalar(select(func.count()).select_from(AuditEntry)),
+        audit_entries=session.execute(select(func.count()).select_from(AuditEntry)).scalar_one(),
         seconds=seconds,
     )
 

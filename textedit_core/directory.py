@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from .auth import require_role
@@ -61,7 +61,7 @@ def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[User
     if query.role is not None and query.role not in {r.value for r in Role}:
         raise ValidationError(f"Unknown role {query.role!r}.")
     offset, limit = check_paging(query.page, query.page_size)
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     search = check_characters(query.search, "Search").strip().casefold()
     if search:
         conditions.append(User.email_key.like(f"%{_escape_like(search)}%", escape="\\"))
@@ -69,7 +69,7 @@ def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[User
         conditions.append(User.role == query.role)
     if query.blocked is not None:
         conditions.append(User.is_blocked.is_(query.blocked))
-    total = session.scalar(select(func.count()).select_from(User).where(*conditions))
+    total = session.execute(select(func.count()).select_from(User).where(*conditions)).scalar_one()
     key = SORTABLE[query.sort]
     order = key.desc() if query.descending else key.asc()
     if query.sort == "last_login_at":

@@ -145,7 +145,9 @@ def search(
     conditions = _conditions(session, flt)
     if conditions is None:
         return Page([], 0, page, page_size)
-    total = session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
+    total = session.execute(
+        select(func.count()).select_from(Transaction).where(*conditions)
+    ).scalar_one()
     rows = session.execute(
         _rows_query(conditions)
         .order_by(Transaction.created_at.desc(), Transaction.id.desc())
@@ -200,7 +202,9 @@ def count_rows(session: Session, flt: TxFilter) -> int:
     conditions = _conditions(session, flt)
     if conditions is None:
         return 0
-    return session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
+    return session.execute(
+        select(func.count()).select_from(Transaction).where(*conditions)
+    ).scalar_one()
 
 
 class ExportRow(NamedTuple):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import httpx
 import ollama
@@ -175,22 +176,26 @@ class OllamaGateway:
             return self._unavailable()
         return ModelBrokenAnswer("The model sent a broken answer.")
 
-    def stream(self, operation: Operation, text: str) -> Iterator[str]:
+    def stream(self, operation: Operation, text: str) -> Generator[str, None, None]:
         """Yield the answer as it comes. Raises a ModelError on any failure, even mid-stream."""
         deadline = time.monotonic() + self.timeout
         limit = answer_limit(text)
         length = 0
-        chunks = None
+        chunks: Generator[ollama.ChatResponse, None, None] | None = None
         try:
-            chunks = self._client.chat(
-                model=self.model,
-                messages=build_messages(operation, text),
-                stream=True,
-                options={
-                    "temperature": operation.temperature,
-                    "num_ctx": self.num_ctx,
-                    "num_predict": output_budget(text),
-                },
+            # ollama types a streamed chat as an Iterator; it is a generator, which close() ends.
+            chunks = cast(
+                "Generator[ollama.ChatResponse, None, None]",
+                self._client.chat(
+                    model=self.model,
+                    messages=build_messages(operation, text),
+                    stream=True,
+                    options={
+                        "temperature": operation.temperature,
+                        "num_ctx": self.num_ctx,
+                        "num_predict": output_budget(text),
+                    },
+                ),
             )
             for chunk in chunks:
                 # Every chunk, the final one too: the read timeout restarts with each chunk, so

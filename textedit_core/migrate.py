@@ -27,7 +27,9 @@ def _sqlite_foreign_keys(connection: Connection, enabled: bool) -> None:
     # transaction (BEGIN IMMEDIATE), and inside one SQLite ignores `foreign_keys`.
     if connection.in_transaction():
         connection.rollback()
-    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
+    driver = connection.connection.dbapi_connection
+    assert driver is not None  # None only once the pooled connection is invalidated
+    driver.execute(f"PRAGMA foreign_keys={'ON' if enabled else 'OFF'}")
 
 
 def upgrade(db: Database, revision: str = "head") -> None:

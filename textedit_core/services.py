@@ -85,15 +85,14 @@ def seed_admin(db: Database, settings: Settings) -> None:
     An existing non-admin account on the address stops the start: whoever registered it would
     otherwise become admin, or the operator would believe an admin exists that does not.
     """
-    if not (settings.admin_email and settings.admin_password):
+    email, password = settings.admin_email, settings.admin_password
+    if not (email and password):
         return
 
     def work(session) -> None:
-        _user, outcome = auth.create_admin(
-            session, settings.admin_email, settings.admin_password, promote_existing=False
-        )
+        _user, outcome = auth.create_admin(session, email, password, promote_existing=False)
         if outcome is auth.AdminOutcome.CREATED:
-            log.info("created admin %s from configuration", settings.admin_email)
+            log.info("created admin %s from configuration", email)
 
     try:
         db.run(work)

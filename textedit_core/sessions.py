@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from .coltypes import utcnow
@@ -108,11 +109,12 @@ def redeem_handoff(
     family = session.scalar(select(AuthSession).where(AuthSession.handoff_hash == _digest(code or "")))
     if family is None or family.handoff_expires_at is None or family.handoff_expires_at <= now:
         raise AuthenticationFailed(SESSION_ENDED)
-    claimed = session.execute(
+    # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
+    claimed = cast("CursorResult[Any]", session.execute(
         update(AuthSession)
         .where(AuthSession.id == family.id, AuthSession.handoff_hash == family.handoff_hash)
         .values(handoff_hash=None, handoff_expires_at=None)
-    )
+    ))
     if claimed.rowcount != 1 or not _alive(family, lifetimes, now):
         raise AuthenticationFailed(SESSION_ENDED)
     return _issue(session, family, now)
@@ -170,11 +172,11 @@ def rotate(
     token, family = found
     if not _alive(family, lifetimes, now):
         return None
-    spent = session.execute(
+    spent = cast("CursorResult[Any]", session.execute(
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_(None))
         .values(rotated_at=now)
-    )
+    ))
     if spent.rowcount != 1:
         revoke(session, family.id, "refresh token reuse", now=now)
         return None
@@ -222,11 +224,11 @@ def prune(session: Session, lifetimes: Lifetimes, now: datetime | None = None) -
 
 
 def revoke(session: Session, session_id: str, reason: str, now: datetime | None = None) -> bool:
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow(), revoke_reason=reason[:64], handoff_hash=None)
-    )
+    ))
     return result.rowcount == 1
 
 
@@ -239,9 +241,9 @@ def revoke_all(
     )
     if keep is not None:
         query = query.where(AuthSession.id != keep)
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         query.values(revoked_at=now or utcnow(), revoke_reason=reason[:64], handoff_hash=None)
-    )
+    ))
     return result.rowcount
 
 

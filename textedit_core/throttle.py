@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import case, delete, literal, or_, select, update
+from sqlalchemy import CursorResult, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -108,6 +109,7 @@ def count_attempt(
         if counted is None:
             # Locked: the upsert left the row alone (and holds it until the transaction ends).
             locked_until = session.scalar(select(LoginThrottle.locked_until).where(_where(scope, key)))
+            assert locked_until is not None  # the upsert skips only a row locked past `now`
             waits.append((locked_until - now).total_seconds())
             continue
         policy = POLICIES[scope]
@@ -161,5 +163,9 @@ def prune(session: Session, now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     longest = max(policy.window for policy in POLICIES.values())
-    result = session.execute(delete(LoginThrottle).where(LoginThrottle.window_started_at <= now - longest))
+    # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(delete(LoginThrottle).where(LoginThrottle.window_started_at <= now - longest)),
+    )
     return result.rowcount
