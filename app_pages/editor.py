@@ -3,10 +3,10 @@
 import streamlit as st
 
 from app_pages import common, session
-from textedit_core.demo import sample_texts
 from textedit_core.editing import FREE_RESULT_NOTE, start_edit
 from textedit_core.errors import DomainError, ModelError
-from textedit_core.llm import OPERATIONS
+from textedit_core.operations import OPERATIONS
+from textedit_core.samples import sample_texts
 
 account = session.require_account()
 svc = common.app_services()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from .auth import require_role
+from .clock import day_start
 from .coltypes import utcnow
 from .models import STAFF_ROLES, AuditEntry, User
 from .text_input import check_characters
@@ -45,10 +46,6 @@ def record(
             details=json.dumps(details, default=str, sort_keys=True),
         )
     )
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
 
 
 def entries(

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .sessions import Lifetimes
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """How long a signed-in device session lasts (from the settings below)."""
+
+    absolute: timedelta  # a login lasts at most this long
+    idle: timedelta  # ... and ends earlier after this long without use
+
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE_NAME = "jwt_secret"

@@ -16,12 +16,12 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from sqlalchemy import Date, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from .audit import day_start
 from .auth import require_role
+from .clock import day_start
 from .coltypes import utcnow
 from .errors import ValidationError
-from .llm import OPERATIONS
 from .models import STAFF_ROLES, Transaction, TxKind, TxStatus, User
+from .operations import OPERATIONS
 
 MAX_RANGE_DAYS = 366
 ACTIVE_WINDOW = timedelta(days=7)

@@ -1,4 +1,4 @@
-"""Demo mode: a separate database filled with 90 days of realistic activity, and sample texts.
+"""Demo mode: a separate database filled with 90 days of realistic activity (samples.py has the texts).
 
 `seed` writes accounts, top-ups, charges with their refunds, admin adjustments, a rate change,
 role changes and a block, all with matching audit rows, as if the product had been in use for
@@ -16,7 +16,6 @@ import time as clock
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Table, func, insert, select, text, update
@@ -28,10 +27,8 @@ from .coltypes import utcnow
 from .config import Settings
 from .db import Database
 from .errors import ValidationError
-from .llm import OPERATIONS
 from .models import AuditEntry, Base, RateSetting, Role, Transaction, TxKind, TxStatus, User
 
-SAMPLES_FILE = Path(__file__).with_name("data") / "samples.json"
 # The database the app uses when nothing is configured: demo data must never land in it.
 MAIN_DATABASE_URL: str = Settings.model_fields["database_url"].default
 DEMO_DATABASE_URL = "sqlite:///demo-data/demo.db"  # what `make demo` uses
@@ -107,39 +104,6 @@ def check_allowed(settings: Settings, url: str | None = None) -> None:
                 f"Refusing to seed demo data into the main database ({MAIN_DATABASE_URL}): "
                 f"set TEXTEDIT_DATABASE_URL to a separate demo database, e.g. {DEMO_DATABASE_URL}."
             )
-
-
-# --- sample texts -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sample:
-    title: str
-    language: str  # "en" | "ru"
-    operation: str  # a key of llm.OPERATIONS
-    text: str
-
-
-LANGUAGES = ("en", "ru")
-
-
-@lru_cache(maxsize=1)
-def _load_samples() -> tuple[Sample, ...]:
-    raw = json.loads(SAMPLES_FILE.read_text(encoding="utf-8"))
-    samples = []
-    for item in raw:
-        sample = Sample(item["title"], item["language"], item["operation"], item["text"])
-        if sample.language not in LANGUAGES or sample.operation not in OPERATIONS:
-            raise ValueError(f"{SAMPLES_FILE}: bad language or operation in {sample.title!r}")
-        if not sample.title.strip() or not sample.text.strip():
-            raise ValueError(f"{SAMPLES_FILE}: a sample needs a title and a text")
-        samples.append(sample)
-    return tuple(samples)
-
-
-def sample_texts() -> list[Sample]:
-    """Texts the editor offers in demo mode, in file order."""
-    return list(_load_samples())
 
 
 # --- the simulation -----------------------------------------------------------------------

@@ -12,7 +12,8 @@ from . import billing
 from .actor import Actor, act
 from .db import Database
 from .errors import ChargeExpired, ModelBrokenAnswer, ModelError, ValidationError
-from .llm import OllamaGateway, Operation, clean_answer, get_operation
+from .llm import OllamaGateway, clean_answer
+from .operations import Operation, get_operation
 from .text_input import check_characters
 
 log = logging.getLogger(__name__)

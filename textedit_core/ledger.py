@@ -11,8 +11,8 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
-from .audit import day_start
 from .auth import lookup_key, require_role
+from .clock import day_start
 from .coltypes import micros_to_decimal
 from .errors import ValidationError
 from .models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User

@@ -1,4 +1,4 @@
-"""Talking to Ollama: prompts per operation, streaming, answer clean-up and error mapping."""
+"""Talking to Ollama: prompts, streaming, answer clean-up and error mapping."""
 
 from __future__ import annotations
 
@@ -21,43 +21,8 @@ from .errors import (
     ModelNotInstalled,
     ModelTimeout,
     ModelUnavailable,
-    ValidationError,
 )
-
-
-@dataclass(frozen=True)
-class Operation:
-    key: str
-    label: str
-    task: str
-    temperature: float
-
-
-OPERATIONS: dict[str, Operation] = {
-    op.key: op
-    for op in (
-        Operation(
-            "paraphrase",
-            "Paraphrase",
-            "Rewrite the text in different words. Keep its meaning, tone and level of detail.",
-            0.6,
-        ),
-        Operation(
-            "fix",
-            "Fix",
-            "Correct spelling, grammar and punctuation mistakes. Change nothing else: keep the "
-            "wording, style and meaning. If there are no mistakes, return the text unchanged.",
-            0.1,
-        ),
-        Operation(
-            "shorten",
-            "Shorten",
-            "Make the text clearly shorter, about half its length, keeping the key information "
-            "and its meaning.",
-            0.3,
-        ),
-    )
-}
+from .operations import Operation
 
 SYSTEM_TEMPLATE = """You are a text editor. {task}
 
@@ -68,13 +33,6 @@ Rules:
 - Output only the edited text: no preamble, no explanation, no quotes, no tags.
 - Answer in the same language as the text (a Russian text gets a Russian answer).
 - Keep names, numbers, paragraphs and list formatting."""
-
-
-def get_operation(key: str) -> Operation:
-    try:
-        return OPERATIONS[key]
-    except KeyError:
-        raise ValidationError(f"Unknown operation {key!r}.") from None
 
 
 def build_messages(operation: Operation, text: str) -> list[dict[str, str]]:

@@ -1,78 +1,18 @@
-"""What the app needs at run time, built once per process: settings, database, model gateway."""
+"""Start-up: migrate, refund what a crash left pending, prune, seed the admin, build the Services."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass
 
 from . import auth, billing, migrate, sessions, throttle
 from .config import Settings, resolve_jwt_secret
+from .context import Services
 from .db import Database
 from .errors import AdminEmailTaken
-from .llm import OllamaGateway, gateway_for
+from .llm import gateway_for
+from .reconciler import start_reconciler
 
 log = logging.getLogger(__name__)
-
-
-class Reconciler:
-    """Refunds, every `interval` seconds, the pending charges whose worker died (lease run out).
-
-    A daemon thread, so it never holds the process open. One per database per process: the
-    app builds its services more than once (serve.py, the page cache, changed settings).
-    """
-
-    def __init__(self, db: Database, interval: float, legacy_after: float) -> None:
-        self.db = db
-        self.interval = interval
-        self.legacy_after = legacy_after
-        self._stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="textedit-reconciler", daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                refunded = self.db.run(lambda s: billing.reconcile(s, self.legacy_after))
-            except Exception:
-                # A database blip must not end the thread: dead workers' tokens would then stay
-                # pending until the next start of the app.
-                log.exception("reconciling pending charges failed; next try in %g s", self.interval)
-                continue
-            if refunded:
-                log.warning("refunded %d charges whose worker stopped", refunded)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stopping.set()
-        self.thread.join(timeout)
-        with _reconcilers_lock:
-            if _reconcilers.get(self.db.url) is self:
-                del _reconcilers[self.db.url]
-
-
-_reconcilers: dict[str, Reconciler] = {}
-_reconcilers_lock = threading.Lock()
-
-
-def start_reconciler(db: Database, settings: Settings) -> Reconciler:
-    """The process's reconciler for this database, started on first use."""
-    with _reconcilers_lock:
-        reconciler = _reconcilers.get(db.url)
-        if reconciler is None:
-            reconciler = Reconciler(
-                db, settings.reconcile_interval_seconds, settings.stale_charge_seconds
-            )
-            reconciler.thread.start()
-            _reconcilers[db.url] = reconciler
-        return reconciler
-
-
-@dataclass(frozen=True)
-class Services:
-    settings: Settings
-    db: Database
-    gateway: OllamaGateway
-    jwt_secret: bytes
-    reconciler: Reconciler
 
 
 class StartupRefused(RuntimeError):

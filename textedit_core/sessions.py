@@ -18,18 +18,13 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from .coltypes import utcnow
+from .config import Lifetimes
 from .errors import AuthenticationFailed, NotAuthorized
 from .models import AuthSession, RefreshToken, User
 
 HANDOFF_SECONDS = 60
 PEEK_GRACE = timedelta(seconds=30)
 SESSION_ENDED = "Your session has ended. Please log in again."
-
-
-@dataclass(frozen=True)
-class Lifetimes:
-    absolute: timedelta  # a login lasts at most this long
-    idle: timedelta  # ... and ends earlier after this long without use
 
 
 @dataclass(frozen=True)

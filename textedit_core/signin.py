@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from . import actor as actors
 from . import auth, sessions, throttle, tokens
 from .actor import Actor
+from .context import Services
 from .errors import AuthenticationFailed, NotAuthorized, ValidationError, WrongCurrentPassword
 from .models import User
-from .services import Services
 from .sessions import Refreshed
 
 REFRESH_COOKIE = "textedit_refresh"

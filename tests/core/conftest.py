@@ -16,10 +16,9 @@ from sqlalchemy import inspect, text
 from tests.ollama_standin import OllamaStandIn
 from textedit_core import billing, passwords, services
 from textedit_core.coltypes import utcnow
-from textedit_core.config import Settings
+from textedit_core.config import Lifetimes, Settings
 from textedit_core.db import Database
 from textedit_core.models import Role, User
-from textedit_core.sessions import Lifetimes
 
 # 64 bytes: above the 32-byte floor, and long enough that PyJWT does not warn even for the
 # HS512 tokens the security suite forges.

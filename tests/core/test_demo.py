@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from tests.conftest import make_test_database
-from textedit_core import audit, auth, billing, cli, demo
+from textedit_core import audit, auth, billing, cli, demo, samples
 from textedit_core.coltypes import utcnow
 from textedit_core.config import Settings
 from textedit_core.db import Database
@@ -426,24 +426,24 @@ def test_seed_refuses_a_database_that_already_has_other_accounts(sqlite_db, tmp_
 
 
 def test_there_are_at_least_four_english_and_four_russian_samples():
-    languages = Counter(s.language for s in demo.sample_texts())
+    languages = Counter(s.language for s in samples.sample_texts())
     assert languages["en"] >= 4 and languages["ru"] >= 4
     assert set(languages) == {"en", "ru"}
 
 
 def test_each_language_has_a_sample_for_every_operation():
-    pairs = {(s.language, s.operation) for s in demo.sample_texts()}
+    pairs = {(s.language, s.operation) for s in samples.sample_texts()}
     assert pairs == {(lang, op) for lang in ("en", "ru") for op in ("fix", "paraphrase", "shorten")}
 
 
 def test_samples_fit_the_default_input_limit_and_have_titles():
     limit = Settings(_env_file=None).max_input_chars
-    for sample in demo.sample_texts():
+    for sample in samples.sample_texts():
         assert sample.title.strip() and 200 <= len(sample.text) <= limit
 
 
 def test_samples_are_frozen():
-    sample = demo.sample_texts()[0]
+    sample = samples.sample_texts()[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         sample.text = "changed"
 

@@ -20,7 +20,8 @@ from textedit_core.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from textedit_core.llm import OPERATIONS, OllamaGateway, clean_answer, get_operation
+from textedit_core.llm import OllamaGateway, clean_answer
+from textedit_core.operations import OPERATIONS, get_operation
 
 NUM_CTX = 8192
 TEXT = "Their going to the libary tomorow."

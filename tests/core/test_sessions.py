@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 
 from textedit_core import sessions
 from textedit_core.coltypes import utcnow
+from textedit_core.config import Lifetimes
 from textedit_core.errors import AuthenticationFailed, NotAuthorized
 from textedit_core.models import AuthSession, RefreshToken, User
-from textedit_core.sessions import Lifetimes
 
 from .conftest import LIFETIMES
 
