@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# The address the app listens on: this machine only, unless exposed deliberately
+# (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
+TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: run demo bench lint test test-core test-pages test-browser migrate check-ledger clean
+.PHONY: run demo bench lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +21,13 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m textedit_core migrate
-	$(PY) -m streamlit run serve.py --server.port $(PORT)
+	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address $(TEXTEDIT_BIND)
 
 # A separate demo database with realistic data; never touches the main one.
 DEMO_ENV = TEXTEDIT_DATABASE_URL=sqlite:///demo-data/demo.db TEXTEDIT_DATA_DIR=demo-data TEXTEDIT_DEMO_MODE=true
 demo: $(VENV)/.installed
 	$(DEMO_ENV) $(PY) -m textedit_core seed-demo
-	$(DEMO_ENV) $(PY) -m streamlit run serve.py --server.port $(PORT)
+	$(DEMO_ENV) $(PY) -m streamlit run serve.py --server.port $(PORT) --server.address $(TEXTEDIT_BIND)
 
 # Admin queries and exports at 100,000 users / 1,000,000 transactions (BENCH_ARGS=--postgres URL).
 bench: $(VENV)/.installed-dev
@@ -39,6 +42,10 @@ check-ledger: $(VENV)/.installed
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check app.py serve.py app_pages textedit_core tests bench
 
+# mypy over textedit_core (settings in pyproject.toml [tool.mypy]).
+typecheck: $(VENV)/.installed-dev
+	$(VENV)/bin/mypy
+
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -51,5 +58,13 @@ test-pages: $(VENV)/.installed-dev
 test-browser: $(VENV)/.installed-dev
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
+# Mutation testing of money, billing, tokens, sessions, throttle and exports against tests/core
+# (setup.cfg [mutmut]); PostgreSQL tests run too when TEXTEDIT_TEST_POSTGRES_URL is set.
+# Results are kept in mutants/ (resumable; `$(VENV)/bin/mutmut browse` to inspect survivors).
+MUTATE_CHILDREN ?= 2
+mutate: $(VENV)/.installed-dev
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_CHILDREN)
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache mutants
