@@ -1,7 +1,7 @@
 """ASGI entry (`streamlit run serve.py`): the Streamlit app plus the session-cookie routes.
 
 The routes are the only place that sets or clears the HttpOnly refresh-token cookie; a running
-Streamlit script cannot set cookies. The page's session bridge (app_pages/bridge.py) calls them.
+Streamlit script cannot set cookies. The page's session bridge (app_pages/session.py) calls them.
 """
 
 from __future__ import annotations
@@ -36,18 +36,12 @@ from textedit_core import exports, ledger, signin
 from textedit_core.coltypes import utcnow
 from textedit_core.config import load_settings
 from textedit_core.errors import ValidationError
-from textedit_core.services import Services, start
+from textedit_core.services import Services, shared
 
 COOKIE = signin.REFRESH_COOKIE
 BRIDGE_HEADER = "x-textedit-bridge"
-_services: Services | None = None
-
-
 def services() -> Services:
-    global _services
-    if _services is None:
-        _services = start(load_settings())
-    return _services
+    return shared(load_settings())
 
 
 def _same_origin(request: Request) -> bool:

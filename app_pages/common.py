@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 import streamlit as st
 
 from textedit_core import services
-from textedit_core.config import Settings, load_settings
+from textedit_core.config import load_settings
 from textedit_core.llm import ServiceStatus
 
 FLASH_KEY = "flash"
@@ -28,14 +28,10 @@ _TEXT_REWRITE_TRIGGERS = re.compile(
 )
 
 
-@st.cache_resource(show_spinner=False)
-def _services(settings: Settings) -> services.Services:
-    return services.start(settings)
-
-
 def app_services() -> services.Services:
-    # Settings are re-read each run (cheap); services are built once per distinct settings.
-    return _services(load_settings())
+    # Settings are re-read each run (cheap); services are built once per distinct settings and
+    # shared with serve.py's routes.
+    return services.shared(load_settings())
 
 
 def flash(kind: str, message: str) -> None:

@@ -1,4 +1,5 @@
-"""A stand-in Ollama server for tests, built to /work/shared/ollama-protocol.md.
+"""A stand-in Ollama server for tests, built to the Ollama HTTP API (/api/chat, /api/tags,
+/api/version, as Ollama serves them).
 
 It speaks the real HTTP protocol, so the product is tested through the real `ollama` client:
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from . import auth, billing, migrate, sessions, throttle
 from .config import Settings, resolve_jwt_secret
@@ -70,3 +71,16 @@ def start(settings: Settings) -> Services:
         jwt_secret=secret,
         reconciler=start_reconciler(db, settings),
     )
+
+
+_started: dict[Settings, Services] = {}
+_started_lock = threading.Lock()
+
+
+def shared(settings: Settings) -> Services:
+    """The process's Services for these settings, started once: serve.py's routes and the pages
+    use the same engine, gateway and reconciler."""
+    with _started_lock:
+        if settings not in _started:
+            _started[settings] = start(settings)
+        return _started[settings]

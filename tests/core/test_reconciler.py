@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import select, text, update
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, wait_until
-from textedit_core import billing
+from textedit_core import billing, services
 from textedit_core.actor import Actor
 from textedit_core.coltypes import utcnow
+from textedit_core.config import Settings
 from textedit_core.db import Database
 from textedit_core.editing import EditJob, start_edit
 from textedit_core.errors import ChargeExpired
@@ -196,3 +197,20 @@ def test_reconcile_does_not_refund_a_charge_renewed_while_it_decided(db, user_id
     reconciler.join(timeout=10)
     assert outcome == [0]
     assert status_of(db, charge.id) == "pending"
+
+
+def test_shared_services_are_started_once_per_settings(test_db, tmp_path):
+    # serve.py's routes and the pages ask for them separately: one engine, one reconciler.
+    settings = Settings(
+        _env_file=None,
+        database_url=test_db.url,
+        data_dir=tmp_path / "data",
+        jwt_secret="s" * 40,
+        ollama_host="http://127.0.0.1:9",
+    )
+    first = services.shared(settings)
+    try:
+        assert services.shared(settings) is first
+    finally:
+        first.reconciler.stop()
+        first.db.dispose()

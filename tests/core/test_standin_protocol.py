@@ -1,6 +1,6 @@
 """The stand-in answers the real `ollama` client (0.6.3) the way a real Ollama does.
 
-These pin the stand-in to /work/shared/ollama-protocol.md, so that tests of the product that
+These pin the stand-in to the Ollama HTTP API, so that tests of the product that
 pass against it mean something for a real server.
 """
 
