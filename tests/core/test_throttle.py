@@ -174,6 +174,43 @@ def test_a_success_lifts_the_client_lock_its_own_attempt_set(svc):
     assert attempt_at(svc, T0, account="one-more@example.com", client="203.0.113.9") is None
 
 
+def test_a_success_gives_back_an_attempt_only_to_its_own_client(svc):
+    fail_from_client(svc, "203.0.113.9", 3)
+    fail_from_client(svc, "198.51.100.7", 3)
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    svc.db.run(lambda s: throttle.succeeded(s, attempt))
+    assert failures(svc, throttle.CLIENT, "198.51.100.7") == 3
+
+
+def test_a_success_never_takes_a_client_count_below_zero(svc):
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    # Meanwhile the counter was emptied (e.g. a new window began): nothing is left to give back.
+    svc.db.run(
+        lambda s: s.execute(
+            update(throttle.LoginThrottle)
+            .where(throttle.LoginThrottle.key == "203.0.113.9")
+            .values(failures=0)
+        )
+    )
+    svc.db.run(lambda s: throttle.succeeded(s, attempt))
+    assert failures(svc, throttle.CLIENT, "203.0.113.9") == 0
+
+
+def test_a_success_keeps_a_client_lock_that_later_attempts_set(svc):
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9", T0))
+    # While its password is being checked, other attempts from the address use up the allowance.
+    fail_from_client(svc, "203.0.113.9", 29)
+    svc.db.run(lambda s: throttle.succeeded(s, attempt))
+    assert attempt_at(svc, T0, account="one-more@example.com", client="203.0.113.9") == 60
+
+
+def test_a_lock_that_ended_while_the_password_was_checked_still_reports_a_wait_of_one_second():
+    ended = throttle.Attempt("amy@example.com", None, lock_until=utcnow() - timedelta(seconds=5))
+    with pytest.raises(LoginThrottled) as raised:
+        ended.raise_if_locked()
+    assert raised.value.wait_seconds == 1
+
+
 def test_prune_forgets_a_counter_a_whole_window_old(svc):
     fail_at(svc, T0)
     assert svc.db.run(lambda s: throttle.prune(s, now=T0 + timedelta(minutes=15))) == 1
