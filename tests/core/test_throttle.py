@@ -182,6 +182,12 @@ def test_a_success_gives_back_an_attempt_only_to_its_own_client(svc):
     assert failures(svc, throttle.CLIENT, "198.51.100.7") == 3
 
 
+def test_the_first_login_from_an_address_leaves_its_count_at_zero(svc):
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    svc.db.run(lambda s: throttle.succeeded(s, attempt))
+    assert failures(svc, throttle.CLIENT, "203.0.113.9") == 0
+
+
 def test_a_success_never_takes_a_client_count_below_zero(svc):
     attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
     # Meanwhile the counter was emptied (e.g. a new window began): nothing is left to give back.
