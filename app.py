@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages import session, sidebar
 from app_pages.common import show_flash
+from textedit_core.models import STAFF_ROLES, Role
 
 st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
 
@@ -18,7 +19,7 @@ def pages_for(role: str | None) -> list:
         st.Page("app_pages/account.py", title="Account", icon=":material/manage_accounts:",
                 url_path="account"),
     ]
-    if role in ("admin", "moderator"):
+    if role in {r.value for r in STAFF_ROLES}:
         pages += [
             st.Page("app_pages/dashboard.py", title="Dashboard", icon=":material/monitoring:",
                     url_path="dashboard"),
@@ -26,7 +27,7 @@ def pages_for(role: str | None) -> list:
             st.Page("app_pages/transactions.py", title="Transactions", icon=":material/receipt_long:",
                     url_path="transactions"),
         ]
-    if role == "admin":
+    if role == Role.ADMIN.value:
         pages.append(st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:",
                              url_path="admin"))
     return pages

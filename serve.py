@@ -12,7 +12,6 @@ import json
 import re
 import shutil
 import tempfile
-from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,11 +31,12 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from textedit_core import exports, ledger, signin
+from textedit_core import signin
 from textedit_core.coltypes import utcnow
 from textedit_core.config import load_settings
-from textedit_core.errors import ValidationError
+from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.services import Services, shared
+from textedit_core.usecases import transactions
 
 COOKIE = signin.REFRESH_COOKIE
 BRIDGE_HEADER = "x-textedit-bridge"
@@ -125,28 +125,6 @@ async def logout(request: Request) -> Response:
     return _cleared(204, request)
 
 
-def _filter(request: Request) -> ledger.TxFilter:
-    params = request.query_params
-
-    def day(name: str) -> date | None:
-        value = params.get(name)
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValidationError(f"{name!r} must be a date like 2026-11-29.") from None
-
-    return ledger.TxFilter(
-        date_from=day("from"),
-        date_to=day("to"),
-        user_email=params.get("user") or None,
-        kinds=tuple(params.getlist("kind")),
-        statuses=tuple(params.getlist("status")),
-        currencies=tuple(params.getlist("currency")),
-    ).validate()
-
-
 async def export_transactions(request: Request) -> Response:
     """GET /export/transactions.{csv,xlsx}?from&to&user&kind&status&currency, admins only.
 
@@ -159,33 +137,35 @@ async def export_transactions(request: Request) -> Response:
         return Response(status_code=404)
     if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
         return Response(status_code=403)
-    svc = services()
-    account = await run_in_threadpool(signin.peek, svc, request.cookies.get(COOKIE, ""))
-    if account is None or not account.is_admin:
-        return PlainTextResponse("Log in as an admin to export transactions.", status_code=403)
+    svc, cookie, params = services(), request.cookies.get(COOKIE, ""), request.query_params
     try:
-        flt = _filter(request)
+        if fmt == "csv":
+            export = await run_in_threadpool(transactions.export_csv, svc, cookie, params)
+            return StreamingResponse(
+                iterate_in_threadpool(export.chunks),
+                media_type="text/csv; charset=utf-8",
+                headers=_attachment(export.filename),
+            )
+        folder = tempfile.mkdtemp(prefix="textedit-export-")
+        try:
+            path = await run_in_threadpool(transactions.export_xlsx, svc, cookie, params, folder)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    except NotAuthorized as error:
+        return PlainTextResponse(str(error), status_code=403)
     except ValidationError as error:
         return PlainTextResponse(str(error), status_code=400)
-    filename = exports.export_filename(flt, fmt, date.today())
-    headers = {
-        "content-disposition": f'attachment; filename="{filename}"',
-        "cache-control": "no-store",
-    }
-    if fmt == "csv":
-        chunks = await run_in_threadpool(exports.stream_csv, svc.db, account.id, flt)
-        return StreamingResponse(
-            iterate_in_threadpool(chunks), media_type="text/csv; charset=utf-8", headers=headers
-        )
-    folder = tempfile.mkdtemp(prefix="textedit-export-")
-    path = Path(folder) / filename
-    await run_in_threadpool(exports.export_transactions, svc.db, account.id, flt, "xlsx", path)
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers=headers,
+        headers=_attachment(Path(path).name),
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"}
 
 
 routes = [

@@ -5,12 +5,11 @@ import streamlit as st
 
 from app_pages import session
 from app_pages.common import app_services, escape_markdown, flash, show_error
-from textedit_core import sessions, signin
 from textedit_core.errors import DomainError
+from textedit_core.usecases import account as own_account
 
 account = session.require_account()
 svc = app_services()
-this_session = session.session_id()
 
 st.title("Account")
 st.caption(f"Signed in as {escape_markdown(account.email)} · role: {account.role}")
@@ -31,7 +30,7 @@ if change:
         st.error("The two new passwords do not match.")
     else:
         try:
-            ended = signin.change_password(svc, account.id, this_session, current, new)
+            ended = own_account.change_password(svc, session.token(), current, new)
         except DomainError as error:
             show_error(str(error))
         else:
@@ -39,13 +38,16 @@ if change:
             st.rerun()
 
 st.subheader("Signed-in devices")
-with svc.db.read() as db_session:
-    devices = sessions.active(db_session, account.id, svc.settings.lifetimes)
+try:
+    devices = own_account.devices(svc, session.token())
+except DomainError as error:
+    show_error(str(error))
+    st.stop()
 st.dataframe(
     pd.DataFrame(
         [
             {
-                "Device": d.user_agent + (" (this one)" if d.id == this_session else ""),
+                "Device": d.user_agent + (" (this one)" if d.this_device else ""),
                 "IP address": d.ip_address or "",
                 "Signed in": d.created_at,
                 "Last used": d.last_used_at,
@@ -60,13 +62,13 @@ st.dataframe(
         "Last used": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     },
 )
-others = [d for d in devices if d.id != this_session]
+others = [d for d in devices if not d.this_device]
 if others:
     labels = {d.id: f"{d.user_agent}, last used {d.last_used_at:%Y-%m-%d %H:%M} UTC" for d in others}
     chosen = st.selectbox("Device", options=list(labels), format_func=labels.get, key="revoke_choice")
     if st.button("Sign out that device", key="revoke_device"):
         try:
-            session.act(lambda s, me: sessions.revoke_own(s, me.id, chosen))
+            own_account.revoke_device(svc, session.token(), chosen)
         except DomainError as error:
             show_error(str(error))
         else:

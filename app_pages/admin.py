@@ -1,37 +1,41 @@
 """Admin: the token rate with a preview and its history, and the audit log of admin actions."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
 from app_pages import session
 from app_pages.common import app_services, escape_markdown, flash, show_error
-from textedit_core import audit, billing, money
+from textedit_core import audit, money
 from textedit_core.errors import DomainError
+from textedit_core.usecases import admin, staff
 
 account = session.require_account(admin=True)
 svc = app_services()
 st.set_page_config(layout="wide")  # wide tables and charts
-PREVIEW_AMOUNT = Decimal(100)
 
 st.title("Admin")
 rate_tab, audit_tab = st.tabs(["Token rate", "Audit log"])
 
-with svc.db.read() as db_session:
-    rate = billing.current_rate(db_session)
-    rate_rows = billing.rate_history(db_session)
+try:
+    overview = admin.rate_overview(svc, session.token())
+except DomainError as error:
+    show_error(str(error))
+    st.stop()
+rate, rate_rows = overview.rate, overview.history
 
 
-def _buys(currency: str, rate_value: Decimal) -> str:
-    tokens = int(PREVIEW_AMOUNT // rate_value)
-    return f"{money.format_amount(PREVIEW_AMOUNT)} {escape_markdown(currency)} now buys {tokens:,} tokens"
+def _buys(preview: admin.RatePreview) -> str:
+    return (
+        f"{money.format_amount(preview.amount)} {escape_markdown(preview.currency)} "
+        f"now buys {preview.tokens:,} tokens"
+    )
 
 
 with rate_tab:
     st.caption("The price of one token. Changes apply to new top-ups; past ones keep their rate.")
-    st.write(f"In force: 1 token = **{money.format_amount(rate.rate)} {escape_markdown(rate.currency)}** · {_buys(rate.currency, rate.rate)}.")
+    st.write(f"In force: 1 token = **{money.format_amount(rate.rate)} {escape_markdown(rate.currency)}** · {_buys(overview.buys)}.")
     edited = st.data_editor(
         pd.DataFrame([{"currency": rate.currency, "rate": str(rate.rate)}]),
         key=f"rate_editor_{rate.id}",
@@ -49,17 +53,15 @@ with rate_tab:
     valid = False
     if changed:
         try:
-            preview = (money.parse_currency(row["currency"]), money.parse_rate(row["rate"]))
+            preview = admin.rate_preview(row["currency"], row["rate"])
         except DomainError as error:
             show_error(str(error))
         else:
             valid = True
-            st.info(f"After saving: {_buys(*preview)}.")
+            st.info(f"After saving: {_buys(preview)}.")
     if st.button("Save rate", type="primary", key="save_rate", disabled=not valid):
         try:
-            new_rate = session.act(
-                lambda s, user: billing.set_rate(s, user.id, row["currency"], row["rate"])
-            )
+            new_rate = admin.set_rate(svc, session.token(), row["currency"], row["rate"])
         except DomainError as error:
             show_error(str(error))
         else:
@@ -92,9 +94,8 @@ with audit_tab:
     dates = dates_col.date_input("Dates (UTC)", value=(today - timedelta(days=89), today), key="audit_dates")
     date_from, date_to = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], None)
     try:
-        with svc.db.read() as db_session:
-            rows = audit.entries(db_session, account.id, action=action, actor_email=actor_email or None,
-                                 date_from=date_from, date_to=date_to)
+        rows = staff.audit_log(svc, session.token(), action=action, actor_email=actor_email or None,
+                               date_from=date_from, date_to=date_to)
     except DomainError as error:
         show_error(str(error))
         rows = []

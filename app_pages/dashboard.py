@@ -10,6 +10,7 @@ from app_pages.common import app_services, escape_markdown, show_error
 from textedit_core import dashboard
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
+from textedit_core.usecases import staff
 
 account = session.require_account(staff=True)
 svc = app_services()
@@ -26,12 +27,11 @@ if len(dates) != 2:
 date_from, date_to = dates
 
 try:
-    with svc.db.read() as db_session:
-        kpis = dashboard.kpis(db_session, account.id, date_from, date_to)
-        series = dashboard.daily(db_session, account.id, date_from, date_to)
+    figures = staff.dashboard(svc, session.token(), date_from, date_to)
 except DomainError as error:
     show_error(str(error))
     st.stop()
+kpis, series = figures.kpis, figures.daily
 
 row1 = st.columns(3)
 row1[0].metric("Users", f"{kpis.users:,}", f"+{kpis.new_users:,} in period", delta_color="off")

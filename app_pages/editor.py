@@ -3,10 +3,11 @@
 import streamlit as st
 
 from app_pages import common, session
-from textedit_core.editing import FREE_RESULT_NOTE, start_edit
+from textedit_core.editing import FREE_RESULT_NOTE
 from textedit_core.errors import DomainError, ModelError
 from textedit_core.operations import OPERATIONS
 from textedit_core.samples import sample_texts
+from textedit_core.usecases import editor
 
 account = session.require_account()
 svc = common.app_services()
@@ -65,7 +66,7 @@ st.caption(f"{len(text):,} / {limit:,} characters · 1 token per request")
 
 if st.button("Run", type="primary", disabled=account.balance <= 0, key="editor_run"):
     try:
-        job = start_edit(svc.db, svc.gateway, session.actor(), operation, text, limit)
+        job = editor.start_edit(svc, session.token(), operation, text)
     except DomainError as error:
         common.show_error(str(error))
     else:

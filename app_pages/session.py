@@ -161,9 +161,7 @@ def resolve() -> Visitor:
                 return Visitor(None)
             if not st.session_state.get(PENDING_KEY):
                 _request("refresh")
-            with svc.db.read() as session:
-                role = signin.role_of(session, expired.user_id)
-            return Visitor(None, restoring_role=role)
+            return Visitor(None, restoring_role=signin.restoring_role(svc, expired.user_id))
         if (claims.expires_at - utcnow()).total_seconds() < RENEW_BEFORE_SECONDS and not st.session_state.get(
             PENDING_KEY
         ):
@@ -222,20 +220,9 @@ def sign_out_everywhere(user_id: int) -> None:
     _forget_this_tab()
 
 
-def session_id() -> str | None:
-    claims = _claims()
-    return claims.session_id if claims else None
-
-
-def act(work, *roles):
-    """Run a state-changing core call, `work(db_session, user)`, for this tab's user: the core
-    re-checks the user, role and device session inside the same transaction."""
-    return signin.act(app_services(), st.session_state.get(TOKEN_KEY), work, *roles)
-
-
-def actor() -> signin.Actor:
-    """This tab's actor, for core use cases that check it themselves (e.g. start_edit)."""
-    return signin.actor_for(app_services(), st.session_state.get(TOKEN_KEY))
+def token() -> str | None:
+    """This tab's access token, for the use cases (each checks it in its own transaction)."""
+    return st.session_state.get(TOKEN_KEY)
 
 
 def require_account(*, admin: bool = False, staff: bool = False) -> Account:

@@ -7,10 +7,11 @@ import streamlit as st
 from app_pages import session
 from app_pages.common import escape_markdown, model_status
 from textedit_core.auth import Account
+from textedit_core.models import Role
 
 ROLE_BADGES = {
-    "admin": (":material/shield_person:", "violet"),
-    "moderator": (":material/visibility:", "blue"),
+    Role.ADMIN.value: (":material/shield_person:", "violet"),
+    Role.MODERATOR.value: (":material/visibility:", "blue"),
 }
 
 

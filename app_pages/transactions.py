@@ -11,6 +11,8 @@ from app_pages.common import app_services, escape_markdown, show_error
 from textedit_core import ledger
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
+from textedit_core.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, TxColumn
+from textedit_core.usecases import transactions
 
 account = session.require_account(staff=True)
 svc = app_services()
@@ -23,8 +25,11 @@ def _first_page() -> None:
     st.session_state["tx_page"] = 1
 
 
-with svc.db.read() as db_session:
-    known_currencies = ledger.currencies(db_session)
+try:
+    known_currencies = transactions.currencies(svc, session.token())
+except DomainError as error:
+    show_error(str(error))
+    st.stop()
 
 today = date.today()
 all_dates = st.toggle("All dates", key="tx_all_dates", on_change=_first_page)
@@ -55,12 +60,11 @@ page_size = size_col.selectbox("Rows", [25, 50, 100, 200], index=1, key="tx_page
 page_number = page_col.number_input("Page", min_value=1, step=1, key="tx_page")
 
 try:
-    with svc.db.read() as db_session:
-        result = ledger.search(db_session, account.id, flt, int(page_number), page_size)
-        sums = ledger.totals(db_session, account.id, flt)
+    found = transactions.search(svc, session.token(), flt, int(page_number), page_size)
 except DomainError as error:
     show_error(str(error))
     st.stop()
+result, sums = found.page, found.totals
 
 money = ", ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in sums.money.items()) or "—"
 first, second, third, fourth = st.columns(4)
@@ -71,34 +75,37 @@ fourth.metric("Tokens refunded", f"{sums.tokens_refunded:,}")
 st.caption(f"Top-ups: {money} · adjustments: {sums.tokens_adjusted:+,} tokens")
 
 st.caption(f"Page {result.page} of {result.pages}")
-frame = pd.DataFrame([row.__dict__ for row in result.rows], columns=ledger.COLUMNS)
-for column in ("amount", "rate"):
-    frame[column] = frame[column].map(lambda v: "" if v is None or pd.isna(v) else format(v, "f"))
-for column in ("currency", "operation", "note", "actor_email"):
-    frame[column] = frame[column].fillna("")
+
+
+def _column_config(column: TxColumn):
+    """The Streamlit column for a descriptor (the core knows no Streamlit)."""
+    if column.type is ColumnType.INTEGER:
+        return st.column_config.NumberColumn(column.label, help=column.help, format="%d")
+    if column.type is ColumnType.TOKENS:
+        return st.column_config.NumberColumn(column.label, help=column.help, format="%+d")
+    if column.type is ColumnType.TIME:
+        return st.column_config.DatetimeColumn(
+            column.label, help=column.help, format="YYYY-MM-DD HH:mm:ss"
+        )
+    return st.column_config.TextColumn(column.label, help=column.help)
+
+
+frame = pd.DataFrame(result.rows, columns=COLUMNS)
+for column in TX_COLUMNS:
+    if column.type is ColumnType.MONEY:  # exact text: a float column would round it
+        frame[column.name] = frame[column.name].map(
+            lambda v: "" if v is None or pd.isna(v) else format(v, "f")
+        )
+    elif column.type is ColumnType.TEXT:
+        frame[column.name] = frame[column.name].fillna("")
 st.dataframe(
     frame,
     hide_index=True,
-    column_config={
-        "id": st.column_config.NumberColumn("ID", format="%d"),
-        "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-        "user_email": "User",
-        "kind": "Kind",
-        "status": "Status",
-        "tokens": st.column_config.NumberColumn("Tokens", format="%+d"),
-        "amount": "Amount",
-        "currency": "Currency",
-        "rate": "Rate",
-        "operation": "Operation",
-        "note": st.column_config.TextColumn("Note", help="Adjustment reason, or why a charge was refunded"),
-        "actor_email": "By",
-    },
+    column_config={column.name: _column_config(column) for column in TX_COLUMNS},
 )
 
 if account.is_admin:
-    params = {"from": date_from, "to": date_to, "user": flt.user_email, "kind": kinds,
-              "status": statuses, "currency": currencies}
-    query = urlencode({k: v for k, v in params.items() if v}, doseq=True)
+    query = urlencode(flt.to_query_params(), doseq=True)
     csv_col, xlsx_col = st.columns(2)
     csv_col.link_button("Download CSV", f"/export/transactions.csv?{query}", icon=":material/download:")
     xlsx_col.link_button("Download XLSX", f"/export/transactions.xlsx?{query}", icon=":material/download:")

@@ -5,9 +5,10 @@ import streamlit as st
 
 from app_pages import session
 from app_pages.common import app_services, escape_markdown, flash, show_error
-from textedit_core import admin, billing, directory
+from textedit_core import directory
 from textedit_core.errors import DomainError
 from textedit_core.models import Role
+from textedit_core.usecases import admin, staff
 
 account = session.require_account(staff=True)
 svc = app_services()
@@ -51,8 +52,7 @@ page_number = page_col.number_input("Page", min_value=1, step=1, key="users_page
 
 query = directory.UserQuery(search, role, status, sort, descending, int(page_number), page_size)
 try:
-    with svc.db.read() as db_session:
-        result = directory.search_users(db_session, account.id, query)
+    result = staff.search_users(svc, session.token(), query)
 except DomainError as error:
     show_error(str(error))
     st.stop()
@@ -91,10 +91,10 @@ target_id = st.selectbox(
 target = targets[target_id]
 
 
-def _act(work, success: str) -> None:
-    """Run an admin action (`work(db_session, admin_user)`), re-checked in the core."""
+def _act(action, success: str) -> None:
+    """Run an admin use case (`action()`); the core re-checks the admin in its transaction."""
     try:
-        session.act(work)
+        action()
     except DomainError as error:
         show_error(str(error))
     else:
@@ -106,14 +106,14 @@ role_tab, block_tab, balance_tab = st.tabs(["Role", "Block", "Balance"])
 with role_tab:
     new_role = st.selectbox("New role", ROLES, index=ROLES.index(target.role), key="target_role")
     if st.button("Save role", key="save_role", disabled=new_role == target.role):
-        _act(lambda s, me: admin.set_role(s, me.id, target.id, new_role),
+        _act(lambda: admin.set_role(svc, session.token(), target.id, new_role),
              f"{target.email} is now a {new_role}.")
 with block_tab:
     blocked = target.status == "blocked"
     st.write(f"{escape_markdown(target.email)} is **{target.status}**.")
     st.caption("Blocking ends all of the user's sessions at once.")
     if st.button("Unblock" if blocked else "Block", key="toggle_block"):
-        _act(lambda s, me: admin.set_blocked(s, me.id, target.id, not blocked),
+        _act(lambda: admin.set_blocked(svc, session.token(), target.id, not blocked),
              f"{target.email} is {'active again' if blocked else 'blocked'}.")
 with balance_tab:
     st.write(f"Balance: **{target.balance:,} tokens**")
@@ -122,5 +122,5 @@ with balance_tab:
         reason = st.text_input("Reason (required, kept in the ledger)", key="adjust_reason", max_chars=255)
         adjust = st.form_submit_button("Adjust balance", type="primary")
     if adjust:
-        _act(lambda s, me: billing.adjust_balance(s, me.id, target.id, tokens, reason),
+        _act(lambda: admin.adjust_balance(svc, session.token(), target.id, tokens, reason),
              f"Adjusted {target.email}'s balance by {tokens.strip()} tokens.")

@@ -6,18 +6,21 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common, session
-from textedit_core import billing
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
+from textedit_core.usecases import wallet
 
 account = session.require_account()
 svc = common.app_services()
 
 DONE_KEY = "topup_done"
 
-with svc.db.read() as db_session:
-    rate = billing.current_rate(db_session)
-    history = billing.user_transactions(db_session, account.id)
+try:
+    view = wallet.overview(svc, session.token())
+except DomainError as error:
+    common.show_error(str(error))
+    st.stop()
+rate, history = view.rate, view.history
 
 
 def _new_attempt() -> None:
@@ -32,7 +35,7 @@ if st.session_state.pop(DONE_KEY, False):
 
 st.title("Wallet")
 left, right = st.columns(2)
-left.metric("Balance", f"{account.balance:,} tokens")
+left.metric("Balance", f"{view.balance:,} tokens")
 right.metric("Price", f"{format_amount(rate.rate)} {rate.currency}", help="The price of 1 token.")
 
 st.subheader("Top up")
@@ -45,7 +48,7 @@ amount = st.text_input(
 quote = None
 if amount.strip():
     try:
-        quote = billing.quote_topup(amount, rate)
+        quote = wallet.preview(amount, rate)
     except DomainError as error:
         common.show_error(str(error))
     else:
@@ -65,9 +68,7 @@ elif st.button(
     key=f"topup_confirm:{rate.id}:{quote.entered}:{quote.tokens}",
 ):
     try:
-        tx = session.act(
-            lambda s, user: billing.top_up(s, user.id, quote, st.session_state["topup_key"])
-        )
+        tx = wallet.top_up(svc, session.token(), quote, st.session_state["topup_key"])
     except DomainError as error:
         common.show_error(str(error))
     else:

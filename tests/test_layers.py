@@ -2,12 +2,14 @@
 
 textedit_core never imports streamlit or the pages; inside it, a module imports only modules of
 its own layer or lower ones; pages and the entry scripts never import SQLAlchemy or the
-database layer, nor the demo seeder.
+database layer, nor the demo seeder, and never open a transaction themselves (the use cases in
+textedit_core/usecases do).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -18,21 +20,30 @@ CORE = ROOT / "textedit_core"
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS = [
     {"errors", "clock", "coltypes", "config", "text_input"},
-    {"db", "models", "operations", "samples", "clientaddr", "paging"},
+    {"db", "models", "operations", "samples", "clientaddr", "paging", "txcolumns"},
     {"migrate", "passwords", "tokens", "money", "llm"},
     {
         "sessions", "throttle", "auth", "actor", "audit", "billing", "admin", "directory", "ledger",
         "dashboard", "exports", "editing", "reconciler",
     },
     {"context"},
-    {"signin", "services", "demo"},
+    {
+        "signin", "services", "demo", "usecases", "usecases.common", "usecases.wallet",
+        "usecases.account", "usecases.staff", "usecases.admin", "usecases.editor",
+        "usecases.transactions",
+    },
     {"cli", "__main__"},
 ]
 LAYER_OF = {name: index for index, layer in enumerate(LAYERS) for name in layer}
 
 
+def _package_of(path: Path) -> list[str]:
+    """The dotted package a file belongs to (a package's __init__ belongs to the package itself)."""
+    return list(path.relative_to(ROOT).with_suffix("").parts[:-1])
+
+
 def imported_modules(path: Path) -> set[str]:
-    """Dotted names this file imports, relative imports resolved against textedit_core."""
+    """Dotted names this file imports, relative imports resolved against the file's package."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -40,30 +51,55 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = "textedit_core" + (f".{base}" if base else "")
+                package = _package_of(path)
+                package = package[: len(package) - (node.level - 1)]
+                base = ".".join([*package, *([base] if base else [])])
             names.add(base)
             names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
 
 
+def module_name(path: Path) -> str:
+    """A core module's dotted name below textedit_core: "billing", "usecases.wallet", "usecases"
+    (a subpackage's __init__)."""
+    parts = path.relative_to(CORE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def core_modules() -> list[Path]:
-    return sorted(p for p in CORE.glob("*.py") if p.stem != "__init__")
+    """Every module of textedit_core and its subpackages (migration scripts excepted: Alembic
+    loads them, nothing imports them)."""
+    return sorted(
+        p
+        for p in CORE.rglob("*.py")
+        if p != CORE / "__init__.py" and "migrations" not in p.relative_to(CORE).parts
+    )
+
+
+def _layered(dotted: str) -> str | None:
+    """The longest prefix of a dotted name below textedit_core that has a layer."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 0, -1):
+        if ".".join(parts[:end]) in LAYER_OF:
+            return ".".join(parts[:end])
+    return None
 
 
 def core_imports(path: Path) -> set[str]:
     prefix = "textedit_core."
-    return {
-        name[len(prefix):].split(".")[0]
-        for name in imported_modules(path)
-        if name.startswith(prefix) and name[len(prefix):].split(".")[0] in LAYER_OF
-    }
+    found = (_layered(name[len(prefix):]) for name in imported_modules(path) if name.startswith(prefix))
+    return {name for name in found if name is not None}
 
 
 def test_every_core_module_has_a_layer():
-    assert {p.stem for p in core_modules()} - set(LAYER_OF) == set()
+    assert {module_name(p) for p in core_modules()} - set(LAYER_OF) == set()
 
 
-@pytest.mark.parametrize("path", core_modules(), ids=lambda p: p.stem)
+def test_every_layered_module_exists():
+    assert set(LAYER_OF) - {module_name(p) for p in core_modules()} == set()
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=module_name)
 def test_the_core_never_imports_streamlit_or_the_pages(path):
     forbidden = {
         name for name in imported_modules(path) if name.split(".")[0] in ("streamlit", "app_pages")
@@ -71,11 +107,11 @@ def test_the_core_never_imports_streamlit_or_the_pages(path):
     assert forbidden == set()
 
 
-@pytest.mark.parametrize("path", core_modules(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", core_modules(), ids=module_name)
 def test_a_core_module_imports_nothing_from_a_higher_layer(path):
-    own = LAYER_OF[path.stem]
+    own = LAYER_OF[module_name(path)]
     upward = {name for name in core_imports(path) if LAYER_OF[name] > own}
-    assert upward == set(), f"{path.stem} (layer {own}) imports from higher layers: {upward}"
+    assert upward == set(), f"{module_name(path)} (layer {own}) imports from higher layers: {upward}"
 
 
 def ui_scripts() -> list[Path]:
@@ -92,3 +128,18 @@ def test_pages_never_import_sqlalchemy_the_database_layer_or_the_demo_seeder(pat
         or name.startswith(("textedit_core.db.", "textedit_core.demo."))
     }
     assert forbidden == set()
+
+
+# `svc.db`, `services.db`, `.db.read()`: the Database object. Pages call use cases instead.
+DATABASE_OBJECT = re.compile(r"\.db\b")
+
+
+@pytest.mark.parametrize("path", ui_scripts(), ids=lambda p: p.stem)
+def test_pages_never_touch_the_database_object(path):
+    """No page, app.py or serve.py opens a transaction: each action or read is one use case."""
+    hits = [
+        f"{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if DATABASE_OBJECT.search(line)
+    ]
+    assert hits == []

@@ -25,16 +25,14 @@ from .auth import require_role
 from .coltypes import utcnow
 from .db import Database
 from .errors import ValidationError
-from .ledger import COLUMNS, ExportRow, TxFilter
+from .ledger import TxFilter
 from .models import Role
+from .txcolumns import COLUMNS, TX_COLUMNS, ColumnType, RowValues, indexes
 
 # The full-width forms U+FF1D U+FF0B U+FF0D U+FF20 too: spreadsheet apps normalise them to = + - @.
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 FORMATS = ("csv", "xlsx")
 CSV_CHUNK_ROWS = 2000  # rows per streamed chunk: a few hundred KB
-TIME_COLUMNS = ("created_at",)
-MONEY_COLUMNS = ("amount", "rate")
-NUMBER_COLUMNS = ("id", "tokens")  # every other column is text
 # Excel shows (and a double keeps) 15 significant digits.
 EXCEL_DIGITS = 15
 XLSX_MAX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, less the header
@@ -44,8 +42,9 @@ XLSX_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
 }
-XLSX_HEADER = [f"{c} (UTC)" if c in TIME_COLUMNS else c for c in COLUMNS]
-XLSX_WIDTHS = {"created_at": 20, "user_email": 28, "note": 40, "actor_email": 28}
+XLSX_HEADER = [
+    f"{c.name} (UTC)" if c.type is ColumnType.TIME else c.name for c in TX_COLUMNS
+]
 
 
 def neutralize(value: object) -> object:
@@ -69,43 +68,31 @@ def _decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
-def _money_text(value: Decimal | None) -> str:
-    return "" if value is None else _decimal_text(value)
-
-
 _DANGEROUS_FIRST = frozenset(DANGEROUS_PREFIXES)  # every prefix is one character
 
 
-def _safe_text(value: str | None) -> str:
-    """neutralize() for text cells, inlined for speed: it runs millions of times per export."""
-    if not value:
-        return ""
-    return "'" + value if value[0] in _DANGEROUS_FIRST else value
+# Cells that change on their way to the CSV file; the others (numbers, codes, the time, already
+# text) go as they are. kind and status are held to a fixed vocabulary by CHECK constraints; TEXT
+# columns may carry text a user or an admin typed.
+_CSV_TEXT_AT = indexes(ColumnType.TEXT)
+_CSV_MONEY_AT = indexes(ColumnType.MONEY)
 
 
-def _csv_cells(row: ExportRow) -> tuple:
-    # Spelled out per column: this runs once per exported row (a million for a full export).
-    # kind and status are held to a fixed vocabulary by CHECK constraints; the rest may carry
-    # text a user or an admin typed.
-    (tx_id, when, email, kind, status, tokens, amount, currency, rate, operation, note,
-     actor_email) = row
-    return (
-        tx_id,
-        when,
-        _safe_text(email),
-        kind,
-        status,
-        tokens,
-        _money_text(amount),
-        _safe_text(currency),
-        _money_text(rate),
-        _safe_text(operation),
-        _safe_text(note),
-        _safe_text(actor_email),
-    )
+def _csv_cells(row: RowValues) -> list:
+    # Runs once per exported row (a million for a full export): index loops, no call per cell.
+    cells = list(row)
+    for i in _CSV_TEXT_AT:
+        text = cells[i]
+        if text and text[0] in _DANGEROUS_FIRST:
+            cells[i] = "'" + text
+    for i in _CSV_MONEY_AT:
+        money = cells[i]
+        if money is not None:
+            cells[i] = _decimal_text(money)
+    return cells  # None is written as an empty cell
 
 
-def _csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
+def _csv_chunks(rows: Iterable[RowValues]) -> Iterator[bytes]:
     """UTF-8 with a BOM (Excel then reads it as UTF-8), CRLF line ends, header = COLUMNS."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -125,11 +112,11 @@ def _csv_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
     yield drain()
 
 
-def write_csv(rows: Iterable[ExportRow], out: BinaryIO) -> int:
+def write_csv(rows: Iterable[RowValues], out: BinaryIO) -> int:
     """Stream `rows` to a binary file object; returns the number of rows written."""
     count = 0
 
-    def counted() -> Iterator[ExportRow]:
+    def counted() -> Iterator[RowValues]:
         nonlocal count
         for row in rows:
             count += 1
@@ -157,7 +144,7 @@ def _excel_number(value: Decimal) -> float | None:
     return number if Decimal(repr(number)) == value else None
 
 
-def write_xlsx(rows: Iterable[ExportRow], path: str | os.PathLike) -> int:
+def write_xlsx(rows: Iterable[RowValues], path: str | os.PathLike) -> int:
     """Write `rows` to an XLSX file at `path`, row by row; returns the number of rows written.
 
     Timestamps are Excel datetimes in UTC (Excel has no time zones: the header says UTC),
@@ -170,8 +157,8 @@ def write_xlsx(rows: Iterable[ExportRow], path: str | os.PathLike) -> int:
         bold = workbook.add_format({"bold": True})
         when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         money = workbook.add_format({"num_format": "0.00####"})
-        for col, column in enumerate(COLUMNS):
-            sheet.set_column(col, col, XLSX_WIDTHS.get(column, 12))
+        for col, column in enumerate(TX_COLUMNS):
+            sheet.set_column(col, col, column.width)
         sheet.freeze_panes(1, 0)
         sheet.write_row(0, 0, XLSX_HEADER, bold)
 
@@ -188,15 +175,17 @@ def write_xlsx(rows: Iterable[ExportRow], path: str | os.PathLike) -> int:
         def write_text(r: int, c: int, value: str) -> None:
             sheet.write_string(r, c, neutralize(value))
 
-        # One writer per column; each column holds one type of value (ExportRow), which the
+        # One writer per column type; each column holds one type of value (ExportRow), which the
         # checker cannot pair with its writer.
-        writers: list[Callable[[int, int, Any], object]] = [
-            write_time if column in TIME_COLUMNS
-            else write_money if column in MONEY_COLUMNS
-            else sheet.write_number if column in NUMBER_COLUMNS
-            else write_text
-            for column in COLUMNS
-        ]
+        by_type: dict[ColumnType, Callable[[int, int, Any], object]] = {
+            ColumnType.INTEGER: sheet.write_number,
+            ColumnType.TOKENS: sheet.write_number,
+            ColumnType.TIME: write_time,
+            ColumnType.MONEY: write_money,
+            ColumnType.CODE: write_text,
+            ColumnType.TEXT: write_text,
+        }
+        writers = [by_type[column.type] for column in TX_COLUMNS]
         count = 0
         for count, row in enumerate(rows, 1):
             if count > XLSX_MAX_ROWS:

@@ -1,15 +1,19 @@
-"""The transactions table for staff: filters, pagination, totals, and batched iteration for exports."""
+"""The transactions table for staff: filters, pagination, totals, and batched iteration for exports.
+
+The row's columns are described once, in `txcolumns`; the filter's query-string form (the
+export links, serve.py's export route, the command line) once, in `TxFilter`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any
 
 from sqlalchemy import BigInteger, Select, String, func, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from .auth import lookup_key, require_role
 from .clock import day_start
@@ -18,23 +22,36 @@ from .errors import ValidationError
 from .models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User
 from .paging import Page, check_paging
 from .text_input import check_characters
+from .txcolumns import COLUMNS, TX_COLUMNS, ColumnType, RowValues, indexes, row_type, sources
+
+__all__ = ["COLUMNS", "TX_COLUMNS", "ExportRow", "TxFilter", "TxRow"]
 
 KINDS = tuple(k.value for k in TxKind)
 STATUSES = tuple(s.value for s in TxStatus)
-COLUMNS = [
-    "id",
-    "created_at",
-    "user_email",
-    "kind",
-    "status",
-    "tokens",
-    "amount",
-    "currency",
-    "rate",
-    "operation",
-    "note",
-    "actor_email",
-]
+
+
+def _day(params: Any, name: str) -> date | None:
+    value = _last(params, name)
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{name!r} must be a date like 2026-11-29.") from None
+
+
+def _all(params: Any, name: str) -> list[str]:
+    if hasattr(params, "getlist"):  # a multi-dict: starlette's QueryParams
+        return list(params.getlist(name))
+    value = params.get(name)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _last(params: Any, name: str) -> str | None:
+    values = _all(params, name)
+    return values[-1] if values else None
 
 
 @dataclass(frozen=True)
@@ -63,21 +80,41 @@ class TxFilter:
                 raise ValidationError(f"Unknown {what}: {', '.join(sorted(unknown))}.")
         return self
 
+    # The query string of /export/transactions.{csv,xlsx}; the CLI's options carry these names.
+    QUERY_PARAMS = ("from", "to", "user", "kind", "status", "currency")
 
-@dataclass(frozen=True)
-class TxRow:
-    id: int
-    created_at: datetime
-    user_email: str
-    kind: str
-    status: str
-    tokens: int
-    amount: Decimal | None
-    currency: str | None
-    rate: Decimal | None
-    operation: str | None
-    note: str | None  # adjustment reason, or why a charge was refunded
-    actor_email: str | None
+    def to_query_params(self) -> dict[str, str | list[str]]:
+        """The filter as query parameters (empty ones left out), for `urlencode(..., doseq=True)`."""
+        params: dict[str, str | list[str]] = {
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "user": self.user_email or "",
+            "kind": list(self.kinds),
+            "status": list(self.statuses),
+            "currency": list(self.currencies),
+        }
+        return {name: value for name, value in params.items() if value}
+
+    @classmethod
+    def from_query_params(cls, params: Mapping[str, Any]) -> TxFilter:
+        """The validated filter of query parameters: a multi-dict (`getlist`) or a mapping of
+        names to a string or a list of strings; an empty or missing value means 'any'. Raises
+        ValidationError naming what is wrong; unknown names are ignored."""
+        return cls(
+            date_from=_day(params, "from"),
+            date_to=_day(params, "to"),
+            user_email=_last(params, "user") or None,
+            kinds=tuple(_all(params, "kind")),
+            statuses=tuple(_all(params, "status")),
+            currencies=tuple(_all(params, "currency")),
+        ).validate()
+
+
+TxRow = row_type(
+    "TxRow", __name__,
+    """A ledger row as the staff page shows it (fields: txcolumns.COLUMNS): the time an aware
+    UTC datetime, money exact; `note` is an adjustment reason, or why a charge was refunded.""",
+)
 
 
 @dataclass(frozen=True)
@@ -112,33 +149,26 @@ def _conditions(session: Session, flt: TxFilter) -> list | None:
     return conditions
 
 
-def _rows_query(conditions: list) -> Select:
-    # Plain columns, not ORM entities: exports read a million rows through this.
-    owner, actor = aliased(User), aliased(User)
+def _rows_query(
+    conditions: list, wrap: Mapping[ColumnType, Callable[[Any], Any]] | None = None
+) -> Select:
+    """One column per descriptor (plain columns, not ORM entities: exports read a million rows
+    through this); `wrap` changes the columns of some types (exports read times as text and
+    money as integer micros)."""
+    src = sources()
+    wrap = wrap or {}
+    columns = [wrap.get(c.type, _same)(c.sql(src)) for c in TX_COLUMNS]
     return (
-        select(
-            Transaction.id,
-            Transaction.created_at,
-            owner.email,
-            Transaction.kind,
-            Transaction.status,
-            Transaction.tokens,
-            Transaction.amount,
-            Transaction.currency,
-            Transaction.rate,
-            Transaction.operation,
-            func.coalesce(Transaction.note, Transaction.failure),
-            actor.email,
-        )
-        .join(owner, owner.id == Transaction.user_id)
-        .outerjoin(actor, actor.id == Transaction.actor_id)
+        select(*columns)
+        .join(src.owner, src.owner.id == Transaction.user_id)
+        .outerjoin(src.actor, src.actor.id == Transaction.actor_id)
         .where(*conditions)
     )
 
 
 def search(
     session: Session, actor_id: int, flt: TxFilter, page: int = 1, page_size: int = 50
-) -> Page[TxRow]:
+) -> Page[RowValues]:
     """Newest first."""
     require_role(session, actor_id, *STAFF_ROLES)
     offset, limit = check_paging(page, page_size)
@@ -154,7 +184,7 @@ def search(
         .offset(offset)
         .limit(limit)
     )
-    return Page([TxRow(*r) for r in rows], total, page, page_size)
+    return Page(list(map(TxRow._make, rows)), total, page, page_size)
 
 
 def totals(session: Session, actor_id: int, flt: TxFilter) -> Totals:
@@ -207,78 +237,57 @@ def count_rows(session: Session, flt: TxFilter) -> int:
     ).scalar_one()
 
 
-class ExportRow(NamedTuple):
-    """A ledger row ready to write: the time already as UTC ISO-8601 text (made by the
-    database), money exact. Exports read a million of these, so they skip the per-row work
-    of TxRow (parsing a datetime only to print it again)."""
-
-    id: int
-    created_at: str  # 2026-11-29T15:04:05.123456Z
-    user_email: str
-    kind: str
-    status: str
-    tokens: int
-    amount: Decimal | None
-    currency: str | None
-    rate: Decimal | None
-    operation: str | None
-    note: str | None
-    actor_email: str | None
+ExportRow = row_type(
+    "ExportRow", __name__,
+    """A ledger row ready to write (fields: txcolumns.COLUMNS): the time already UTC ISO-8601
+    text made by the database (2026-11-29T15:04:05.123456Z), money exact. Exports read a million
+    of these, so they skip the per-row work of TxRow (parsing a datetime only to print it again).""",
+)
 
 
-def _utc_iso_text(session: Session, column):
-    if session.get_bind().dialect.name == "sqlite":
+def _same(column: Any) -> Any:
+    return column
+
+
+def _utc_iso_text(dialect: str) -> Callable[[Any], Any]:
+    if dialect == "sqlite":
         # SQLAlchemy keeps SQLite DATETIMEs as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC here).
-        return func.replace(type_coerce(column, String), " ", "T").concat("Z")
-    return func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        return lambda column: func.replace(type_coerce(column, String), " ", "T").concat("Z")
+    return lambda column: func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 
 
-def _export_query(session: Session, conditions: list) -> Select:
-    owner, actor = aliased(User), aliased(User)
-    return (
-        select(
-            Transaction.id,
-            _utc_iso_text(session, Transaction.created_at),
-            owner.email,
-            Transaction.kind,
-            Transaction.status,
-            Transaction.tokens,
-            type_coerce(Transaction.amount, BigInteger),
-            Transaction.currency,
-            type_coerce(Transaction.rate, BigInteger),
-            Transaction.operation,
-            func.coalesce(Transaction.note, Transaction.failure),
-            actor.email,
-        )
-        .join(owner, owner.id == Transaction.user_id)
-        .outerjoin(actor, actor.id == Transaction.actor_id)
-        .where(*conditions)
-    )
-
-
-def _money(micros: int | None) -> Decimal | None:
-    return None if micros is None else micros_to_decimal(micros)
-
-
-def iter_export_rows(session: Session, flt: TxFilter, batch_size: int = 2000) -> Iterator[ExportRow]:
-    """Every matching row, oldest first, fetched in keyset batches: memory stays bounded
-    (2,000 rows at a time, a few MB)."""
+def iter_export_rows(
+    session: Session, flt: TxFilter, batch_size: int = 2000
+) -> Iterator[RowValues]:
+    """Every matching row as an ExportRow, oldest first, fetched in keyset batches: memory stays
+    bounded (2,000 rows at a time, a few MB)."""
     conditions = _conditions(session, flt)
     if conditions is None:
         return
+    # Money as its stored integer micros, made Decimal below (cached): the Money type's own
+    # conversion costs more per value.
+    wrap = {
+        ColumnType.TIME: _utc_iso_text(session.get_bind().dialect.name),
+        ColumnType.MONEY: lambda column: type_coerce(column, BigInteger),
+    }
+    make = ExportRow._make
+    money_at = indexes(ColumnType.MONEY)
     # Core execution on the session's connection: the ORM layer adds nothing for plain columns.
     connection = session.connection()
     last_id = 0
     while True:
         batch = connection.execute(
-            _export_query(session, [*conditions, Transaction.id > last_id])
+            _rows_query([*conditions, Transaction.id > last_id], wrap)
             .order_by(Transaction.id)
             .limit(batch_size)
         ).all()
         if not batch:
             return
-        for (tx_id, when, email, kind, status, tokens, amount, currency, rate, operation, note,
-             actor_email) in batch:
-            yield ExportRow(tx_id, when, email, kind, status, tokens, _money(amount), currency,
-                            _money(rate), operation, note, actor_email)
-        last_id = batch[-1][0]
+        for row in batch:
+            values = list(row)
+            for i in money_at:
+                micros = values[i]
+                if micros is not None:
+                    values[i] = micros_to_decimal(micros)
+            yield make(values)
+        last_id = batch[-1].id

@@ -171,6 +171,13 @@ def role_of(session, user_id: int) -> str | None:
     return None if user is None or user.is_blocked else user.role
 
 
+def restoring_role(svc: Services, user_id: int) -> str | None:
+    """The role whose pages to keep while the browser renews an expired access token (see
+    claims_for_refresh); None for a user who is gone or blocked."""
+    with svc.db.read() as session:
+        return role_of(session, user_id)
+
+
 def logout(svc: Services, session_id: str) -> None:
     svc.db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
 

@@ -1,0 +1,108 @@
+"""Admin actions: roles, blocking, balance adjustments and the token rate (with its preview)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from textedit_core import admin, billing, money
+from textedit_core.context import Services
+from textedit_core.errors import ValidationError
+from textedit_core.models import Role
+from textedit_core.usecases.common import act, read
+
+# The amount the rate preview prices: "100.00 USD now buys 1,000 tokens".
+PREVIEW_AMOUNT = Decimal(100)
+
+
+@dataclass(frozen=True)
+class UserChanged:
+    email: str
+    role: str
+    blocked: bool
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    transaction_id: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class RatePreview:
+    currency: str
+    rate: Decimal
+    amount: Decimal  # PREVIEW_AMOUNT, in `currency`
+    tokens: int  # what `amount` buys at `rate` (the top-up quote; 0 if not even one token)
+
+
+@dataclass(frozen=True)
+class RateOverview:
+    rate: billing.Rate  # in force
+    buys: RatePreview  # what PREVIEW_AMOUNT buys at it
+    history: list[billing.RateChange]  # newest first
+
+
+def _changed(user) -> UserChanged:
+    return UserChanged(user.email, user.role, user.is_blocked)
+
+
+def set_role(svc: Services, access_token: str | None, target_id: int, role: str) -> UserChanged:
+    return act(
+        svc, access_token, lambda s, me: _changed(admin.set_role(s, me.id, target_id, role)), Role.ADMIN
+    )
+
+
+def set_blocked(
+    svc: Services, access_token: str | None, target_id: int, blocked: bool
+) -> UserChanged:
+    """Block (ending all the user's sessions at once) or unblock."""
+    return act(
+        svc,
+        access_token,
+        lambda s, me: _changed(admin.set_blocked(s, me.id, target_id, blocked)),
+        Role.ADMIN,
+    )
+
+
+def adjust_balance(
+    svc: Services, access_token: str | None, target_id: int, tokens_raw: object, reason: str
+) -> Adjusted:
+    def work(session, me) -> Adjusted:
+        tx = billing.adjust_balance(session, me.id, target_id, tokens_raw, reason)
+        return Adjusted(tx.id, tx.tokens)
+
+    return act(svc, access_token, work, Role.ADMIN)
+
+
+def _preview(currency: str, rate: Decimal) -> RatePreview:
+    try:
+        quote = billing.quote_topup(PREVIEW_AMOUNT, billing.Rate(id=0, currency=currency, rate=rate))
+    except ValidationError:  # the amount does not buy a single token at this rate
+        return RatePreview(currency, rate, PREVIEW_AMOUNT, 0)
+    return RatePreview(currency, rate, PREVIEW_AMOUNT, quote.tokens)
+
+
+def rate_preview(currency_raw: object, rate_raw: object) -> RatePreview:
+    """What PREVIEW_AMOUNT would buy at a proposed rate; ValidationError for a bad entry."""
+    return _preview(money.parse_currency(currency_raw), money.parse_rate(rate_raw))
+
+
+def rate_overview(svc: Services, access_token: str | None) -> RateOverview:
+    def work(session, _me) -> RateOverview:
+        rate = billing.current_rate(session)
+        return RateOverview(rate, _preview(rate.currency, rate.rate), billing.rate_history(session))
+
+    return read(svc, access_token, work, Role.ADMIN)
+
+
+def set_rate(
+    svc: Services, access_token: str | None, currency_raw: object, rate_raw: object
+) -> billing.Rate:
+    """A new rate for new top-ups (audited); past top-ups keep theirs."""
+    return act(
+        svc,
+        access_token,
+        lambda s, me: billing.set_rate(s, me.id, currency_raw, rate_raw),
+        Role.ADMIN,
+    )

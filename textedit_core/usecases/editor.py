@@ -1,0 +1,19 @@
+"""The editor: one edit of a text, for one token."""
+
+from __future__ import annotations
+
+from textedit_core import editing, signin
+from textedit_core.context import Services
+
+
+def start_edit(svc: Services, access_token: str | None, operation: str, text: str) -> editing.EditJob:
+    """Validate the text, then check the actor and charge one token in one transaction; the
+    returned job streams the model's answer and settles or refunds the charge."""
+    return editing.start_edit(
+        svc.db,
+        svc.gateway,
+        signin.actor_for(svc, access_token),
+        operation,
+        text,
+        svc.settings.max_input_chars,
+    )
