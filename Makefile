@@ -40,7 +40,8 @@ check-ledger: $(VENV)/.installed
 	$(PY) -m textedit_core check-ledger
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check app.py serve.py app_pages textedit_core tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # mypy over textedit_core (settings in pyproject.toml [tool.mypy]).
 typecheck: $(VENV)/.installed-dev
@@ -59,7 +60,7 @@ test-browser: $(VENV)/.installed-dev
 	$(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 # Mutation testing of money, billing, tokens, sessions, throttle and exports against tests/core
-# (setup.cfg [mutmut]); PostgreSQL tests run too when TEXTEDIT_TEST_POSTGRES_URL is set.
+# (pyproject.toml [tool.mutmut]); PostgreSQL tests run too when TEXTEDIT_TEST_POSTGRES_URL is set.
 # Results are kept in mutants/ (resumable; `$(VENV)/bin/mutmut browse` to inspect survivors).
 MUTATE_CHILDREN ?= 2
 mutate: $(VENV)/.installed-dev

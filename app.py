@@ -14,22 +14,35 @@ def pages_for(role: str | None) -> list:
         return [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]
     pages = [
         st.Page("app_pages/editor.py", title="Editor", icon=":material/edit_note:", default=True),
-        st.Page("app_pages/wallet.py", title="Wallet", icon=":material/account_balance_wallet:",
-                url_path="wallet"),
-        st.Page("app_pages/account.py", title="Account", icon=":material/manage_accounts:",
-                url_path="account"),
+        st.Page(
+            "app_pages/wallet.py", title="Wallet", icon=":material/account_balance_wallet:", url_path="wallet"
+        ),
+        st.Page(
+            "app_pages/account.py", title="Account", icon=":material/manage_accounts:", url_path="account"
+        ),
     ]
     if role in {r.value for r in STAFF_ROLES}:
         pages += [
-            st.Page("app_pages/dashboard.py", title="Dashboard", icon=":material/monitoring:",
-                    url_path="dashboard"),
+            st.Page(
+                "app_pages/dashboard.py",
+                title="Dashboard",
+                icon=":material/monitoring:",
+                url_path="dashboard",
+            ),
             st.Page("app_pages/users.py", title="Users", icon=":material/group:", url_path="users"),
-            st.Page("app_pages/transactions.py", title="Transactions", icon=":material/receipt_long:",
-                    url_path="transactions"),
+            st.Page(
+                "app_pages/transactions.py",
+                title="Transactions",
+                icon=":material/receipt_long:",
+                url_path="transactions",
+            ),
         ]
     if role == Role.ADMIN.value:
-        pages.append(st.Page("app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:",
-                             url_path="admin"))
+        pages.append(
+            st.Page(
+                "app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"
+            )
+        )
     return pages
 
 

@@ -40,6 +40,8 @@ from textedit_core.usecases import transactions
 
 COOKIE = signin.REFRESH_COOKIE
 BRIDGE_HEADER = "x-textedit-bridge"
+
+
 def services() -> Services:
     return shared(load_settings())
 
@@ -119,9 +121,7 @@ async def logout(request: Request) -> Response:
     """POST /auth/logout: end this device's session and clear the cookie."""
     if not _same_origin(request):
         return Response(status_code=403)
-    await run_in_threadpool(
-        signin.logout_by_refresh_token, services(), request.cookies.get(COOKIE, "")
-    )
+    await run_in_threadpool(signin.logout_by_refresh_token, services(), request.cookies.get(COOKIE, ""))
     return _cleared(204, request)
 
 
@@ -189,20 +189,22 @@ def _inline_script_hashes() -> str:
 # its own scripts and its inline line; WebAssembly compilation (not JS eval) for its data
 # decoders; blob: scripts, which is how v2 components such as the session bridge load their
 # JS; inline styles (CSS-in-JS); data:/blob: images and fonts; a websocket to this origin.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    f"script-src 'self' 'wasm-unsafe-eval' blob: {_inline_script_hashes()}",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "frame-src 'self' blob: data:",
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'self'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        f"script-src 'self' 'wasm-unsafe-eval' blob: {_inline_script_hashes()}",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "frame-src 'self' blob: data:",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-frame-options": "SAMEORIGIN",

@@ -35,7 +35,8 @@ def _buys(preview: admin.RatePreview) -> str:
 
 with rate_tab:
     st.caption("The price of one token. Changes apply to new top-ups; past ones keep their rate.")
-    st.write(f"In force: 1 token = **{money.format_amount(rate.rate)} {escape_markdown(rate.currency)}** · {_buys(overview.buys)}.")
+    in_force = f"{money.format_amount(rate.rate)} {escape_markdown(rate.currency)}"
+    st.write(f"In force: 1 token = **{in_force}** · {_buys(overview.buys)}.")
     edited = st.data_editor(
         pd.DataFrame([{"currency": rate.currency, "rate": str(rate.rate)}]),
         key=f"rate_editor_{rate.id}",
@@ -45,7 +46,9 @@ with rate_tab:
             "currency": st.column_config.TextColumn(
                 "Currency", help="ISO 4217 code, e.g. USD", max_chars=3, required=True
             ),
-            "rate": st.column_config.TextColumn("1 token =", help="Price of one token, e.g. 0.10", required=True),
+            "rate": st.column_config.TextColumn(
+                "1 token =", help="Price of one token, e.g. 0.10", required=True
+            ),
         },
     )
     row = edited.iloc[0]
@@ -75,7 +78,9 @@ with rate_tab:
                 {
                     "When (UTC)": r.changed_at,
                     "1 token =": f"{money.format_amount(r.rate)} {r.currency}",
-                    "Was": f"{money.format_amount(r.old_rate)} {r.old_currency}" if r.old_rate is not None else "",
+                    "Was": f"{money.format_amount(r.old_rate)} {r.old_currency}"
+                    if r.old_rate is not None
+                    else "",
                     "By": r.changed_by or "(initial setting)",
                 }
                 for r in rate_rows
@@ -87,15 +92,22 @@ with rate_tab:
 
 with audit_tab:
     action_col, actor_col, dates_col = st.columns([1, 1, 2])
-    action = action_col.selectbox("Action", [None, *audit.ACTIONS], format_func=lambda a: a or "Any",
-                                  key="audit_action")
+    action = action_col.selectbox(
+        "Action", [None, *audit.ACTIONS], format_func=lambda a: a or "Any", key="audit_action"
+    )
     actor_email = actor_col.text_input("By (email)", key="audit_actor")
     today = date.today()
     dates = dates_col.date_input("Dates (UTC)", value=(today - timedelta(days=89), today), key="audit_dates")
     date_from, date_to = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], None)
     try:
-        rows = staff.audit_log(svc, session.token(), action=action, actor_email=actor_email or None,
-                               date_from=date_from, date_to=date_to)
+        rows = staff.audit_log(
+            svc,
+            session.token(),
+            action=action,
+            actor_email=actor_email or None,
+            date_from=date_from,
+            date_to=date_to,
+        )
     except DomainError as error:
         show_error(str(error))
         rows = []

@@ -38,8 +38,12 @@ row1[0].metric("Users", f"{kpis.users:,}", f"+{kpis.new_users:,} in period", del
 row1[1].metric("Active users, last 7 days", f"{kpis.active_users_7d:,}")
 row1[2].metric("Requests", f"{kpis.requests:,}")
 row2 = st.columns(3)
-row2[0].metric("Refund rate", f"{kpis.refund_rate * 100:.1f} %", f"{kpis.refunded_requests:,} refunded",
-               delta_color="off")
+row2[0].metric(
+    "Refund rate",
+    f"{kpis.refund_rate * 100:.1f} %",
+    f"{kpis.refunded_requests:,} refunded",
+    delta_color="off",
+)
 row2[1].metric("Tokens sold", f"{kpis.tokens_sold:,}")
 row2[2].metric(
     "Revenue", " · ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in kpis.revenue.items()) or "—"

@@ -44,7 +44,9 @@ user_col, kind_col, status_col, currency_col = st.columns(4)
 user_email = user_col.text_input("User email", key="tx_user", on_change=_first_page)
 kinds = kind_col.multiselect("Kind", ledger.KINDS, key="tx_kinds", on_change=_first_page)
 statuses = status_col.multiselect("Status", ledger.STATUSES, key="tx_statuses", on_change=_first_page)
-currencies = currency_col.multiselect("Currency", known_currencies, key="tx_currencies", on_change=_first_page)
+currencies = currency_col.multiselect(
+    "Currency", known_currencies, key="tx_currencies", on_change=_first_page
+)
 
 date_from = date_to = None
 if not all_dates:
@@ -52,8 +54,9 @@ if not all_dates:
         st.info("Pick the end date of the range.")
         st.stop()
     date_from, date_to = dates
-flt = ledger.TxFilter(date_from, date_to, user_email.strip() or None, tuple(kinds), tuple(statuses),
-                      tuple(currencies))
+flt = ledger.TxFilter(
+    date_from, date_to, user_email.strip() or None, tuple(kinds), tuple(statuses), tuple(currencies)
+)
 
 size_col, page_col = st.columns(2)
 page_size = size_col.selectbox("Rows", [25, 50, 100, 200], index=1, key="tx_page_size", on_change=_first_page)
@@ -84,9 +87,7 @@ def _column_config(column: TxColumn):
     if column.type is ColumnType.TOKENS:
         return st.column_config.NumberColumn(column.label, help=column.help, format="%+d")
     if column.type is ColumnType.TIME:
-        return st.column_config.DatetimeColumn(
-            column.label, help=column.help, format="YYYY-MM-DD HH:mm:ss"
-        )
+        return st.column_config.DatetimeColumn(column.label, help=column.help, format="YYYY-MM-DD HH:mm:ss")
     return st.column_config.TextColumn(column.label, help=column.help)
 
 

@@ -33,21 +33,29 @@ def _first_page() -> None:
 
 
 search_col, role_col, status_col = st.columns([2, 1, 1])
-search = search_col.text_input("Email contains", key="users_search",
-    on_change=_first_page, placeholder="e.g. anna or @example.com")
-role = role_col.selectbox("Role", [None, *ROLES], format_func=lambda r: r or "Any", key="users_role",
-                           on_change=_first_page)
+search = search_col.text_input(
+    "Email contains", key="users_search", on_change=_first_page, placeholder="e.g. anna or @example.com"
+)
+role = role_col.selectbox(
+    "Role", [None, *ROLES], format_func=lambda r: r or "Any", key="users_role", on_change=_first_page
+)
 status = status_col.selectbox(
-    "Status", [None, False, True], format_func=lambda b: {None: "Any", False: "Active", True: "Blocked"}[b],
-    key="users_status", on_change=_first_page,
+    "Status",
+    [None, False, True],
+    format_func=lambda b: {None: "Any", False: "Active", True: "Blocked"}[b],
+    key="users_status",
+    on_change=_first_page,
 )
 sort_col, order_col, size_col, page_col = st.columns([2, 1, 1, 1])
-sort = sort_col.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="users_sort",
-                            on_change=_first_page)
-descending = order_col.selectbox("Order", [True, False], format_func=lambda d: "Descending" if d else "Ascending",
-                                 key="users_order")
-page_size = size_col.selectbox("Rows", [25, 50, 100, 200], index=1, key="users_page_size",
-                             on_change=_first_page)
+sort = sort_col.selectbox(
+    "Sort by", list(SORTS), format_func=SORTS.get, key="users_sort", on_change=_first_page
+)
+descending = order_col.selectbox(
+    "Order", [True, False], format_func=lambda d: "Descending" if d else "Ascending", key="users_order"
+)
+page_size = size_col.selectbox(
+    "Rows", [25, 50, 100, 200], index=1, key="users_page_size", on_change=_first_page
+)
 page_number = page_col.number_input("Page", min_value=1, step=1, key="users_page")
 
 query = directory.UserQuery(search, role, status, sort, descending, int(page_number), page_size)
@@ -106,21 +114,29 @@ role_tab, block_tab, balance_tab = st.tabs(["Role", "Block", "Balance"])
 with role_tab:
     new_role = st.selectbox("New role", ROLES, index=ROLES.index(target.role), key="target_role")
     if st.button("Save role", key="save_role", disabled=new_role == target.role):
-        _act(lambda: admin.set_role(svc, session.token(), target.id, new_role),
-             f"{target.email} is now a {new_role}.")
+        _act(
+            lambda: admin.set_role(svc, session.token(), target.id, new_role),
+            f"{target.email} is now a {new_role}.",
+        )
 with block_tab:
     blocked = target.status == "blocked"
     st.write(f"{escape_markdown(target.email)} is **{target.status}**.")
     st.caption("Blocking ends all of the user's sessions at once.")
     if st.button("Unblock" if blocked else "Block", key="toggle_block"):
-        _act(lambda: admin.set_blocked(svc, session.token(), target.id, not blocked),
-             f"{target.email} is {'active again' if blocked else 'blocked'}.")
+        _act(
+            lambda: admin.set_blocked(svc, session.token(), target.id, not blocked),
+            f"{target.email} is {'active again' if blocked else 'blocked'}.",
+        )
 with balance_tab:
     st.write(f"Balance: **{target.balance:,} tokens**")
     with st.form("adjust_form", clear_on_submit=True):
-        tokens = st.text_input("Tokens to add (negative to remove)", key="adjust_tokens", placeholder="e.g. 50 or -10")
+        tokens = st.text_input(
+            "Tokens to add (negative to remove)", key="adjust_tokens", placeholder="e.g. 50 or -10"
+        )
         reason = st.text_input("Reason (required, kept in the ledger)", key="adjust_reason", max_chars=255)
         adjust = st.form_submit_button("Adjust balance", type="primary")
     if adjust:
-        _act(lambda: admin.adjust_balance(svc, session.token(), target.id, tokens, reason),
-             f"Adjusted {target.email}'s balance by {tokens.strip()} tokens.")
+        _act(
+            lambda: admin.adjust_balance(svc, session.token(), target.id, tokens, reason),
+            f"Adjusted {target.email}'s balance by {tokens.strip()} tokens.",
+        )

@@ -73,9 +73,7 @@ elif st.button(
         common.show_error(str(error))
     else:
         st.session_state[DONE_KEY] = True
-        common.flash(
-            "success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}."
-        )
+        common.flash("success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}.")
         st.rerun()
 
 st.subheader("Your transactions")

@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -132,11 +132,50 @@ NOTES_MINUS = (
     "-chargeback reversed by the bank",  # starts with '-': exercises the CSV neutralisation
     "abuse: tokens obtained through a bug",
 )
-FIRST = ("anna", "boris", "carla", "david", "elena", "farid", "grace", "hiro", "ines", "jonas",
-         "kate", "li", "maria", "nikolai", "olga", "pedro", "quinn", "rosa", "sven", "tanya")
-LAST = ("smith", "garcia", "ivanova", "muller", "rossi", "kim", "nguyen", "silva", "kowalski",
-        "dubois", "jensen", "haddad", "okafor", "tanaka", "novak", "lopez", "brown", "fischer",
-        "petrov", "wilson")
+FIRST = (
+    "anna",
+    "boris",
+    "carla",
+    "david",
+    "elena",
+    "farid",
+    "grace",
+    "hiro",
+    "ines",
+    "jonas",
+    "kate",
+    "li",
+    "maria",
+    "nikolai",
+    "olga",
+    "pedro",
+    "quinn",
+    "rosa",
+    "sven",
+    "tanya",
+)
+LAST = (
+    "smith",
+    "garcia",
+    "ivanova",
+    "muller",
+    "rossi",
+    "kim",
+    "nguyen",
+    "silva",
+    "kowalski",
+    "dubois",
+    "jensen",
+    "haddad",
+    "okafor",
+    "tanaka",
+    "novak",
+    "lopez",
+    "brown",
+    "fischer",
+    "petrov",
+    "wilson",
+)
 DOMAINS = ("example.com", "mail.example.org", "corp.example.net", "uni.example.edu")
 EMAIL_SEARCH = "garcia"  # a last name: ~5% of the users
 
@@ -156,12 +195,36 @@ class Generated:
 # Top-up rate history: (start offset in days, currency, rate in millionths).
 RATE_PERIODS = ((0, "USD", 100_000), (150, "EUR", 90_000), (280, "USD", 120_000))
 TX_COLUMNS = (
-    "id", "user_id", "kind", "status", "tokens", "amount", "currency", "rate", "operation",
-    "idempotency_key", "refund_of_id", "failure", "note", "actor_id", "created_at", "settled_at",
+    "id",
+    "user_id",
+    "kind",
+    "status",
+    "tokens",
+    "amount",
+    "currency",
+    "rate",
+    "operation",
+    "idempotency_key",
+    "refund_of_id",
+    "failure",
+    "note",
+    "actor_id",
+    "created_at",
+    "settled_at",
 )
 USER_COLUMNS = (
-    "id", "email", "email_key", "password_hash", "role", "is_blocked", "token_version", "balance",
-    "requests_count", "tokens_spent", "created_at", "last_login_at",
+    "id",
+    "email",
+    "email_key",
+    "password_hash",
+    "role",
+    "is_blocked",
+    "token_version",
+    "balance",
+    "requests_count",
+    "tokens_spent",
+    "created_at",
+    "last_login_at",
 )
 AUDIT_COLUMNS = ("id", "created_at", "actor_id", "action", "target_user_id", "details")
 RATE_COLUMNS = ("id", "currency", "rate", "old_currency", "old_rate", "changed_by_id", "changed_at")
@@ -211,8 +274,9 @@ def generate(n_users: int, n_tx: int, days: int, seed: int, end: datetime, passw
     # Top-ups at the rate in force: tokens = floor(entered / rate), paid = tokens x rate.
     period = np.searchsorted([t_start + d * 86400 for d, _, _ in RATE_PERIODS], t_ev, side="right") - 1
     rate_m = np.array([r for _, _, r in RATE_PERIODS], dtype=np.int64)[period]
-    entered = (rng.choice([5, 10, 10, 20, 20, 25, 50, 50, 100, 200], n_events) * MONEY_UNIT
-               + rng.integers(0, 100, n_events) * (MONEY_UNIT // 100) * (rng.random(n_events) < 0.3))
+    entered = rng.choice([5, 10, 10, 20, 20, 25, 50, 50, 100, 200], n_events) * MONEY_UNIT + rng.integers(
+        0, 100, n_events
+    ) * (MONEY_UNIT // 100) * (rng.random(n_events) < 0.3)
     topup_tokens = entered // rate_m
     adj_tokens = rng.choice([5, 10, 20, 50, 100, 500, -1, -2, -5, -10], n_events)
     net = np.where(is_topup, topup_tokens, np.where(is_adj, adj_tokens, np.where(refunded, 0, -1)))
@@ -312,15 +376,38 @@ def generate(n_users: int, n_tx: int, days: int, seed: int, end: datetime, passw
     settled_s = np.array(ts_strings(settled_us), dtype=object)
     id_col = new_id
 
-    columns = (id_col, user_col, kind_col, status_col, tokens_col, amount_col, currency_col, rate_col,
-               op_col, key_col, refund_of_col, failure_col, note_col, actor_col, created_s, settled_s)
+    columns = (
+        id_col,
+        user_col,
+        kind_col,
+        status_col,
+        tokens_col,
+        amount_col,
+        currency_col,
+        rate_col,
+        op_col,
+        key_col,
+        refund_of_col,
+        failure_col,
+        note_col,
+        actor_col,
+        created_s,
+        settled_s,
+    )
     tx_rows = list(zip(*(c[row_order].tolist() for c in columns), strict=True))
 
     # Audit: one entry per adjustment (as billing.adjust_balance writes), one per rate change.
     audit_rows = [
-        (created_s[a], admin_id, "balance_adjustment", int(user_col[a]),
-         json.dumps({"reason": note_col[a], "tokens": int(adj_tokens[a]), "transaction_id": int(new_id[a])},
-                    sort_keys=True))
+        (
+            created_s[a],
+            admin_id,
+            "balance_adjustment",
+            int(user_col[a]),
+            json.dumps(
+                {"reason": note_col[a], "tokens": int(adj_tokens[a]), "transaction_id": int(new_id[a])},
+                sort_keys=True,
+            ),
+        )
         for a in adj.tolist()
     ]
     rates = []
@@ -328,8 +415,10 @@ def generate(n_users: int, n_tx: int, days: int, seed: int, end: datetime, passw
     for idx, (offset, currency, rate) in enumerate(RATE_PERIODS[1:], start=2):
         at = ts_strings([int((t_start + offset * 86400) * 1_000_000)])[0]
         rates.append((idx, currency, rate, previous[1], previous[2], admin_id, at))
-        details = {"new": f"{rate / MONEY_UNIT:g} {currency}",
-                   "old": f"{previous[2] / MONEY_UNIT:g} {previous[1]}"}
+        details = {
+            "new": f"{rate / MONEY_UNIT:g} {currency}",
+            "old": f"{previous[2] / MONEY_UNIT:g} {previous[1]}",
+        }
         audit_rows.append((at, admin_id, "rate_change", None, json.dumps(details, sort_keys=True)))
         previous = (offset, currency, rate)
     audit_rows.sort(key=lambda a: a[0])
@@ -340,8 +429,11 @@ def generate(n_users: int, n_tx: int, days: int, seed: int, end: datetime, passw
     first_t[active] = t_ev[starts]
     last_t = np.full(n_users, -np.inf)
     last_t[active] = t_ev[starts + counts - 1]
-    signup = np.where(np.isfinite(first_t), first_t - rng.random(n_users) * 30 * 86400,
-                      t_start - 60 * 86400 + rng.random(n_users) * (days + 60) * 86400)
+    signup = np.where(
+        np.isfinite(first_t),
+        first_t - rng.random(n_users) * 30 * 86400,
+        t_start - 60 * 86400 + rng.random(n_users) * (days + 60) * 86400,
+    )
     seen = np.maximum(signup, np.where(np.isfinite(last_t), last_t, signup))
     login = seen + rng.random(n_users) * np.maximum(0.0, t_end - seen)
     never_logged = (rng.random(n_users) < 0.08) & (users_requests == 0)
@@ -351,8 +443,22 @@ def generate(n_users: int, n_tx: int, days: int, seed: int, end: datetime, passw
     blocked = (rng.random(n_users) < 0.01).tolist()
     admin_created = ts_strings([int((t_start - 90 * 86400) * 1_000_000)])[0]
     admin_login = ts_strings([int((t_end - 3600) * 1_000_000)])[0]
-    users = [(admin_id, "admin@bench.example.com", "admin@bench.example.com", password_hash,
-              "admin", False, 0, 0, 0, 0, admin_created, admin_login)]
+    users = [
+        (
+            admin_id,
+            "admin@bench.example.com",
+            "admin@bench.example.com",
+            password_hash,
+            "admin",
+            False,
+            0,
+            0,
+            0,
+            0,
+            admin_created,
+            admin_login,
+        )
+    ]
     bal_l, req_l, spent_l = users_balance.tolist(), users_requests.tolist(), users_spent.tolist()
     never_l = never_logged.tolist()
     for k in range(n_users):
@@ -362,15 +468,29 @@ def generate(n_users: int, n_tx: int, days: int, seed: int, end: datetime, passw
         if k % 7 == 0:
             local = local.capitalize()
         email = f"{local}@{DOMAINS[k % len(DOMAINS)]}"
-        users.append((
-            uid, email, email.casefold(), password_hash,
-            "moderator" if roles[k] < 0.001 else "user", blocked[k], 0,
-            bal_l[k], req_l[k], spent_l[k], created_users_s[k], None if never_l[k] else login_s[k],
-        ))
-    kinds_count = {"topup": int(is_topup.sum()), "charge": int(is_charge.sum()),
-                   "refund": n_refund, "adjustment": int(is_adj.sum())}
+        users.append(
+            (
+                uid,
+                email,
+                email.casefold(),
+                password_hash,
+                "moderator" if roles[k] < 0.001 else "user",
+                blocked[k],
+                0,
+                bal_l[k],
+                req_l[k],
+                spent_l[k],
+                created_users_s[k],
+                None if never_l[k] else login_s[k],
+            )
+        )
+    kinds_count = {
+        "topup": int(is_topup.sum()),
+        "charge": int(is_charge.sum()),
+        "refund": n_refund,
+        "adjustment": int(is_adj.sum()),
+    }
     return Generated(users, tx_rows, audit, rates, admin_id, "", kinds_count, topup_bumps)
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,8 +506,7 @@ def fill_sqlite(path: Path, data: Generated, rate_start: str) -> None:
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA foreign_keys=OFF")  # consistent by construction; checked below
         conn.execute("BEGIN")
-        _executemany_sqlite(conn, "users", USER_COLUMNS,
-                            [(*u[:5], int(u[5]), *u[6:]) for u in data.users])
+        _executemany_sqlite(conn, "users", USER_COLUMNS, [(*u[:5], int(u[5]), *u[6:]) for u in data.users])
         _executemany_sqlite(conn, "transactions", TX_COLUMNS, data.transactions)
         _executemany_sqlite(conn, "audit_log", AUDIT_COLUMNS, data.audit)
         conn.execute("UPDATE rate_settings SET changed_at = ? WHERE id = 1", (rate_start,))
@@ -405,7 +524,7 @@ def _executemany_sqlite(conn, table: str, columns: tuple[str, ...], rows: list[t
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     batch = 50_000
     for start in range(0, len(rows), batch):
-        conn.executemany(sql, rows[start:start + batch])
+        conn.executemany(sql, rows[start : start + batch])
 
 
 def _copy_text(value) -> str:
@@ -467,8 +586,9 @@ def check_consistency(db) -> list[str]:
         mismatches = billing.ledger_mismatches(session)
         if mismatches:
             problems.append(f"{len(mismatches)} balance(s) differ from the ledger, e.g. {mismatches[:3]}")
-        bad_counters = session.execute(text(
-            """
+        bad_counters = session.execute(
+            text(
+                """
             SELECT count(*) FROM users u LEFT JOIN (
               SELECT user_id,
                      sum(CASE WHEN kind = 'charge' THEN 1 ELSE 0 END) AS requests,
@@ -476,19 +596,22 @@ def check_consistency(db) -> list[str]:
               FROM transactions GROUP BY user_id) s ON s.user_id = u.id
             WHERE u.requests_count <> coalesce(s.requests, 0) OR u.tokens_spent <> coalesce(s.spent, 0)
             """
-        )).scalar_one()
+            )
+        ).scalar_one()
         if bad_counters:
             problems.append(f"{bad_counters} user(s) with usage counters off the ledger")
-        bad_refunds = session.execute(text(
-            """
+        bad_refunds = session.execute(
+            text(
+                """
             SELECT count(*) FROM transactions r JOIN transactions c ON c.id = r.refund_of_id
             WHERE r.kind = 'refund' AND (c.kind <> 'charge' OR c.status <> 'refunded'
                                          OR c.user_id <> r.user_id OR r.created_at < c.created_at)
             """
-        )).scalar_one()
-        refunds = session.execute(text(
-            "SELECT count(*) FROM transactions WHERE kind = 'refund' AND refund_of_id IS NULL"
-        )).scalar_one()
+            )
+        ).scalar_one()
+        refunds = session.execute(
+            text("SELECT count(*) FROM transactions WHERE kind = 'refund' AND refund_of_id IS NULL")
+        ).scalar_one()
         if bad_refunds or refunds:
             problems.append(f"{bad_refunds + refunds} refund(s) not pointing at their refunded charge")
     return problems
@@ -498,13 +621,19 @@ def table_counts(db) -> dict[str, int]:
     from sqlalchemy import text
 
     with db.read() as session:
-        counts = {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-                  for t in ("users", "transactions", "audit_log", "rate_settings")}
-        for kind, n in session.execute(text("SELECT kind, count(*) FROM transactions GROUP BY kind ORDER BY kind")):
+        counts = {
+            t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("users", "transactions", "audit_log", "rate_settings")
+        }
+        for kind, n in session.execute(
+            text("SELECT kind, count(*) FROM transactions GROUP BY kind ORDER BY kind")
+        ):
             counts[f"transactions.{kind}"] = n
-        for currency, n in session.execute(text(
-            "SELECT currency, count(*) FROM transactions WHERE kind = 'topup' GROUP BY currency ORDER BY currency"
-        )):
+        for currency, n in session.execute(
+            text(
+                "SELECT currency, count(*) FROM transactions WHERE kind = 'topup' GROUP BY currency ORDER BY currency"
+            )
+        ):
             counts[f"top-ups in {currency}"] = n
     return counts
 
@@ -575,8 +704,10 @@ class Row:
         else:
             target = f"≤ {self.target:g} {self.unit}{self.target_note}"
             verdict = "yes" if self.within() else "**MISS**"
-        return (f"| {self.name} | {self.fmt(self.product, self.product_note)} | "
-                f"{self.fmt(self.naive, self.naive_note)} | {ratio} | {target} | {verdict} |")
+        return (
+            f"| {self.name} | {self.fmt(self.product, self.product_note)} | "
+            f"{self.fmt(self.naive, self.naive_note)} | {ratio} | {target} | {verdict} |"
+        )
 
 
 NAIVE_TX_SQL = """
@@ -596,8 +727,18 @@ def _date_bound(df_column, day: date):
 
 
 def run_child(mode: str, url: str, out: Path, extra: dict) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child-export", mode,
-           "--child-url", url, "--child-out", str(out), "--child-extra", json.dumps(extra)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child-export",
+        mode,
+        "--child-url",
+        url,
+        "--child-out",
+        str(out),
+        "--child-extra",
+        json.dumps(extra),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -605,7 +746,7 @@ def run_child(mode: str, url: str, out: Path, extra: dict) -> dict:
         raise RuntimeError(f"child {mode} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     for line in proc.stdout.splitlines():
         if line.startswith(CHILD_MARK):
-            result = json.loads(line[len(CHILD_MARK):])
+            result = json.loads(line[len(CHILD_MARK) :])
             result["wall_s"] = wall
             result["size_mb"] = out.stat().st_size / 2**20 if out.exists() else None
             return result
@@ -666,8 +807,11 @@ def child_main(mode: str, url: str, out: str, extra: dict) -> int:
                 df.to_csv(out, index=False)
             else:
                 sql = NAIVE_TX_SQL + " WHERE t.created_at >= :start ORDER BY t.id LIMIT :n"
-                df = pd.read_sql(text(sql), conn, params={
-                    "start": f"{extra['date_from']} 00:00:00.000000", "n": extra["rows"]})
+                df = pd.read_sql(
+                    text(sql),
+                    conn,
+                    params={"start": f"{extra['date_from']} 00:00:00.000000", "n": extra["rows"]},
+                )
                 for column in ("amount", "rate"):
                     df[column] = df[column] / MONEY_UNIT
                 df.to_excel(out, index=False, engine="xlsxwriter")
@@ -676,12 +820,23 @@ def child_main(mode: str, url: str, out: str, extra: dict) -> int:
         engine.dispose()
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
-    print(CHILD_MARK + json.dumps({
-        "seconds": seconds, "cpu_s": cpu, "rows": rows, "baseline_mb": baseline,
-        "peak_mb": peak_rss_mb(), "import_peak_mb": import_peak, "peak_reset": was_reset,
-        # For reference only: Linux carries ru_maxrss over fork+exec (the parent's RSS shows).
-        "ru_maxrss_mb": usage1.ru_maxrss / 1024,
-    }), flush=True)
+    print(
+        CHILD_MARK
+        + json.dumps(
+            {
+                "seconds": seconds,
+                "cpu_s": cpu,
+                "rows": rows,
+                "baseline_mb": baseline,
+                "peak_mb": peak_rss_mb(),
+                "import_peak_mb": import_peak,
+                "peak_reset": was_reset,
+                # For reference only: Linux carries ru_maxrss over fork+exec (the parent's RSS shows).
+                "ru_maxrss_mb": usage1.ru_maxrss / 1024,
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 
@@ -711,8 +866,10 @@ def wait_for_exports(max_wait_s: float = 1200, poll_s: float = 30) -> str | None
             log(f"exports still not importable:\n{check.stderr[-1500:]}")
             return None
         reason = check.stderr.strip().splitlines()[-1] if check.stderr.strip() else "?"
-        log(f"textedit_core.exports not ready ({reason}): waiting {poll_s:g} s "
-            f"({waited / 60:.1f} of {max_wait_s / 60:.0f} min)")
+        log(
+            f"textedit_core.exports not ready ({reason}): waiting {poll_s:g} s "
+            f"({waited / 60:.1f} of {max_wait_s / 60:.0f} min)"
+        )
         time.sleep(poll_s)
         waited += poll_s
 
@@ -724,7 +881,9 @@ def wait_for_exports(max_wait_s: float = 1200, poll_s: float = 30) -> str | None
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL (fresh schema) instead of SQLite")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="run on PostgreSQL (fresh schema) instead of SQLite"
+    )
     parser.add_argument("--sqlite-path", type=Path, default=DEFAULT_SQLITE, help="SQLite file (recreated)")
     parser.add_argument("--reuse", action="store_true", help="skip the fill when the data is already there")
     parser.add_argument("--users", type=int, default=100_000)
@@ -734,13 +893,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=7, help="timed runs per measurement (after 1 warm-up)")
     parser.add_argument("--slow-runs", type=int, default=3, help="timed runs when one run takes > 2 s")
     parser.add_argument("--seed", type=int, default=20240601)
-    parser.add_argument("--fill-only", action="store_true",
-                        help="fill (or, with --reuse, keep) the database and stop: for bench/proposed_fixes.py")
+    parser.add_argument(
+        "--fill-only",
+        action="store_true",
+        help="fill (or, with --reuse, keep) the database and stop: for bench/proposed_fixes.py",
+    )
     parser.add_argument("--skip-naive", action="store_true", help="only measure the product")
-    parser.add_argument("--explain", action="store_true",
-                        help="append the query plan of every product statement (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE)")
-    parser.add_argument("--export-runs", type=int, default=3,
-                        help="runs of each product export (median time, highest peak RSS); naive: 1 run")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="append the query plan of every product statement (EXPLAIN QUERY PLAN / EXPLAIN ANALYZE)",
+    )
+    parser.add_argument(
+        "--export-runs",
+        type=int,
+        default=3,
+        help="runs of each product export (median time, highest peak RSS); naive: 1 run",
+    )
     parser.add_argument("--export-wait", type=float, default=1200, help="seconds to wait for exports.write_*")
     parser.add_argument("--child-export", help=argparse.SUPPRESS)
     parser.add_argument("--child-url", help=argparse.SUPPRESS)
@@ -756,9 +925,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy import create_engine, text
 
-
-    command = " ".join(shlex.quote(a) for a in [os.path.relpath(sys.executable, ROOT),
-                                                os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    command = " ".join(
+        shlex.quote(a)
+        for a in [os.path.relpath(sys.executable, ROOT), os.path.relpath(__file__, ROOT), *sys.argv[1:]]
+    )
     started = time.perf_counter()
     schema = None
     admin_engine = None
@@ -769,7 +939,9 @@ def main(argv: list[str] | None = None) -> int:
         schema = REUSE_SCHEMA if args.reuse else f"bench_{secrets.token_hex(5)}"
         drop_schema = not args.reuse
         if args.fill_only and not args.reuse:
-            raise SystemExit("--fill-only on PostgreSQL needs --reuse (a fresh schema would be dropped at the end)")
+            raise SystemExit(
+                "--fill-only on PostgreSQL needs --reuse (a fresh schema would be dropped at the end)"
+            )
         with admin_engine.connect() as conn:
             conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
         url = pg_schema_url(args.postgres, schema)
@@ -823,7 +995,7 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
                 f"the database already holds {n_users} users / {n_tx} transactions, not the "
                 f"{args.users + 1} / {args.transactions} asked for: drop it (or the schema) first"
             )
-        end = datetime.now(timezone.utc).replace(microsecond=0)
+        end = datetime.now(UTC).replace(microsecond=0)
         log(f"generating {args.users:,} users and {args.transactions:,} transactions ...")
         admin_hash = passwords.hash_password("bench admin " + secrets.token_hex(4))
         c0, t0 = time.process_time(), time.perf_counter()
@@ -838,11 +1010,16 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         else:
             fill_postgres(db, data, rate_start)
         load_s, load_cpu = time.perf_counter() - t1, time.process_time() - c1
-        how = ("sqlite3 executemany, one transaction, indexes in place" if kind == "SQLite"
-               else "psycopg COPY, indexes in place, then VACUUM ANALYZE")
-        fill_note = (f"**{gen_s + load_s:.1f} s** = generate rows {gen_s:.1f} s (cpu {gen_cpu:.1f}) + "
-                     f"load {load_s:.1f} s (client cpu {load_cpu:.1f}; {how}); "
-                     f"{data.topup_bumps:,} top-ups enlarged to keep balances ≥ 0")
+        how = (
+            "sqlite3 executemany, one transaction, indexes in place"
+            if kind == "SQLite"
+            else "psycopg COPY, indexes in place, then VACUUM ANALYZE"
+        )
+        fill_note = (
+            f"**{gen_s + load_s:.1f} s** = generate rows {gen_s:.1f} s (cpu {gen_cpu:.1f}) + "
+            f"load {load_s:.1f} s (client cpu {load_cpu:.1f}; {how}); "
+            f"{data.topup_bumps:,} top-ups enlarged to keep balances ≥ 0"
+        )
         log(f"fill: {fill_note}")
         del data
         db = Database(url)
@@ -850,8 +1027,10 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         problems = check_consistency(db)
         if problems:
             raise SystemExit("the filled data breaks the app's invariants:\n" + "\n".join(problems))
-        fill_note += (f"; invariants checked afterwards ({time.perf_counter() - t2:.1f} s): every balance = "
-                      f"its ledger sum, requests_count/tokens_spent = its charges, every refund → its refunded charge")
+        fill_note += (
+            f"; invariants checked afterwards ({time.perf_counter() - t2:.1f} s): every balance = "
+            f"its ledger sum, requests_count/tokens_spent = its charges, every refund → its refunded charge"
+        )
         log("invariants OK")
 
     counts = table_counts(db)
@@ -864,10 +1043,13 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
             sqlalchemy.select(User.id).where(User.role == Role.ADMIN.value).order_by(User.id).limit(1)
         ).scalar_one()
         last_ts = session.execute(text("SELECT max(created_at) FROM transactions")).scalar_one()
-        server_version = session.execute(text("SELECT version()")).scalar_one() if kind == "PostgreSQL" else None
-        rare = session.execute(text(
-            "SELECT email_key FROM users WHERE role = 'user' ORDER BY id LIMIT 1 OFFSET :n"
-        ), {"n": max(0, counts["users"] // 2)}).scalar_one()
+        server_version = (
+            session.execute(text("SELECT version()")).scalar_one() if kind == "PostgreSQL" else None
+        )
+        rare = session.execute(
+            text("SELECT email_key FROM users WHERE role = 'user' ORDER BY id LIMIT 1 OFFSET :n"),
+            {"n": max(0, counts["users"] // 2)},
+        ).scalar_one()
     if isinstance(last_ts, str):
         last_ts = datetime.fromisoformat(last_ts)
     last_day = last_ts.date()
@@ -887,11 +1069,14 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         def call():
             with db.read() as session:
                 return fn(session)
+
         capturing[:] = [name]
         call()  # the warm-up run, with its SQL captured for --explain
         capturing.clear()
         timing = measure(call, runs, slow)
-        log(f"product  {name}: {timing.wall_ms:,.1f} ms, cpu {timing.cpu_ms:,.1f} ms (median of {timing.runs})")
+        log(
+            f"product  {name}: {timing.wall_ms:,.1f} ms, cpu {timing.cpu_ms:,.1f} ms (median of {timing.runs})"
+        )
         return timing
 
     naive_engine = sqlalchemy.create_engine(url)
@@ -899,9 +1084,11 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     def naive(name: str, fn) -> Timing | None:
         if args.skip_naive:
             return None
+
         def call():
             with naive_engine.connect() as conn:
                 return fn(conn)
+
         timing = measure(call, runs, slow)
         log(f"naive    {name}: {timing.wall_ms:,.1f} ms (median of {timing.runs})")
         return timing
@@ -916,12 +1103,21 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
 
     user_cases = [
         ("users page 1 (default: newest first)", directory.UserQuery(), {}),
-        ("users page 1 sorted by tokens_spent desc",
-         directory.UserQuery(sort="tokens_spent", descending=True), {"sort": ("tokens_spent", "id")}),
-        (f"users page 1, email search '{EMAIL_SEARCH}'",
-         directory.UserQuery(search=EMAIL_SEARCH), {"search": EMAIL_SEARCH}),
-        (f"users page 1, email search '{rare_search}'",
-         directory.UserQuery(search=rare_search), {"search": rare_search}),
+        (
+            "users page 1 sorted by tokens_spent desc",
+            directory.UserQuery(sort="tokens_spent", descending=True),
+            {"sort": ("tokens_spent", "id")},
+        ),
+        (
+            f"users page 1, email search '{EMAIL_SEARCH}'",
+            directory.UserQuery(search=EMAIL_SEARCH),
+            {"search": EMAIL_SEARCH},
+        ),
+        (
+            f"users page 1, email search '{rare_search}'",
+            directory.UserQuery(search=rare_search),
+            {"search": rare_search},
+        ),
     ]
     for name, query, naive_kw in user_cases:
         with db.read() as session:
@@ -961,7 +1157,8 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         sub = df[mask]
         page = sub.sort_values(["created_at", "id"], ascending=False).head(50)
         totals = sub.groupby(["kind", "currency"], dropna=False).agg(
-            n=("id", "size"), tokens=("tokens", "sum"), amount=("amount", "sum"))
+            n=("id", "size"), tokens=("tokens", "sum"), amount=("amount", "sum")
+        )
         return len(sub), page, totals
 
     with db.read() as session:
@@ -976,8 +1173,16 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     p_tot = product("filtered: ledger.totals only", lambda s: ledger.totals(s, admin_id, flt))
     p = product(name, lambda s: both(s, flt))
     n = naive(name, naive_filtered)
-    rows.append(Row(name, p, n, "ms", FILTERED_MS,
-                    product_note=f" (search {p_page.wall_ms:,.0f} + totals {p_tot.wall_ms:,.0f})"))
+    rows.append(
+        Row(
+            name,
+            p,
+            n,
+            "ms",
+            FILTERED_MS,
+            product_note=f" (search {p_page.wall_ms:,.0f} + totals {p_tot.wall_ms:,.0f})",
+        )
+    )
 
     name = f"app's default view: 30 days, any kind, page + totals [{default_total:,} rows]"
     p = product(name, lambda s: both(s, flt_default))
@@ -1015,11 +1220,17 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     db.dispose()
     results: dict[str, dict] = {}
     if export_api is None:
-        export_notes.append("**exports.write_csv / write_xlsx were still missing after waiting: exports not measured**")
+        export_notes.append(
+            "**exports.write_csv / write_xlsx were still missing after waiting: exports not measured**"
+        )
     else:
         export_notes.append(f"export path: {export_api}")
-        for mode, out in (("csv", "product.csv"), ("naive-csv", "naive.csv"),
-                          ("xlsx", "product.xlsx"), ("naive-xlsx", "naive.xlsx")):
+        for mode, out in (
+            ("csv", "product.csv"),
+            ("naive-csv", "naive.csv"),
+            ("xlsx", "product.xlsx"),
+            ("naive-xlsx", "naive.xlsx"),
+        ):
             if args.skip_naive and mode.startswith("naive"):
                 continue
             n_runs = 1 if mode.startswith("naive") else max(1, args.export_runs)
@@ -1027,9 +1238,11 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
             for i in range(n_runs):
                 log(f"export {mode} (run {i + 1} of {n_runs}) ...")
                 each.append(res := run_child(mode, url, scratch / out, extra))
-                log(f"export {mode}: {res['seconds']:.2f} s (cpu {res['cpu_s']:.1f} s), peak RSS "
+                log(
+                    f"export {mode}: {res['seconds']:.2f} s (cpu {res['cpu_s']:.1f} s), peak RSS "
                     f"{res['peak_mb']:.0f} MB (baseline {res['baseline_mb']:.0f} MB, import peak "
-                    f"{res['import_peak_mb']:.0f} MB), {res['rows']:,} rows, {res['size_mb']:.1f} MB file")
+                    f"{res['import_peak_mb']:.0f} MB), {res['rows']:,} rows, {res['size_mb']:.1f} MB file"
+                )
             results[mode] = {
                 **each[0],
                 "seconds": statistics.median(r["seconds"] for r in each),
@@ -1039,8 +1252,10 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
             }
             if n_runs > 1:
                 export_notes.append(
-                    f"{mode} export runs: " + ", ".join(f"{r['seconds']:.1f} s" for r in each)
-                    + f" (median {results[mode]['seconds']:.1f} s; peak RSS = the highest of the runs)")
+                    f"{mode} export runs: "
+                    + ", ".join(f"{r['seconds']:.1f} s" for r in each)
+                    + f" (median {results[mode]['seconds']:.1f} s; peak RSS = the highest of the runs)"
+                )
         pc, nc = results.get("csv"), results.get("naive-csv")
         px, nx = results.get("xlsx"), results.get("naive-xlsx")
 
@@ -1054,11 +1269,28 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
             return f" (baseline {res['baseline_mb']:.0f})" if res else ""
 
         rows.append(Row(f"CSV export, all {pc['rows']:,} rows: time", secs(pc), secs(nc), "s", CSV_S))
-        rows.append(Row("CSV export: peak RSS of the child", rss(pc), rss(nc), "MB", CSV_RSS_MB,
-                        product_note=note(pc), naive_note=note(nc)))
+        rows.append(
+            Row(
+                "CSV export: peak RSS of the child",
+                rss(pc),
+                rss(nc),
+                "MB",
+                CSV_RSS_MB,
+                product_note=note(pc),
+                naive_note=note(nc),
+            )
+        )
         rows.append(Row(f"XLSX export, {px['rows']:,} rows (from {xlsx_day}): time", secs(px), secs(nx), "s"))
-        rows.append(Row("XLSX export: peak RSS of the child", rss(px), rss(nx), "MB",
-                        product_note=note(px), naive_note=note(nx)))
+        rows.append(
+            Row(
+                "XLSX export: peak RSS of the child",
+                rss(px),
+                rss(nx),
+                "MB",
+                product_note=note(px),
+                naive_note=note(nx),
+            )
+        )
         sizes = ", ".join(f"{m} {r['size_mb']:.1f} MB" for m, r in results.items())
         export_notes.append(f"export files: {sizes}")
         if not all(r["peak_reset"] for r in results.values()):
@@ -1074,14 +1306,31 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         "",
         f"- date: {datetime.now().strftime('%Y-%m-%d %H:%M')} (local); the data ends {last_ts:%Y-%m-%d %H:%M} UTC and spans {args.days} days",
         f"- command: `{command}`",
-        f"- database: {kind}" + ((f", schema `{schema}` (kept: --reuse)" if args.reuse else f", fresh schema `{schema}` (dropped at the end)")
-                                  if schema else f", file `{os.path.relpath(url[len('sqlite:///'):], ROOT)}`"),
-        "- versions: Python " + platform.python_version() + f", SQLAlchemy {sqlalchemy.__version__}, pandas {pd.__version__}, "
-        + (f"SQLite {sqlite3.sqlite_version}" if kind == "SQLite"
-           else f"{server_version.split(' on ')[0]}, psycopg {importlib.import_module('psycopg').__version__}"),
+        f"- database: {kind}"
+        + (
+            (
+                f", schema `{schema}` (kept: --reuse)"
+                if args.reuse
+                else f", fresh schema `{schema}` (dropped at the end)"
+            )
+            if schema
+            else f", file `{os.path.relpath(url[len('sqlite:///') :], ROOT)}`"
+        ),
+        "- versions: Python "
+        + platform.python_version()
+        + f", SQLAlchemy {sqlalchemy.__version__}, pandas {pd.__version__}, "
+        + (
+            f"SQLite {sqlite3.sqlite_version}"
+            if kind == "SQLite"
+            else f"{server_version.split(' on ')[0]}, psycopg {importlib.import_module('psycopg').__version__}"
+        ),
         f"- machine: {os.cpu_count()} CPUs, {platform.machine()}; load average {load_before[0]:.1f} at the start, "
-        f"{load_after[0]:.1f} at the end" + (" — **the machine was busy with other work: wall times are inflated; "
-                                             "see the CPU column below**" if max(load_before[0], load_after[0]) > 1.5 else ""),
+        f"{load_after[0]:.1f} at the end"
+        + (
+            " — **the machine was busy with other work: wall times are inflated; see the CPU column below**"
+            if max(load_before[0], load_after[0]) > 1.5
+            else ""
+        ),
         "- rows: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()),
         f"- fill: {fill_note}",
         f"- timings: median of {runs} runs after 1 warm-up ({slow} runs when one run takes > 2 s, 2 when > 8 s); "
@@ -1096,7 +1345,8 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
         "|---|---|---|---|---|---|",
         *[r.markdown() for r in rows],
         "",
-        (f"**{len(misses)} target(s) missed:** " + "; ".join(r.name for r in misses) + ".") if misses
+        (f"**{len(misses)} target(s) missed:** " + "; ".join(r.name for r in misses) + ".")
+        if misses
         else "All targets met.",
         "",
         f"Product wall time vs CPU time of the measuring process ({'all of the work on SQLite' if kind == 'SQLite' else 'client side only: the server works in other processes'}):",
@@ -1123,7 +1373,10 @@ def explain_all(db, kind: str, captured: dict[str, list[tuple[str, object]]]) ->
             out.append(f"**{name}**")
             out.append("")
             for statement, params in statements:
-                if " FROM users WHERE users.id = " in " ".join(statement.split()) and "LIMIT" not in statement:
+                if (
+                    " FROM users WHERE users.id = " in " ".join(statement.split())
+                    and "LIMIT" not in statement
+                ):
                     continue  # require_role's primary-key lookup
                 out.append("```")
                 out.append(" ".join(statement.split()))

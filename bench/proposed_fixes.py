@@ -74,19 +74,35 @@ def search_users_ids_first(session, actor_id: int, query: directory.UserQuery) -
     key = directory.SORTABLE[query.sort]
     order = key.desc() if query.descending else key.asc()
     users = session.scalars(
-        select(User).where(condition)
+        select(User)
+        .where(condition)
         .order_by(order, User.id.desc() if query.descending else User.id.asc())
-        .offset(offset).limit(limit)
+        .offset(offset)
+        .limit(limit)
     )
-    rows = [directory.UserRow(u.id, u.email, u.role, "blocked" if u.is_blocked else "active", u.balance,
-                              u.created_at, u.last_login_at, u.requests_count, u.tokens_spent) for u in users]
+    rows = [
+        directory.UserRow(
+            u.id,
+            u.email,
+            u.role,
+            "blocked" if u.is_blocked else "active",
+            u.balance,
+            u.created_at,
+            u.last_login_at,
+            u.requests_count,
+            u.tokens_spent,
+        )
+        for u in users
+    ]
     return Page(rows, total, query.page, query.page_size)
 
 
 # --- proposal 2: transactions page, late row lookup ---------------------------------------------
 
 
-def search_page_ids_first(session, actor_id: int, flt: ledger.TxFilter, page: int = 1, page_size: int = 50) -> Page:
+def search_page_ids_first(
+    session, actor_id: int, flt: ledger.TxFilter, page: int = 1, page_size: int = 50
+) -> Page:
     """ledger.search with the page picked from `transactions` alone (ids, on the index), and
     only those 50 rows then joined to users for the emails. The current query joins every
     matching row before sorting (SQLite: 77k joins + a temp B-tree of wide rows per page)."""
@@ -94,14 +110,30 @@ def search_page_ids_first(session, actor_id: int, flt: ledger.TxFilter, page: in
     offset, limit = check_paging(page, page_size)
     conditions = ledger._conditions(session, flt)
     total = session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
-    ids = (select(Transaction.id).where(*conditions)
-           .order_by(Transaction.created_at.desc(), Transaction.id.desc())
-           .offset(offset).limit(limit).subquery())
+    ids = (
+        select(Transaction.id)
+        .where(*conditions)
+        .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
     owner, actor = aliased(User), aliased(User)
     rows = session.execute(
-        select(Transaction.id, Transaction.created_at, owner.email, Transaction.kind, Transaction.status,
-               Transaction.tokens, Transaction.amount, Transaction.currency, Transaction.rate,
-               Transaction.operation, func.coalesce(Transaction.note, Transaction.failure), actor.email)
+        select(
+            Transaction.id,
+            Transaction.created_at,
+            owner.email,
+            Transaction.kind,
+            Transaction.status,
+            Transaction.tokens,
+            Transaction.amount,
+            Transaction.currency,
+            Transaction.rate,
+            Transaction.operation,
+            func.coalesce(Transaction.note, Transaction.failure),
+            actor.email,
+        )
         .select_from(ids)
         .join(Transaction, Transaction.id == ids.c.id)
         .join(owner, owner.id == Transaction.user_id)
@@ -125,8 +157,13 @@ def totals_one_pass(session, actor_id: int, flt: ledger.TxFilter) -> ledger.Tota
         return func.coalesce(func.sum(case((Transaction.kind == kind.value, Transaction.tokens))), 0)
 
     count, sold, charged, refunded, adjusted = session.execute(
-        select(func.count(), tokens_of(TxKind.TOPUP), tokens_of(TxKind.CHARGE),
-               tokens_of(TxKind.REFUND), tokens_of(TxKind.ADJUSTMENT)).where(*conditions)
+        select(
+            func.count(),
+            tokens_of(TxKind.TOPUP),
+            tokens_of(TxKind.CHARGE),
+            tokens_of(TxKind.REFUND),
+            tokens_of(TxKind.ADJUSTMENT),
+        ).where(*conditions)
     ).one()
     money: dict[str, Decimal] = {}
     for currency, amount in session.execute(
@@ -153,9 +190,34 @@ def streamed_export_rows(session, flt: ledger.TxFilter, per_fetch: int = 20_000)
     result = connection.execution_options(stream_results=True, yield_per=per_fetch).execute(
         ledger._export_query(session, conditions).order_by(Transaction.id)
     )
-    for tx_id, when, email, kind, status, tokens, amount, currency, rate, operation, note, actor_email in result:
-        yield ledger.ExportRow(tx_id, when, email, kind, status, tokens, ledger._money(amount), currency,
-                               ledger._money(rate), operation, note, actor_email)
+    for (
+        tx_id,
+        when,
+        email,
+        kind,
+        status,
+        tokens,
+        amount,
+        currency,
+        rate,
+        operation,
+        note,
+        actor_email,
+    ) in result:
+        yield ledger.ExportRow(
+            tx_id,
+            when,
+            email,
+            kind,
+            status,
+            tokens,
+            ledger._money(amount),
+            currency,
+            ledger._money(rate),
+            operation,
+            note,
+            actor_email,
+        )
 
 
 def compare_exports(db: Database, kind: str, runs: int = 2) -> None:
@@ -163,16 +225,26 @@ def compare_exports(db: Database, kind: str, runs: int = 2) -> None:
 
     scratch = ROOT / "bench-data"
     variants = [
-        ("exports.write_csv(ledger.iter_export_rows(...)) (current: batches of 2,000)",
-         lambda s: ledger.iter_export_rows(s, ledger.TxFilter())),
-        ("same, `batch_size=20_000`",
-         lambda s: ledger.iter_export_rows(s, ledger.TxFilter(), batch_size=20_000)),
+        (
+            "exports.write_csv(ledger.iter_export_rows(...)) (current: batches of 2,000)",
+            lambda s: ledger.iter_export_rows(s, ledger.TxFilter()),
+        ),
+        (
+            "same, `batch_size=20_000`",
+            lambda s: ledger.iter_export_rows(s, ledger.TxFilter(), batch_size=20_000),
+        ),
     ]
     if kind == "PostgreSQL":
-        variants.append(("same rows from one query through a server-side cursor (20,000 per fetch)",
-                         lambda s: streamed_export_rows(s, ledger.TxFilter())))
-    print(f"\n#### {kind}: CSV export of every row ({runs} runs each, alternating; load average "
-          f"{os.getloadavg()[0]:.1f})\n")
+        variants.append(
+            (
+                "same rows from one query through a server-side cursor (20,000 per fetch)",
+                lambda s: streamed_export_rows(s, ledger.TxFilter()),
+            )
+        )
+    print(
+        f"\n#### {kind}: CSV export of every row ({runs} runs each, alternating; load average "
+        f"{os.getloadavg()[0]:.1f})\n"
+    )
     print("| export | wall | cpu (this process) | same bytes |")
     print("|---|---|---|---|")
     reference = scratch / "fix-export-0.csv"
@@ -201,14 +273,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--export", action="store_true", help="also compare the full CSV export (~2-3 min)")
     args = parser.parse_args()
-    url = pg_schema_url(args.postgres, REUSE_SCHEMA) if args.postgres else sqlite_url(args.sqlite_path.resolve())
+    url = (
+        pg_schema_url(args.postgres, REUSE_SCHEMA)
+        if args.postgres
+        else sqlite_url(args.sqlite_path.resolve())
+    )
     db = Database(url)
     with db.read() as s:
         admin_id = s.scalar(select(User.id).where(User.role == Role.ADMIN.value).order_by(User.id).limit(1))
         n_tx = s.scalar(select(func.count()).select_from(Transaction))
         last = s.scalar(select(func.max(Transaction.created_at)))
-        rare = s.scalar(text("SELECT email_key FROM users WHERE role = 'user' ORDER BY id LIMIT 1 OFFSET :n"),
-                        {"n": s.scalar(select(func.count()).select_from(User)) // 2}).split("@")[0]
+        rare = s.scalar(
+            text("SELECT email_key FROM users WHERE role = 'user' ORDER BY id LIMIT 1 OFFSET :n"),
+            {"n": s.scalar(select(func.count()).select_from(User)) // 2},
+        ).split("@")[0]
     if not n_tx:
         raise SystemExit(f"no bench data at {url}: run bench/admin_scale.py --reuse first")
     day = last.date()
@@ -219,58 +297,107 @@ def main() -> int:
         def call():
             with db.read() as session:
                 return fn(session)
+
         return call
 
     def same_page(a: Page, b: Page) -> bool:
         return a.total == b.total and a.rows == b.rows
 
     cases = [
-        (f"users page 1, email search '{rare}' (1 match)",
-         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search=rare)),
-         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search=rare)), same_page),
-        ("users page 1, email search 'garcia' (5% match)",
-         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="garcia")),
-         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="garcia")), same_page),
-        ("users page 1, email search 'nobody' (no match)",
-         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="nobody")),
-         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="nobody")), same_page),
-        ("users page 1, email search 'example' (every user), by tokens_spent",
-         lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="example", sort="tokens_spent")),
-         lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="example", sort="tokens_spent")),
-         same_page),
-        ("ledger.search, 30 days, topup+charge",
-         lambda s: ledger.search(s, admin_id, flt30), lambda s: search_page_ids_first(s, admin_id, flt30), same_page),
-        ("ledger.search, 30 days, any kind",
-         lambda s: ledger.search(s, admin_id, default30), lambda s: search_page_ids_first(s, admin_id, default30),
-         same_page),
-        ("ledger.search, no filter",
-         lambda s: ledger.search(s, admin_id, ledger.TxFilter()),
-         lambda s: search_page_ids_first(s, admin_id, ledger.TxFilter()), same_page),
-        ("ledger.totals, 30 days, topup+charge",
-         lambda s: ledger.totals(s, admin_id, flt30), lambda s: totals_one_pass(s, admin_id, flt30), None),
-        ("ledger.totals, 30 days, any kind",
-         lambda s: ledger.totals(s, admin_id, default30), lambda s: totals_one_pass(s, admin_id, default30), None),
-        ("ledger.totals, whole table",
-         lambda s: ledger.totals(s, admin_id, ledger.TxFilter()),
-         lambda s: totals_one_pass(s, admin_id, ledger.TxFilter()), None),
+        (
+            f"users page 1, email search '{rare}' (1 match)",
+            lambda s: directory.search_users(s, admin_id, directory.UserQuery(search=rare)),
+            lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search=rare)),
+            same_page,
+        ),
+        (
+            "users page 1, email search 'garcia' (5% match)",
+            lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="garcia")),
+            lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="garcia")),
+            same_page,
+        ),
+        (
+            "users page 1, email search 'nobody' (no match)",
+            lambda s: directory.search_users(s, admin_id, directory.UserQuery(search="nobody")),
+            lambda s: search_users_ids_first(s, admin_id, directory.UserQuery(search="nobody")),
+            same_page,
+        ),
+        (
+            "users page 1, email search 'example' (every user), by tokens_spent",
+            lambda s: directory.search_users(
+                s, admin_id, directory.UserQuery(search="example", sort="tokens_spent")
+            ),
+            lambda s: search_users_ids_first(
+                s, admin_id, directory.UserQuery(search="example", sort="tokens_spent")
+            ),
+            same_page,
+        ),
+        (
+            "ledger.search, 30 days, topup+charge",
+            lambda s: ledger.search(s, admin_id, flt30),
+            lambda s: search_page_ids_first(s, admin_id, flt30),
+            same_page,
+        ),
+        (
+            "ledger.search, 30 days, any kind",
+            lambda s: ledger.search(s, admin_id, default30),
+            lambda s: search_page_ids_first(s, admin_id, default30),
+            same_page,
+        ),
+        (
+            "ledger.search, no filter",
+            lambda s: ledger.search(s, admin_id, ledger.TxFilter()),
+            lambda s: search_page_ids_first(s, admin_id, ledger.TxFilter()),
+            same_page,
+        ),
+        (
+            "ledger.totals, 30 days, topup+charge",
+            lambda s: ledger.totals(s, admin_id, flt30),
+            lambda s: totals_one_pass(s, admin_id, flt30),
+            None,
+        ),
+        (
+            "ledger.totals, 30 days, any kind",
+            lambda s: ledger.totals(s, admin_id, default30),
+            lambda s: totals_one_pass(s, admin_id, default30),
+            None,
+        ),
+        (
+            "ledger.totals, whole table",
+            lambda s: ledger.totals(s, admin_id, ledger.TxFilter()),
+            lambda s: totals_one_pass(s, admin_id, ledger.TxFilter()),
+            None,
+        ),
     ]
     kind = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"#### {kind}, {n_tx:,} transactions: current vs proposed "
-          f"(median of {args.runs} after a warm-up; load average {os.getloadavg()[0]:.1f})\n")
+    print(
+        f"#### {kind}, {n_tx:,} transactions: current vs proposed "
+        f"(median of {args.runs} after a warm-up; load average {os.getloadavg()[0]:.1f})\n"
+    )
     print("| query | current | proposed | speed-up | same result |")
     print("|---|---|---|---|---|")
     for name, current, proposed, equal in cases:
         cw, cc, cr = timed(in_session(current), args.runs)
         pw, pc, pr = timed(in_session(proposed), args.runs)
         same = equal(cr, pr) if equal else cr == pr
-        print(f"| {name} | {cw:,.1f} ms (cpu {cc:,.1f}) | {pw:,.1f} ms (cpu {pc:,.1f}) | "
-              f"{cw / pw:,.1f}× | {'yes' if same else '**NO**'} |", flush=True)
+        print(
+            f"| {name} | {cw:,.1f} ms (cpu {cc:,.1f}) | {pw:,.1f} ms (cpu {pc:,.1f}) | "
+            f"{cw / pw:,.1f}× | {'yes' if same else '**NO**'} |",
+            flush=True,
+        )
 
     # Proposal 3b: no code change, one covering index for the unfiltered GROUP BY kind, currency.
     # Created on the bench database only for this measurement, and dropped again.
     index = "ix_bench_totals_kind_currency"
-    totals_cases = [("whole table", ledger.TxFilter()), ("30 days, topup+charge", flt30), ("30 days, any kind", default30)]
-    before = {name: timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs) for name, f in totals_cases}
+    totals_cases = [
+        ("whole table", ledger.TxFilter()),
+        ("30 days, topup+charge", flt30),
+        ("30 days, any kind", default30),
+    ]
+    before = {
+        name: timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs)
+        for name, f in totals_cases
+    }
     with db.engine.begin() as conn:
         conn.execute(text(f"CREATE INDEX {index} ON transactions (kind, currency, tokens, amount)"))
         if args.postgres:
@@ -279,9 +406,12 @@ def main() -> int:
         for name, f in totals_cases:
             after = timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs)
             b = before[name]
-            print(f"| ledger.totals, {name}: + index (kind, currency, tokens, amount) | {b[0]:,.1f} ms (cpu {b[1]:,.1f}) | "
-                  f"{after[0]:,.1f} ms (cpu {after[1]:,.1f}) | {b[0] / after[0]:,.1f}× | "
-                  f"{'yes' if after[2] == b[2] else '**NO**'} |", flush=True)
+            print(
+                f"| ledger.totals, {name}: + index (kind, currency, tokens, amount) | {b[0]:,.1f} ms (cpu {b[1]:,.1f}) | "
+                f"{after[0]:,.1f} ms (cpu {after[1]:,.1f}) | {b[0] / after[0]:,.1f}× | "
+                f"{'yes' if after[2] == b[2] else '**NO**'} |",
+                flush=True,
+            )
     finally:
         with db.engine.begin() as conn:
             conn.execute(text(f"DROP INDEX {index}"))

@@ -94,9 +94,7 @@ def postgres_schema() -> Iterator[MigratedSchema]:
         database = Database(url)
         migrate.upgrade(database)
         with database.engine.connect() as conn:
-            tables = [
-                name for name in inspect(conn).get_table_names() if name != "alembic_version"
-            ]
+            tables = [name for name in inspect(conn).get_table_names() if name != "alembic_version"]
             # What the migrations seed (the default rate): restored after each emptying.
             rate_rows = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM rate_settings"))]
         database.dispose()
@@ -114,7 +112,9 @@ def _emptied(schema: MigratedSchema) -> None:
             values = ", ".join(f":{c}" for c in schema.rate_rows[0])
             conn.execute(text(f"INSERT INTO rate_settings ({columns}) VALUES ({values})"), schema.rate_rows)
             conn.execute(
-                text("SELECT setval(pg_get_serial_sequence('rate_settings', 'id'), MAX(id)) FROM rate_settings")
+                text(
+                    "SELECT setval(pg_get_serial_sequence('rate_settings', 'id'), MAX(id)) FROM rate_settings"
+                )
             )
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ message, echoed back in several chunks (`default_answer()` gives the expected te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -25,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,10 +42,26 @@ CRASH_MESSAGE = "llama runner process has terminated: exit status 2"
 MISSING_BODY_MESSAGE = "missing request body"
 MODEL_REQUIRED_MESSAGE = "model is required"
 
-_FLOAT_OPTIONS = {"temperature", "top_p", "min_p", "typical_p", "repeat_penalty",
-                  "presence_penalty", "frequency_penalty"}
-_INT_OPTIONS = {"num_predict", "num_ctx", "top_k", "seed", "num_keep", "repeat_last_n",
-                "num_batch", "num_gpu", "num_thread"}
+_FLOAT_OPTIONS = {
+    "temperature",
+    "top_p",
+    "min_p",
+    "typical_p",
+    "repeat_penalty",
+    "presence_penalty",
+    "frequency_penalty",
+}
+_INT_OPTIONS = {
+    "num_predict",
+    "num_ctx",
+    "top_k",
+    "seed",
+    "num_keep",
+    "repeat_last_n",
+    "num_batch",
+    "num_gpu",
+    "num_thread",
+}
 _TEXT = re.compile(r"<text>\n?(.*?)\n?</text>", re.DOTALL)
 _WORDS = re.compile(r"\S+\s*|\s+")
 
@@ -119,7 +136,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
 
 def _now() -> str:
     # Go's RFC 3339 with nanoseconds, as Ollama sends it.
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
 
 
 def _full_name(model: str) -> str:
@@ -177,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.standin._closed(self.connection)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _read_body(self) -> bytes:
@@ -305,19 +322,22 @@ class _Handler(BaseHTTPRequestHandler):
     def _tags(self, _raw: bytes) -> None:
         if self._scripted_failure("/api/tags"):
             return
-        self._json(200, {
-            "models": [
-                {
-                    "name": name,
-                    "model": name,
-                    "modified_at": "2025-11-20T10:15:42.123456789+01:00",
-                    "size": 1929912432,
-                    "digest": _digest(name),
-                    "details": _details(name),
-                }
-                for name in self.server.standin.installed_models()
-            ]
-        })
+        self._json(
+            200,
+            {
+                "models": [
+                    {
+                        "name": name,
+                        "model": name,
+                        "modified_at": "2025-11-20T10:15:42.123456789+01:00",
+                        "size": 1929912432,
+                        "digest": _digest(name),
+                        "details": _details(name),
+                    }
+                    for name in self.server.standin.installed_models()
+                ]
+            },
+        )
 
     def _show(self, raw: bytes) -> None:
         body = self._parse(raw)
@@ -326,37 +346,45 @@ class _Handler(BaseHTTPRequestHandler):
         model = self._known_model(body, legacy_name=True)
         if model is None:
             return
-        self._json(200, {
-            "modelfile": f"FROM {model}\n",
-            "parameters": 'stop "<|im_start|>"\nstop "<|im_end|>"',
-            "template": "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}",
-            "details": _details(model),
-            "model_info": {
-                "general.architecture": "qwen2",
-                "general.parameter_count": 3085938688,
-                "qwen2.context_length": CONTEXT_LENGTH,
-                "qwen2.embedding_length": 2048,
+        self._json(
+            200,
+            {
+                "modelfile": f"FROM {model}\n",
+                "parameters": 'stop "<|im_start|>"\nstop "<|im_end|>"',
+                "template": (
+                    "{{- range .Messages }}<|im_start|>{{ .Role }}\n{{ .Content }}<|im_end|>\n{{ end }}"
+                ),
+                "details": _details(model),
+                "model_info": {
+                    "general.architecture": "qwen2",
+                    "general.parameter_count": 3085938688,
+                    "qwen2.context_length": CONTEXT_LENGTH,
+                    "qwen2.embedding_length": 2048,
+                },
+                "capabilities": ["completion", "tools"],
+                "modified_at": "2025-11-20T10:15:42.123456789+01:00",
             },
-            "capabilities": ["completion", "tools"],
-            "modified_at": "2025-11-20T10:15:42.123456789+01:00",
-        })
+        )
 
     def _ps(self, _raw: bytes) -> None:
-        self._json(200, {
-            "models": [
-                {
-                    "name": name,
-                    "model": name,
-                    "size": 3_400_000_000,
-                    "digest": _digest(name),
-                    "details": _details(name),
-                    "expires_at": "2099-01-01T00:00:00.000000000Z",
-                    "size_vram": 3_400_000_000,
-                    "context_length": num_ctx,
-                }
-                for name, num_ctx in self.server.standin.loaded_models().items()
-            ]
-        })
+        self._json(
+            200,
+            {
+                "models": [
+                    {
+                        "name": name,
+                        "model": name,
+                        "size": 3_400_000_000,
+                        "digest": _digest(name),
+                        "details": _details(name),
+                        "expires_at": "2099-01-01T00:00:00.000000000Z",
+                        "size_vram": 3_400_000_000,
+                        "context_length": num_ctx,
+                    }
+                    for name, num_ctx in self.server.standin.loaded_models().items()
+                ]
+            },
+        )
 
     def _pull(self, raw: bytes) -> None:
         body = self._parse(raw)
@@ -370,12 +398,19 @@ class _Handler(BaseHTTPRequestHandler):
         total = 1929912432
         progress = [{"status": "pulling manifest"}]
         progress += [
-            {"status": f"pulling {digest[7:19]}", "digest": digest, "total": total,
-             "completed": total * step // 4}
+            {
+                "status": f"pulling {digest[7:19]}",
+                "digest": digest,
+                "total": total,
+                "completed": total * step // 4,
+            }
             for step in range(1, 5)
         ]
-        progress += [{"status": "verifying sha256 digest"}, {"status": "writing manifest"},
-                     {"status": "success"}]
+        progress += [
+            {"status": "verifying sha256 digest"},
+            {"status": "writing manifest"},
+            {"status": "success"},
+        ]
         self.server.standin.install(model)
         if body.get("stream", True):
             self._start_stream()
@@ -425,8 +460,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         num_ctx = int((options or {}).get("num_ctx") or DEFAULT_NUM_CTX)
         standin._load(model, num_ctx)
-        chunks = reply.chunks if reply.chunks is not None else split_into_chunks(
-            default_answer(_last_user_text(messages))
+        chunks = (
+            reply.chunks
+            if reply.chunks is not None
+            else split_into_chunks(default_answer(_last_user_text(messages)))
         )
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages if isinstance(m, dict))
         final = {
@@ -438,8 +475,7 @@ class _Handler(BaseHTTPRequestHandler):
             "total_duration": 912_000_000,
             "load_duration": 21_000_000,
             "prompt_eval_count": (
-                reply.prompt_eval_count if reply.prompt_eval_count is not None
-                else max(1, prompt_chars // 4)
+                reply.prompt_eval_count if reply.prompt_eval_count is not None else max(1, prompt_chars // 4)
             ),
             "prompt_eval_duration": 130_000_000,
             "eval_count": len(chunks) + 1,
@@ -458,12 +494,14 @@ class _Handler(BaseHTTPRequestHandler):
         for index, piece in enumerate(chunks):
             if index:
                 self._wait(reply.chunk_delay)
-            self._stream_line({
-                "model": model,
-                "created_at": _now(),
-                "message": {"role": "assistant", "content": piece},
-                "done": False,
-            })
+            self._stream_line(
+                {
+                    "model": model,
+                    "created_at": _now(),
+                    "message": {"role": "assistant", "content": piece},
+                    "done": False,
+                }
+            )
         if reply.drop_connection:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -513,9 +551,7 @@ class OllamaStandIn:
     def __init__(self, models: list[str] | None = None, *, answer_delay: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._abandon = threading.Event()
-        self._initial_models = [
-            _full_name(m) for m in (models if models is not None else [DEFAULT_MODEL])
-        ]
+        self._initial_models = [_full_name(m) for m in (models if models is not None else [DEFAULT_MODEL])]
         self._initial_delay = answer_delay
         self._models = list(self._initial_models)
         self._loaded: dict[str, int] = {}
@@ -536,8 +572,10 @@ class OllamaStandIn:
         httpd.standin = self
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-            name="ollama-standin", daemon=True,
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="ollama-standin",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -552,10 +590,8 @@ class OllamaStandIn:
             connections = list(self._connections)
             threads = list(self._handler_threads)
         for conn in connections:  # ends handlers waiting on an idle keep-alive connection
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         for thread in threads:
             thread.join(timeout=2)
         if self._thread is not None:

@@ -23,13 +23,32 @@ LAYERS = [
     {"db", "models", "operations", "samples", "clientaddr", "paging", "txcolumns"},
     {"migrate", "passwords", "tokens", "money", "llm"},
     {
-        "sessions", "throttle", "auth", "actor", "audit", "billing", "admin", "directory", "ledger",
-        "dashboard", "exports", "editing", "reconciler",
+        "sessions",
+        "throttle",
+        "auth",
+        "actor",
+        "audit",
+        "billing",
+        "admin",
+        "directory",
+        "ledger",
+        "dashboard",
+        "exports",
+        "editing",
+        "reconciler",
     },
     {"context"},
     {
-        "signin", "services", "demo", "usecases", "usecases.common", "usecases.wallet",
-        "usecases.account", "usecases.staff", "usecases.admin", "usecases.editor",
+        "signin",
+        "services",
+        "demo",
+        "usecases",
+        "usecases.common",
+        "usecases.wallet",
+        "usecases.account",
+        "usecases.staff",
+        "usecases.admin",
+        "usecases.editor",
         "usecases.transactions",
     },
     {"cli", "__main__"},
@@ -87,7 +106,7 @@ def _layered(dotted: str) -> str | None:
 
 def core_imports(path: Path) -> set[str]:
     prefix = "textedit_core."
-    found = (_layered(name[len(prefix):]) for name in imported_modules(path) if name.startswith(prefix))
+    found = (_layered(name[len(prefix) :]) for name in imported_modules(path) if name.startswith(prefix))
     return {name for name in found if name is not None}
 
 
@@ -101,9 +120,7 @@ def test_every_layered_module_exists():
 
 @pytest.mark.parametrize("path", core_modules(), ids=module_name)
 def test_the_core_never_imports_streamlit_or_the_pages(path):
-    forbidden = {
-        name for name in imported_modules(path) if name.split(".")[0] in ("streamlit", "app_pages")
-    }
+    forbidden = {name for name in imported_modules(path) if name.split(".")[0] in ("streamlit", "app_pages")}
     assert forbidden == set()
 
 

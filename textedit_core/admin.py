@@ -24,9 +24,7 @@ def _ensure_another_admin(session: Session, leaving_id: int) -> None:
     # FOR UPDATE: two admins demoting each other at once cannot both pass (PostgreSQL);
     # SQLite's BEGIN IMMEDIATE serialises writers anyway.
     admins = session.scalars(
-        select(User.id)
-        .where(User.role == Role.ADMIN.value, User.is_blocked.is_(False))
-        .with_for_update()
+        select(User.id).where(User.role == Role.ADMIN.value, User.is_blocked.is_(False)).with_for_update()
     ).all()
     if not any(admin_id != leaving_id for admin_id in admins):
         raise ValidationError("This is the last active admin: promote another admin first.")
@@ -47,9 +45,7 @@ def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User
     old_role = target.role
     target.role = new_role.value
     target.token_version += 1
-    audit.record(
-        session, actor.id, audit.ROLE_CHANGE, {"old": old_role, "new": new_role.value}, target.id
-    )
+    audit.record(session, actor.id, audit.ROLE_CHANGE, {"old": old_role, "new": new_role.value}, target.id)
     return target
 
 

@@ -216,17 +216,21 @@ def prepare_password_change(session: Session, user_id: int, current: str, new: s
 def apply_password_change(session: Session, change: PasswordChange) -> None:
     """Store the new hash, unless the password changed in between (then nothing is written)."""
     # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
-    stored = cast("CursorResult[Any]", session.execute(
-        update(User)
-        .where(User.id == change.user_id, User.password_hash == change.old_hash)
-        .values(password_hash=change.new_hash)
-    ))
+    stored = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == change.user_id, User.password_hash == change.old_hash)
+            .values(password_hash=change.new_hash)
+        ),
+    )
     if stored.rowcount != 1:
         raise ValidationError("Your password was changed elsewhere meanwhile. Try again.")
 
 
 def change_password(session: Session, user_id: int, current: str, new: str) -> None:
     apply_password_change(session, prepare_password_change(session, user_id, current, new))
+
 
 def require_role(session: Session, user_id: int, *roles: Role) -> User:
     """The acting user, if they exist, are not blocked and hold one of `roles`."""

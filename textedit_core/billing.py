@@ -92,8 +92,7 @@ def rate_history(session: Session) -> list[RateChange]:
         .order_by(RateSetting.id.desc())
     )
     return [
-        RateChange(r.changed_at, r.currency, r.rate, r.old_currency, r.old_rate, email)
-        for r, email in rows
+        RateChange(r.changed_at, r.currency, r.rate, r.old_currency, r.old_rate, email) for r, email in rows
     ]
 
 
@@ -136,15 +135,11 @@ def quote_topup(amount_raw: object, rate: Rate) -> TopupQuote:
 
 def _existing_by_key(session: Session, user_id: int, key: str) -> Transaction | None:
     return session.scalar(
-        select(Transaction).where(
-            Transaction.user_id == user_id, Transaction.idempotency_key == key
-        )
+        select(Transaction).where(Transaction.user_id == user_id, Transaction.idempotency_key == key)
     )
 
 
-def top_up(
-    session: Session, user_id: int, preview: TopupQuote, idempotency_key: str
-) -> Transaction:
+def top_up(session: Session, user_id: int, preview: TopupQuote, idempotency_key: str) -> Transaction:
     """Credit exactly the tokens of the preview the user confirmed. The same key credits once.
 
     The preview binds the amount, the rate (by its history row) and the tokens: if an admin
@@ -158,9 +153,7 @@ def top_up(
         return existing
     rate = current_rate(session)
     if rate != preview.rate:
-        raise ValidationError(
-            "The token rate has just changed. Check the new preview and confirm again."
-        )
+        raise ValidationError("The token rate has just changed. Check the new preview and confirm again.")
     if quote_topup(preview.entered, rate) != preview:
         raise ValidationError("This preview is out of date. Check the new preview and confirm again.")
     tx = Transaction(
@@ -186,11 +179,14 @@ def top_up(
             raise
         return existing
     # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
-    credited = cast("CursorResult[Any]", session.execute(
-        update(User)
-        .where(User.id == user_id, User.is_blocked.is_(False))
-        .values(balance=User.balance + preview.tokens)
-    ))
+    credited = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.is_blocked.is_(False))
+            .values(balance=User.balance + preview.tokens)
+        ),
+    )
     if credited.rowcount != 1:
         # Raising rolls the whole transaction back, the row above included.
         raise AccountBlocked()
@@ -204,15 +200,18 @@ def charge(
 
     The charge is leased to its worker for `lease_seconds`; see `renew_lease` and `reconcile`.
     """
-    debited = cast("CursorResult[Any]", session.execute(
-        update(User)
-        .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
-        .values(
-            balance=User.balance - 1,
-            requests_count=User.requests_count + 1,
-            tokens_spent=User.tokens_spent + 1,
-        )
-    ))
+    debited = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
+            .values(
+                balance=User.balance - 1,
+                requests_count=User.requests_count + 1,
+                tokens_spent=User.tokens_spent + 1,
+            )
+        ),
+    )
     if debited.rowcount != 1:
         if session.scalar(select(User.is_blocked).where(User.id == user_id)):
             raise AccountBlocked()
@@ -231,28 +230,38 @@ def charge(
     return tx
 
 
+def _pending_charge(charge_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Transaction.id == charge_id,
+        Transaction.kind == TxKind.CHARGE.value,
+        Transaction.status == TxStatus.PENDING.value,
+    )
+
+
 def renew_lease(session: Session, charge_id: int, lease_seconds: float) -> bool:
     """Keep a pending charge from the reconciler for `lease_seconds` more. False if it is no
     longer pending: the reconciler took it for dead and refunded it."""
-    result = cast("CursorResult[Any]", session.execute(
-        update(Transaction)
-        .where(
-            Transaction.id == charge_id,
-            Transaction.kind == TxKind.CHARGE.value,
-            Transaction.status == TxStatus.PENDING.value,
-        )
-        .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-    ))
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Transaction)
+            .where(*_pending_charge(charge_id))
+            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        ),
+    )
     return result.rowcount == 1
 
 
 def settle(session: Session, charge_id: int) -> bool:
     """Mark a pending charge as paid. False if it was already settled or refunded."""
-    result = cast("CursorResult[Any]", session.execute(
-        update(Transaction)
-        .where(Transaction.id == charge_id, Transaction.status == TxStatus.PENDING.value)
-        .values(status=TxStatus.SUCCESS.value, settled_at=utcnow())
-    ))
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Transaction)
+            .where(Transaction.id == charge_id, Transaction.status == TxStatus.PENDING.value)
+            .values(status=TxStatus.SUCCESS.value, settled_at=utcnow())
+        ),
+    )
     return result.rowcount == 1
 
 
@@ -260,16 +269,14 @@ def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElemen
     """Return the token of a pending charge, exactly once. False if it was not pending (or does
     not meet the extra conditions `only_if`, checked in the same statement)."""
     now = utcnow()
-    result = cast("CursorResult[Any]", session.execute(
-        update(Transaction)
-        .where(
-            Transaction.id == charge_id,
-            Transaction.kind == TxKind.CHARGE.value,
-            Transaction.status == TxStatus.PENDING.value,
-            *only_if,
-        )
-        .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
-    ))
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Transaction)
+            .where(*_pending_charge(charge_id), *only_if)
+            .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
+        ),
+    )
     if result.rowcount != 1:
         return False
     charge_row = session.get(Transaction, charge_id)
@@ -333,11 +340,14 @@ def adjust_balance(
     target = session.get(User, user_id)
     if target is None:
         raise ValidationError("That user does not exist.")
-    changed = cast("CursorResult[Any]", session.execute(
-        update(User)
-        .where(User.id == user_id, User.balance + tokens >= 0)
-        .values(balance=User.balance + tokens)
-    ))
+    changed = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.balance + tokens >= 0)
+            .values(balance=User.balance + tokens)
+        ),
+    )
     if changed.rowcount != 1:
         raise ValidationError(
             f"{target.email} has {target.balance:,} tokens: removing {-tokens:,} "

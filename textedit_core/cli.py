@@ -76,9 +76,7 @@ def cmd_create_admin(args) -> int:
     password = None if exists else _read_password(args)
     try:
         user, outcome = db.run(
-            lambda s: auth.create_admin(
-                s, args.email, password, promote_existing=args.promote_existing
-            )
+            lambda s: auth.create_admin(s, args.email, password, promote_existing=args.promote_existing)
         )
     except AdminEmailTaken as error:
         raise ValidationError(
@@ -138,9 +136,7 @@ def _day(text: str) -> str:
 def cmd_export_transactions(args) -> int:
     # The filter options are named as the export route's query parameters.
     options = vars(args)
-    flt = ledger.TxFilter.from_query_params(
-        {name: options[name] for name in ledger.TxFilter.QUERY_PARAMS}
-    )
+    flt = ledger.TxFilter.from_query_params({name: options[name] for name in ledger.TxFilter.QUERY_PARAMS})
     try:
         rows = exports.export_transactions(_db(), None, flt, args.format, args.out)
     except OSError as error:
@@ -158,9 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    admin = sub.add_parser(
-        "create-admin", help="create an admin (promote an existing account only if asked)"
-    )
+    admin = sub.add_parser("create-admin", help="create an admin (promote an existing account only if asked)")
     admin.add_argument("--email", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     admin.add_argument(
@@ -170,9 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Registration is open and emails are unverified: be sure the account is yours",
     )
     admin.set_defaults(func=cmd_create_admin)
-    rec = sub.add_parser(
-        "reconcile", help="refund charges left pending by a crash (their lease ran out)"
-    )
+    rec = sub.add_parser("reconcile", help="refund charges left pending by a crash (their lease ran out)")
     rec.add_argument(
         "--older-than",
         type=float,
@@ -194,8 +186,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--user", metavar="EMAIL")
     for option, choices in (("--kind", ledger.KINDS), ("--status", ledger.STATUSES)):
         exp.add_argument(
-            option, nargs="+", action="extend", default=[], choices=choices,
-            metavar=option[2:].upper(), help=f"any of: {', '.join(choices)}",
+            option,
+            nargs="+",
+            action="extend",
+            default=[],
+            choices=choices,
+            metavar=option[2:].upper(),
+            help=f"any of: {', '.join(choices)}",
         )
     exp.add_argument("--currency", nargs="+", action="extend", default=[], type=str.upper)
     exp.add_argument("--out", required=True, metavar="FILE")

@@ -29,9 +29,7 @@ def _default_ollama_host() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="TEXTEDIT_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="TEXTEDIT_", env_file=".env", extra="ignore", frozen=True)
 
     data_dir: Path = Path("data")
     database_url: str = "sqlite:///data/textedit.db"

@@ -113,9 +113,7 @@ def check_range(date_from: object, date_to: object) -> list[date]:
         raise ValidationError("The start date is after the end date.")
     length = (date_to - date_from).days + 1
     if length > MAX_RANGE_DAYS:
-        raise ValidationError(
-            f"The period is {length:,} days long: pick at most {MAX_RANGE_DAYS} days."
-        )
+        raise ValidationError(f"The period is {length:,} days long: pick at most {MAX_RANGE_DAYS} days.")
     return [date_from + timedelta(days=n) for n in range(length)]
 
 
@@ -155,9 +153,7 @@ def kpis(
     requests, refunded = session.execute(
         select(
             func.count(),
-            func.coalesce(
-                func.sum(case((Transaction.status == TxStatus.REFUNDED.value, 1), else_=0)), 0
-            ),
+            func.coalesce(func.sum(case((Transaction.status == TxStatus.REFUNDED.value, 1), else_=0)), 0),
         ).where(Transaction.kind == TxKind.CHARGE.value, *period)
     ).one()
 
@@ -263,9 +259,7 @@ def daily(session: Session, actor_id: int, date_from: date, date_to: date) -> Da
         days=days,
         requests=[DayRequests(d, requests[d]) for d in days],
         tokens_sold=[DayTokens(d, sold[d]) for d in days],
-        revenue=[
-            DayRevenue(d, {c: amounts.get((d, c), Decimal(0)) for c in currencies}) for d in days
-        ],
+        revenue=[DayRevenue(d, {c: amounts.get((d, c), Decimal(0)) for c in currencies}) for d in days],
         failures=[DayFailures(d, failures[d]) for d in days],
         currencies=currencies,
     )

@@ -14,7 +14,7 @@ import random
 import secrets
 import time as clock
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -130,20 +130,104 @@ FAILURES = (
 OUTAGE_REASON = f"The model service is not reachable at {OLLAMA_HOST}. Is Ollama running (`ollama serve`)?"
 DURATION = {"paraphrase": (4, 22), "fix": (3, 15), "shorten": (3, 12)}  # seconds to settle
 
-EN_FIRST = (
-    "james emily oliver sophie daniel grace michael hannah thomas olivia david charlotte "
-    "benjamin amelia samuel lucy matthew chloe ryan emma nathan laura jack megan"
-).split()
-EN_LAST = (
-    "miller johnson carter bennett hughes walker turner brooks foster reed hayes parker "
-    "morgan collins ward price cooper bailey russell fisher"
-).split()
-RU_FEMALE = "anna maria elena olga natalia irina ekaterina tatiana svetlana yulia daria ksenia".split()
-RU_MALE = "dmitry alexey sergey ivan nikolay andrey pavel mikhail artem maxim kirill roman".split()
-RU_LAST = (
-    "petrov ivanov smirnov kuznetsov popov sokolov lebedev kozlov novikov morozov volkov "
-    "orlov fedorov vasiliev zaitsev pavlov semenov golubev vinogradov bogdanov"
-).split()
+EN_FIRST = [
+    "james",
+    "emily",
+    "oliver",
+    "sophie",
+    "daniel",
+    "grace",
+    "michael",
+    "hannah",
+    "thomas",
+    "olivia",
+    "david",
+    "charlotte",
+    "benjamin",
+    "amelia",
+    "samuel",
+    "lucy",
+    "matthew",
+    "chloe",
+    "ryan",
+    "emma",
+    "nathan",
+    "laura",
+    "jack",
+    "megan",
+]
+EN_LAST = [
+    "miller",
+    "johnson",
+    "carter",
+    "bennett",
+    "hughes",
+    "walker",
+    "turner",
+    "brooks",
+    "foster",
+    "reed",
+    "hayes",
+    "parker",
+    "morgan",
+    "collins",
+    "ward",
+    "price",
+    "cooper",
+    "bailey",
+    "russell",
+    "fisher",
+]
+RU_FEMALE = [
+    "anna",
+    "maria",
+    "elena",
+    "olga",
+    "natalia",
+    "irina",
+    "ekaterina",
+    "tatiana",
+    "svetlana",
+    "yulia",
+    "daria",
+    "ksenia",
+]
+RU_MALE = [
+    "dmitry",
+    "alexey",
+    "sergey",
+    "ivan",
+    "nikolay",
+    "andrey",
+    "pavel",
+    "mikhail",
+    "artem",
+    "maxim",
+    "kirill",
+    "roman",
+]
+RU_LAST = [
+    "petrov",
+    "ivanov",
+    "smirnov",
+    "kuznetsov",
+    "popov",
+    "sokolov",
+    "lebedev",
+    "kozlov",
+    "novikov",
+    "morozov",
+    "volkov",
+    "orlov",
+    "fedorov",
+    "vasiliev",
+    "zaitsev",
+    "pavlov",
+    "semenov",
+    "golubev",
+    "vinogradov",
+    "bogdanov",
+]
 OTHER_NAMES = (
     ("lukas", "weber"),
     ("marta", "nowak"),
@@ -217,9 +301,7 @@ class _Story:
 
     # time helpers
     def at(self, day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
-        return datetime.combine(
-            self.first_day + timedelta(days=day), time(hour, minute, second), tzinfo=timezone.utc
-        )
+        return datetime.combine(self.first_day + timedelta(days=day), time(hour, minute, second), tzinfo=UTC)
 
     def workday(self, day: int) -> int:
         """The day itself, or the Friday before / Monday after a weekend day."""

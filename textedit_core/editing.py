@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 
 # A streaming job renews its charge's lease at most this often (one short transaction each).
 MAX_RENEW_INTERVAL_SECONDS = 5.0
-FREE_RESULT_NOTE = (
-    "This answer is free: it took so long that its token had already been returned to you."
-)
+FREE_RESULT_NOTE = "This answer is free: it took so long that its token had already been returned to you."
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,7 @@ XLSX_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
 }
-XLSX_HEADER = [
-    f"{c.name} (UTC)" if c.type is ColumnType.TIME else c.name for c in TX_COLUMNS
-]
+XLSX_HEADER = [f"{c.name} (UTC)" if c.type is ColumnType.TIME else c.name for c in TX_COLUMNS]
 
 
 def neutralize(value: object) -> object:
@@ -191,8 +189,7 @@ def write_xlsx(rows: Iterable[RowValues], path: str | os.PathLike) -> int:
             if count > XLSX_MAX_ROWS:
                 # XlsxWriter would silently drop the rest.
                 raise ValidationError(
-                    f"More than {XLSX_MAX_ROWS:,} rows do not fit in XLSX: "
-                    "narrow the filter or export CSV."
+                    f"More than {XLSX_MAX_ROWS:,} rows do not fit in XLSX: narrow the filter or export CSV."
                 )
             for col, (write, value) in enumerate(zip(writers, row, strict=True)):
                 if value is not None:

@@ -111,7 +111,8 @@ class TxFilter:
 
 
 TxRow = row_type(
-    "TxRow", __name__,
+    "TxRow",
+    __name__,
     """A ledger row as the staff page shows it (fields: txcolumns.COLUMNS): the time an aware
     UTC datetime, money exact; `note` is an adjustment reason, or why a charge was refunded.""",
 )
@@ -149,9 +150,7 @@ def _conditions(session: Session, flt: TxFilter) -> list | None:
     return conditions
 
 
-def _rows_query(
-    conditions: list, wrap: Mapping[ColumnType, Callable[[Any], Any]] | None = None
-) -> Select:
+def _rows_query(conditions: list, wrap: Mapping[ColumnType, Callable[[Any], Any]] | None = None) -> Select:
     """One column per descriptor (plain columns, not ORM entities: exports read a million rows
     through this); `wrap` changes the columns of some types (exports read times as text and
     money as integer micros)."""
@@ -175,9 +174,7 @@ def search(
     conditions = _conditions(session, flt)
     if conditions is None:
         return Page([], 0, page, page_size)
-    total = session.execute(
-        select(func.count()).select_from(Transaction).where(*conditions)
-    ).scalar_one()
+    total = session.execute(select(func.count()).select_from(Transaction).where(*conditions)).scalar_one()
     rows = session.execute(
         _rows_query(conditions)
         .order_by(Transaction.created_at.desc(), Transaction.id.desc())
@@ -232,13 +229,12 @@ def count_rows(session: Session, flt: TxFilter) -> int:
     conditions = _conditions(session, flt)
     if conditions is None:
         return 0
-    return session.execute(
-        select(func.count()).select_from(Transaction).where(*conditions)
-    ).scalar_one()
+    return session.execute(select(func.count()).select_from(Transaction).where(*conditions)).scalar_one()
 
 
 ExportRow = row_type(
-    "ExportRow", __name__,
+    "ExportRow",
+    __name__,
     """A ledger row ready to write (fields: txcolumns.COLUMNS): the time already UTC ISO-8601
     text made by the database (2026-11-29T15:04:05.123456Z), money exact. Exports read a million
     of these, so they skip the per-row work of TxRow (parsing a datetime only to print it again).""",
@@ -256,9 +252,7 @@ def _utc_iso_text(dialect: str) -> Callable[[Any], Any]:
     return lambda column: func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
 
 
-def iter_export_rows(
-    session: Session, flt: TxFilter, batch_size: int = 2000
-) -> Iterator[RowValues]:
+def iter_export_rows(session: Session, flt: TxFilter, batch_size: int = 2000) -> Iterator[RowValues]:
     """Every matching row as an ExportRow, oldest first, fetched in keyset batches: memory stays
     bounded (2,000 rows at a time, a few MB)."""
     conditions = _conditions(session, flt)

@@ -82,9 +82,9 @@ def clean_answer(answer: str, original: str) -> str:
     if not _PREAMBLE.match(original):
         text = _PREAMBLE.sub("", text, count=1).strip()
     text = _TAGS.sub("", text).strip()
-    if len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1]:
-        if not (original and _QUOTE_PAIRS.get(original[0]) == original[-1]):
-            text = text[1:-1].strip()
+    wrapped = len(text) >= 2 and _QUOTE_PAIRS.get(text[0]) == text[-1]
+    if wrapped and not (original and _QUOTE_PAIRS.get(original[0]) == original[-1]):
+        text = text[1:-1].strip()
     return text
 
 
@@ -105,9 +105,7 @@ class OllamaGateway:
         self.model = model
         self.timeout = timeout
         self.num_ctx = num_ctx
-        self._client = ollama.Client(
-            host=host, timeout=httpx.Timeout(timeout, connect=connect_timeout)
-        )
+        self._client = ollama.Client(host=host, timeout=httpx.Timeout(timeout, connect=connect_timeout))
         self._probe = ollama.Client(host=host, timeout=httpx.Timeout(2.0, connect=1.0))
 
     def _unavailable(self) -> ModelUnavailable:
@@ -205,9 +203,5 @@ class OllamaGateway:
 
 
 @lru_cache(maxsize=8)
-def gateway_for(
-    host: str, model: str, timeout: float, connect_timeout: float, num_ctx: int
-) -> OllamaGateway:
-    return OllamaGateway(
-        host, model, timeout=timeout, connect_timeout=connect_timeout, num_ctx=num_ctx
-    )
+def gateway_for(host: str, model: str, timeout: float, connect_timeout: float, num_ctx: int) -> OllamaGateway:
+    return OllamaGateway(host, model, timeout=timeout, connect_timeout=connect_timeout, num_ctx=num_ctx)

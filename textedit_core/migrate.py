@@ -51,7 +51,5 @@ def upgrade(db: Database, revision: str = "head") -> None:
             if db.is_sqlite:
                 _sqlite_foreign_keys(connection, True)
             else:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": PG_MIGRATION_LOCK}
-                )
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_MIGRATION_LOCK})
                 connection.commit()

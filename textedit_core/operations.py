@@ -42,6 +42,7 @@ OPERATIONS: dict[str, Operation] = {
     )
 }
 
+
 def get_operation(key: str) -> Operation:
     try:
         return OPERATIONS[key]

@@ -55,9 +55,7 @@ def start_reconciler(db: Database, settings: Settings) -> Reconciler:
     with _reconcilers_lock:
         reconciler = _reconcilers.get(db.url)
         if reconciler is None:
-            reconciler = Reconciler(
-                db, settings.reconcile_interval_seconds, settings.stale_charge_seconds
-            )
+            reconciler = Reconciler(db, settings.reconcile_interval_seconds, settings.stale_charge_seconds)
             reconciler.thread.start()
             _reconcilers[db.url] = reconciler
         return reconciler

@@ -54,9 +54,7 @@ def _new_secret() -> str:
 
 def _alive(family: AuthSession, lifetimes: Lifetimes, now: datetime) -> bool:
     return (
-        family.revoked_at is None
-        and family.expires_at > now
-        and family.last_used_at + lifetimes.idle > now
+        family.revoked_at is None and family.expires_at > now and family.last_used_at + lifetimes.idle > now
     )
 
 
@@ -105,11 +103,14 @@ def redeem_handoff(
     if family is None or family.handoff_expires_at is None or family.handoff_expires_at <= now:
         raise AuthenticationFailed(SESSION_ENDED)
     # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
-    claimed = cast("CursorResult[Any]", session.execute(
-        update(AuthSession)
-        .where(AuthSession.id == family.id, AuthSession.handoff_hash == family.handoff_hash)
-        .values(handoff_hash=None, handoff_expires_at=None)
-    ))
+    claimed = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == family.id, AuthSession.handoff_hash == family.handoff_hash)
+            .values(handoff_hash=None, handoff_expires_at=None)
+        ),
+    )
     if claimed.rowcount != 1 or not _alive(family, lifetimes, now):
         raise AuthenticationFailed(SESSION_ENDED)
     return _issue(session, family, now)
@@ -129,9 +130,7 @@ def session_of(session: Session, raw: str) -> str | None:
     return found[1].id if found else None
 
 
-def peek(
-    session: Session, raw: str, lifetimes: Lifetimes, now: datetime | None = None
-) -> User | None:
+def peek(session: Session, raw: str, lifetimes: Lifetimes, now: datetime | None = None) -> User | None:
     """Whose live refresh token this is, without spending it; None otherwise.
 
     A token rotated in the last few seconds still answers: another tab of the same browser may
@@ -152,9 +151,7 @@ def peek(
     return None if user is None or user.is_blocked else user
 
 
-def rotate(
-    session: Session, raw: str, lifetimes: Lifetimes, now: datetime | None = None
-) -> Refreshed | None:
+def rotate(session: Session, raw: str, lifetimes: Lifetimes, now: datetime | None = None) -> Refreshed | None:
     """Spend `raw` and issue its successor; None if refused.
 
     Refusal returns instead of raising so that the caller commits what it wrote: presenting a
@@ -167,11 +164,14 @@ def rotate(
     token, family = found
     if not _alive(family, lifetimes, now):
         return None
-    spent = cast("CursorResult[Any]", session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_(None))
-        .values(rotated_at=now)
-    ))
+    spent = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token.id, RefreshToken.rotated_at.is_(None))
+            .values(rotated_at=now)
+        ),
+    )
     if spent.rowcount != 1:
         revoke(session, family.id, "refresh token reuse", now=now)
         return None
@@ -219,11 +219,14 @@ def prune(session: Session, lifetimes: Lifetimes, now: datetime | None = None) -
 
 
 def revoke(session: Session, session_id: str, reason: str, now: datetime | None = None) -> bool:
-    result = cast("CursorResult[Any]", session.execute(
-        update(AuthSession)
-        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now or utcnow(), revoke_reason=reason[:64], handoff_hash=None)
-    ))
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow(), revoke_reason=reason[:64], handoff_hash=None)
+        ),
+    )
     return result.rowcount == 1
 
 
@@ -231,14 +234,15 @@ def revoke_all(
     session: Session, user_id: int, reason: str, *, keep: str | None = None, now: datetime | None = None
 ) -> int:
     """Revoke every session of the user (but `keep`). Returns how many were live."""
-    query = update(AuthSession).where(
-        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
-    )
+    query = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
     if keep is not None:
         query = query.where(AuthSession.id != keep)
-    result = cast("CursorResult[Any]", session.execute(
-        query.values(revoked_at=now or utcnow(), revoke_reason=reason[:64], handoff_hash=None)
-    ))
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            query.values(revoked_at=now or utcnow(), revoke_reason=reason[:64], handoff_hash=None)
+        ),
+    )
     return result.rowcount
 
 
@@ -272,10 +276,22 @@ def active(
     ]
 
 
-_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
-             ("Safari/", "Safari"))
-_SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
-            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
 
 
 def describe_user_agent(user_agent: str | None) -> str:

@@ -130,9 +130,7 @@ def current(svc: Services, access_token: str) -> tuple[auth.Account, tokens.Acce
     claims = tokens.decode_access_token(access_token, svc.jwt_secret)
     with svc.db.read() as session:
         user = auth.user_for_claims(session, claims)
-        if not sessions.is_live(
-            session, claims.session_id, svc.settings.lifetimes, user_id=claims.user_id
-        ):
+        if not sessions.is_live(session, claims.session_id, svc.settings.lifetimes, user_id=claims.user_id):
             raise AuthenticationFailed(sessions.SESSION_ENDED)
         return auth.Account.of(user), claims
 
@@ -146,9 +144,7 @@ def actor_for(svc: Services, access_token: str | None) -> Actor:
     return Actor(claims.user_id, claims.session_id, claims.token_version, svc.settings.lifetimes)
 
 
-def act(
-    svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: auth.Role
-) -> T:
+def act(svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: auth.Role) -> T:
     """Run a page's state-changing `work(session, user)` for the token's user: the user, their
     role and their device session are checked inside the same write transaction."""
     return actors.act(svc.db, actor_for(svc, access_token), work, *roles)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -70,7 +70,7 @@ def decode_access_token(token: str, secret: bytes, *, verify_exp: bool = True) -
         user_id=user_id,
         token_version=payload["ver"],
         session_id=payload["sid"],
-        expires_at=datetime.fromtimestamp(payload["exp"], tz=timezone.utc),
+        expires_at=datetime.fromtimestamp(payload["exp"], tz=UTC),
     )
 
 

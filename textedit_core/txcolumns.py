@@ -66,9 +66,12 @@ TX_COLUMNS: tuple[TxColumn, ...] = (
     TxColumn("rate", "Rate", ColumnType.MONEY, lambda s: Transaction.rate),
     TxColumn("operation", "Operation", ColumnType.TEXT, lambda s: Transaction.operation),
     TxColumn(
-        "note", "Note", ColumnType.TEXT,
+        "note",
+        "Note",
+        ColumnType.TEXT,
         lambda s: func.coalesce(Transaction.note, Transaction.failure),
-        help="Adjustment reason, or why a charge was refunded", width=40,
+        help="Adjustment reason, or why a charge was refunded",
+        width=40,
     ),
     TxColumn("actor_email", "By", ColumnType.TEXT, lambda s: s.actor.email, width=28),
 )

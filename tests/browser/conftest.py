@@ -93,8 +93,17 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
         log = tmp / "streamlit.log"
         with log.open("w") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
-                 "--server.address", "127.0.0.1"],
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "serve.py",
+                    "--server.port",
+                    str(port),
+                    "--server.address",
+                    "127.0.0.1",
+                ],
                 cwd=ROOT,
                 env=env,
                 stdout=log_file,
@@ -140,4 +149,3 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
-

@@ -20,8 +20,10 @@ SERVER_ERROR = (
     "# Heading\n- item\n1. item\n\n    indented\n\n| a | b |\n|---|---|"
 )
 # What markdown would turn into something other than text.
-LIVE = ("a, img, .katex, em, strong, code, pre, h1, h2, h3, ul, ol, table, blockquote, hr, "
-        "[data-testid=stIconMaterial], span[style]")
+LIVE = (
+    "a, img, .katex, em, strong, code, pre, h1, h2, h3, ul, ol, table, blockquote, hr, "
+    "[data-testid=stIconMaterial], span[style]"
+)
 
 
 def make_user(page, running_app, email: str, tokens: int = 0) -> None:
@@ -64,15 +66,23 @@ def test_a_model_server_error_shows_its_link_and_image_as_text(running_app, cont
     page.get_by_role("button", name="Run").click()
     alert = page.get_by_test_id("stAlertContentError")
     expect(alert).to_contain_text("Your token was returned.")
-    assert shown_text(alert) == " ".join(f"The model service failed: {SERVER_ERROR} Your token was returned.".split())
+    assert shown_text(alert) == " ".join(
+        f"The model service failed: {SERVER_ERROR} Your token was returned.".split()
+    )
     assert alert.locator(LIVE).count() == 0
 
 
 # A prompt-injected answer, in pieces as a model streams it: a link, a URL split across two
 # pieces, a table. The stream breaks off, so the streamed text stays on the page (all but the
 # last piece: hence the last one is a space).
-ANSWER_PIECES = ["Click [here](http:", "//evil.example) or visit http:", "//evil.example/x",
-                 "\n\n| a | b |\n|-|-|\n| 1 | 2 |\n", "\nThe end.", " "]
+ANSWER_PIECES = [
+    "Click [here](http:",
+    "//evil.example) or visit http:",
+    "//evil.example/x",
+    "\n\n| a | b |\n|-|-|\n| 1 | 2 |\n",
+    "\nThe end.",
+    " ",
+]
 
 
 def test_a_streamed_answer_that_breaks_off_shows_its_markdown_as_text(running_app, context):

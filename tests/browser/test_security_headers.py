@@ -62,7 +62,9 @@ def test_the_page_refuses_scripts_from_other_origins_and_javascript_eval(running
     [script_src] = [d for d in headers["content-security-policy"].split("; ") if d.startswith("script-src ")]
     assert "'unsafe-eval'" not in script_src and "'unsafe-inline'" not in script_src
     assert [s for s in script_src.split()[1:] if not s.startswith("'sha256-")] == [
-        "'self'", "'wasm-unsafe-eval'", "blob:"
+        "'self'",
+        "'wasm-unsafe-eval'",
+        "blob:",
     ]
 
 
@@ -130,7 +132,9 @@ def test_a_foreign_site_cannot_frame_the_app(running_app, context, foreign_site)
 def test_the_app_may_frame_itself(running_app, context):
     # The control for the test above: the same page on the app's own origin shows the app.
     url = f"{running_app.url}/embed-test.html"  # answered by the browser, but same-origin
-    context.route(url, lambda route: route.fulfill(content_type="text/html", body=embedding_html(running_app.url)))
+    context.route(
+        url, lambda route: route.fulfill(content_type="text/html", body=embedding_html(running_app.url))
+    )
     page = context.new_page()
     page.goto(url)
     expect(page.frame_locator("#app").get_by_role("button", name="Log in")).to_be_visible()

@@ -9,6 +9,7 @@ from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in, session_
 
 pytestmark = pytest.mark.browser
 
+
 def expect_login_page(page: Page) -> None:
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     expect(page.get_by_role("heading", name="Editor")).not_to_be_visible()

@@ -28,9 +28,7 @@ def preview(svc, amount: str = "1.00") -> billing.TopupQuote:
 
 def top_up_as(svc, device, key: str = "k1"):
     quote = preview(svc)
-    return signin.act(
-        svc, device.access_token, lambda s, user: billing.top_up(s, user.id, quote, key)
-    )
+    return signin.act(svc, device.access_token, lambda s, user: billing.top_up(s, user.id, quote, key))
 
 
 def test_a_live_session_tops_up(svc, make_user):

@@ -7,7 +7,7 @@ Every expectation is computed by hand from the fixtures' documented data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.ledger import Totals, TxFilter
 from textedit_core.models import AuditEntry, Role, Transaction, User
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
@@ -128,16 +128,12 @@ def test_a_backslash_in_the_search_is_literal(db, people):
 
 def test_filter_by_role(db, people):
     assert found(db, people, role="moderator") == ["mod"]
-    assert found(db, people, role="user", sort="email", descending=False) == [
-        "pct", "carl", "mx", "zed"
-    ]
+    assert found(db, people, role="user", sort="email", descending=False) == ["pct", "carl", "mx", "zed"]
 
 
 def test_filter_by_blocked(db, people):
     assert found(db, people, blocked=True, sort="email", descending=False) == ["pct", "zed"]
-    assert found(db, people, blocked=False, sort="email", descending=False) == [
-        "admin", "carl", "mod", "mx"
-    ]
+    assert found(db, people, blocked=False, sort="email", descending=False) == ["admin", "carl", "mod", "mx"]
 
 
 def test_search_and_filters_combine(db, people):
@@ -190,9 +186,7 @@ def test_every_sortable_column_has_an_expected_order():
 def test_pages_of_two_walk_every_user_once_in_sort_order(db, people, sort, descending):
     walked: list[int] = []
     for page in (1, 2, 3):
-        result = find_users(
-            db, people.admin, sort=sort, descending=descending, page=page, page_size=2
-        )
+        result = find_users(db, people.admin, sort=sort, descending=descending, page=page, page_size=2)
         assert len(result.rows) == 2
         walked += [row.id for row in result.rows]
 
@@ -307,8 +301,15 @@ def book(db, make_user) -> Ledger:
         rows.append(billing.adjust_balance(session, admin_id, ben, "5", "goodwill").id)
         rows.append(billing.adjust_balance(session, admin_id, ann, "-2", "duplicate").id)
         times = [
-            at(5, 1), at(5, 1, 12), at(5, 2, 9), at(5, 2, 10), at(5, 2, 11), at(5, 2, 11, 0, 1),
-            at(5, 3, 23, 59, 59), at(5, 4), at(5, 4, 8),
+            at(5, 1),
+            at(5, 1, 12),
+            at(5, 2, 9),
+            at(5, 2, 10),
+            at(5, 2, 11),
+            at(5, 2, 11, 0, 1),
+            at(5, 3, 23, 59, 59),
+            at(5, 4),
+            at(5, 4, 8),
         ]
         for row_id, when in zip(rows, times, strict=True):
             place(session, Transaction, row_id, created_at=when)
@@ -395,11 +396,12 @@ def test_rows_carry_money_reasons_and_the_acting_admin(db, book):
 
     assert (topup.user_email, topup.kind, topup.tokens) == ("ann@example.com", "topup", 3)
     assert (topup.amount, topup.currency, topup.rate) == (Decimal("1.50"), "EUR", Decimal("0.50"))
-    assert (refund.kind, refund.tokens, refund.operation, refund.note) == (
-        "refund", 1, "fix", "model down"
-    )
+    assert (refund.kind, refund.tokens, refund.operation, refund.note) == ("refund", 1, "fix", "model down")
     assert (grant.kind, grant.tokens, grant.note, grant.actor_email) == (
-        "adjustment", 5, "goodwill", "root@example.com"
+        "adjustment",
+        5,
+        "goodwill",
+        "root@example.com",
     )
     assert grant.created_at == at(5, 4)
 
@@ -557,9 +559,7 @@ def test_an_adjustment_is_a_ledger_row_of_its_own_kind(db, staff):
 
     with db.read() as session:
         row = session.get(Transaction, tx.id)
-    assert (row.user_id, row.kind, row.status, row.tokens) == (
-        staff["user"], "adjustment", "success", 7
-    )
+    assert (row.user_id, row.kind, row.status, row.tokens) == (staff["user"], "adjustment", "success", 7)
     assert (row.note, row.actor_id) == ("compensation for outage", staff["admin"])
     assert (row.amount, row.currency, row.operation) == (None, None, None)
 
@@ -608,9 +608,21 @@ def test_a_reason_longer_than_255_characters_is_refused(db, staff, db_state):
 
 
 BAD_ADJUSTMENTS = [
-    "0", "-0", "", None, "1.5", 1.5, "abc", "1e3", "٣", True,  # zero or not a whole number
-    "+-5", "--5",  # two signs
-    "1000001", "-1000001", "9" * 5000,  # beyond a million either way
+    "0",
+    "-0",
+    "",
+    None,
+    "1.5",
+    1.5,
+    "abc",
+    "1e3",
+    "٣",
+    True,  # zero or not a whole number
+    "+-5",
+    "--5",  # two signs
+    "1000001",
+    "-1000001",
+    "9" * 5000,  # beyond a million either way
 ]
 
 
@@ -713,9 +725,7 @@ def test_set_role_is_audited_with_the_old_and_new_role(db, crew):
     db.run(lambda s: admin.set_role(s, crew["admin"], crew["user"], "moderator"))
 
     (row,) = entries(db, crew["admin"])
-    assert (row.action, row.actor, row.target) == (
-        "role_change", "Root@Example.com", "payer@example.com"
-    )
+    assert (row.action, row.actor, row.target) == ("role_change", "Root@Example.com", "payer@example.com")
     assert row.details == {"old": "user", "new": "moderator"}
 
 
@@ -725,7 +735,9 @@ def test_block_and_unblock_are_audited(db, crew):
 
     unblock, block = entries(db, crew["admin"])
     assert (block.action, block.target, block.details) == (
-        "block", "payer@example.com", {"sessions_ended": 0}
+        "block",
+        "payer@example.com",
+        {"sessions_ended": 0},
     )
     assert (unblock.action, unblock.target, unblock.details) == ("unblock", "payer@example.com", {})
 
@@ -770,9 +782,7 @@ def actions(rows: list[audit.AuditRow]) -> list[str]:
 
 
 def test_entries_are_newest_first(db, history):
-    assert actions(entries(db, history["admin"])) == [
-        "role_change", "unblock", "block", "rate_change"
-    ]
+    assert actions(entries(db, history["admin"])) == ["role_change", "unblock", "block", "rate_change"]
 
 
 def test_entries_filter_by_action(db, history):
@@ -781,7 +791,8 @@ def test_entries_filter_by_action(db, history):
 
 def test_entries_filter_by_actor_email_case_insensitively(db, history):
     assert actions(entries(db, history["admin"], actor_email=" root@EXAMPLE.com ")) == [
-        "unblock", "rate_change"
+        "unblock",
+        "rate_change",
     ]
 
 
@@ -793,9 +804,7 @@ def test_entries_filter_by_whole_utc_days(db, history):
 
 
 def test_entries_filters_combine(db, history):
-    rows = entries(
-        db, history["admin"], actor_email="second@example.com", date_from=date(2024, 5, 3)
-    )
+    rows = entries(db, history["admin"], actor_email="second@example.com", date_from=date(2024, 5, 3))
 
     assert actions(rows) == ["role_change"]
 

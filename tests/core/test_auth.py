@@ -283,16 +283,12 @@ def test_create_admin_needs_a_password_for_a_new_account(db, db_state):
     assert db_state() == before
 
 
-def test_create_admin_refuses_an_existing_account_unless_promoting_is_asked_for(
-    db, make_user, db_state
-):
+def test_create_admin_refuses_an_existing_account_unless_promoting_is_asked_for(db, make_user, db_state):
     # Registration is open and unverified: the account may belong to anybody.
     make_user("peggy@example.com")
     before = db_state()
-    with pytest.raises(AdminEmailTaken, match="peggy@example.com already exists"):
-        db.run(
-            lambda s: auth.create_admin(s, "Peggy@Example.com", PASSWORD, promote_existing=False)
-        )
+    with pytest.raises(AdminEmailTaken, match=r"peggy@example\.com already exists"):
+        db.run(lambda s: auth.create_admin(s, "Peggy@Example.com", PASSWORD, promote_existing=False))
     assert db_state() == before
 
 
@@ -310,15 +306,11 @@ def test_create_admin_promotes_an_existing_user_when_asked_and_bumps_the_token_v
 
 
 @pytest.mark.parametrize("promote_existing", [False, True])
-def test_create_admin_on_an_existing_admin_changes_nothing(
-    db, make_user, db_state, promote_existing
-):
+def test_create_admin_on_an_existing_admin_changes_nothing(db, make_user, db_state, promote_existing):
     make_user("root@example.com", role=Role.ADMIN)
     before = db_state()
     _user, outcome = db.run(
-        lambda s: auth.create_admin(
-            s, "root@example.com", PASSWORD, promote_existing=promote_existing
-        )
+        lambda s: auth.create_admin(s, "root@example.com", PASSWORD, promote_existing=promote_existing)
     )
     assert outcome is auth.AdminOutcome.ALREADY_ADMIN
     assert db_state() == before

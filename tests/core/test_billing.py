@@ -79,7 +79,7 @@ def run_at_once(count: int, work) -> tuple[list[object], float]:
         barrier.wait()
         try:
             outcomes[index] = work()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
+        except Exception as error:
             outcomes[index] = error
 
     threads = [threading.Thread(target=thread_main, args=(i,)) for i in range(count)]
@@ -236,9 +236,7 @@ def test_a_stale_quoted_rate_is_refused_and_nothing_is_written(db, user, admin, 
     assert db_state() == before
 
 
-def test_a_preview_that_does_not_match_its_amount_is_refused_and_nothing_is_written(
-    db, user, db_state
-):
+def test_a_preview_that_does_not_match_its_amount_is_refused_and_nothing_is_written(db, user, db_state):
     # The preview the user saw was for 1.00 (10 tokens); a tampered or stale preview claiming
     # 10,000 tokens for it must not credit anything.
     real = billing.quote_topup("1.00", rate_now(db))
@@ -289,9 +287,7 @@ def test_an_amount_below_one_token_is_refused_and_nothing_is_written(db, user, d
         ("XYZ", "0.5", "not an ISO 4217"),
     ],
 )
-def test_set_rate_refuses_bad_values_and_writes_no_row(
-    db, admin, db_state, currency, rate_value, message
-):
+def test_set_rate_refuses_bad_values_and_writes_no_row(db, admin, db_state, currency, rate_value, message):
     before = db_state()
     with pytest.raises(ValidationError, match=message):
         set_rate(db, admin, currency, rate_value)
@@ -300,9 +296,7 @@ def test_set_rate_refuses_bad_values_and_writes_no_row(
 
 def test_set_rate_refuses_the_current_values(db, admin, db_state):
     before = db_state()
-    with pytest.raises(
-        ValidationError, match=r"^Nothing changed: that is the current currency and rate\.$"
-    ):
+    with pytest.raises(ValidationError, match=r"^Nothing changed: that is the current currency and rate\.$"):
         set_rate(db, admin, "usd", "0.10")
     assert db_state() == before
 
@@ -319,7 +313,10 @@ def test_set_rate_writes_a_history_row_with_old_and_new_values_and_who(db, admin
     assert rate_now(db) == new
     newest, shipped = history
     assert (newest.currency, newest.rate, newest.old_currency, newest.old_rate) == (
-        "EUR", Decimal("0.25"), "USD", Decimal("0.1")
+        "EUR",
+        Decimal("0.25"),
+        "USD",
+        Decimal("0.1"),
     )
     assert newest.changed_by == "boss@example.com"
     assert (shipped.currency, shipped.rate, shipped.changed_by) == ("USD", Decimal("0.1"), None)
@@ -389,9 +386,7 @@ def test_charge_at_zero_balance_raises_and_writes_nothing(db, user, db_state):
     assert db_state() == before
 
 
-def test_charge_of_a_blocked_user_is_not_authorized_and_writes_nothing(
-    db, make_user, fund, db_state
-):
+def test_charge_of_a_blocked_user_is_not_authorized_and_writes_nothing(db, make_user, fund, db_state):
     user_id = make_user()
     fund(user_id, 1)
     db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(is_blocked=True)))
@@ -520,11 +515,7 @@ def test_reconcile_refunds_a_charge_without_a_lease_only_past_the_age_threshold(
     fund(user, 1)
     tx = charge(db, user)
     # Crafted state: a charge left pending before migration 0004 added leases.
-    db.run(
-        lambda s: s.execute(
-            update(Transaction).where(Transaction.id == tx.id).values(lease_until=None)
-        )
-    )
+    db.run(lambda s: s.execute(update(Transaction).where(Transaction.id == tx.id).values(lease_until=None)))
     assert db.run(lambda s: billing.reconcile(s, 3600)) == 0
     assert db.run(lambda s: billing.reconcile(s, 0)) == 1
     assert charge_row(db, tx.id).status == "refunded"
@@ -589,9 +580,7 @@ def test_a_tampered_balance_shows_up_as_a_ledger_mismatch(db, user, make_user):
     top_up(db, user, "1.00")
     # Crafts a corrupt state on purpose: a balance changed without a ledger row, which no core
     # operation does. The audit must report it.
-    db.run(
-        lambda s: s.execute(update(User).where(User.id == user).values(balance=User.balance + 7))
-    )
+    db.run(lambda s: s.execute(update(User).where(User.id == user).values(balance=User.balance + 7)))
     [mismatch] = mismatches(db)
     assert (mismatch.user_id, mismatch.email) == (user, "payer@example.com")
     assert (mismatch.balance, mismatch.ledger_sum) == (17, 10)
@@ -607,9 +596,7 @@ def test_a_balance_without_any_ledger_row_is_a_mismatch_against_a_sum_of_0(db, u
 # --- concurrency --------------------------------------------------------------------------
 
 
-def test_sixteen_concurrent_charges_on_a_balance_of_five_succeed_exactly_five_times(
-    db, test_db, user, fund
-):
+def test_sixteen_concurrent_charges_on_a_balance_of_five_succeed_exactly_five_times(db, test_db, user, fund):
     fund(user, 5)
     outcomes, elapsed = run_at_once(16, lambda: db.run(lambda s: billing.charge(s, user, "fix")))
 
@@ -671,11 +658,7 @@ def test_history_returns_at_most_limit_rows_the_newest(db, user):
 
 def set_created_at(db, tx_ids: list[int], when) -> None:
     """Crafted times (rows written by concurrent requests commit in any order)."""
-    db.run(
-        lambda s: s.execute(
-            update(Transaction).where(Transaction.id.in_(tx_ids)).values(created_at=when)
-        )
-    )
+    db.run(lambda s: s.execute(update(Transaction).where(Transaction.id.in_(tx_ids)).values(created_at=when)))
 
 
 def test_history_orders_by_time_not_by_row_id(db, user):
@@ -686,7 +669,9 @@ def test_history_orders_by_time_not_by_row_id(db, user):
 
 
 def test_history_shows_the_later_row_first_among_rows_of_the_same_time(db, user):
-    rows_ = [top_up(db, user, amount, key=key) for key, amount in [("a", "0.10"), ("b", "0.20"), ("c", "0.30")]]
+    rows_ = [
+        top_up(db, user, amount, key=key) for key, amount in [("a", "0.10"), ("b", "0.20"), ("c", "0.30")]
+    ]
     # Updated newest first: PostgreSQL then stores the row versions in the opposite order, so
     # only the id decides the order among equal times.
     for tx in reversed(rows_):

@@ -84,7 +84,12 @@ def test_migrate_creates_the_schema_with_the_default_rate(tmp_path, data_dir):
 
 def test_create_admin_creates_an_admin_with_the_password_from_stdin(migrated, data_dir):
     result = run_cli(
-        migrated.url, data_dir, "create-admin", "--email", "root@example.com", "--password-stdin",
+        migrated.url,
+        data_dir,
+        "create-admin",
+        "--email",
+        "root@example.com",
+        "--password-stdin",
         stdin=ADMIN_PASSWORD + "\n",
     )
     assert result.returncode == 0, result.stderr
@@ -94,13 +99,16 @@ def test_create_admin_creates_an_admin_with_the_password_from_stdin(migrated, da
     assert passwords.verify(row.password_hash, ADMIN_PASSWORD)
 
 
-def test_create_admin_refuses_an_address_someone_already_registered_and_changes_nothing(
-    migrated, data_dir
-):
+def test_create_admin_refuses_an_address_someone_already_registered_and_changes_nothing(migrated, data_dir):
     # Registration is open: anybody may have registered the address the operator types.
     hijacker = add_user(migrated, "peggy@example.com")
     result = run_cli(
-        migrated.url, data_dir, "create-admin", "--email", "Peggy@Example.com", "--password-stdin",
+        migrated.url,
+        data_dir,
+        "create-admin",
+        "--email",
+        "Peggy@Example.com",
+        "--password-stdin",
         stdin=ADMIN_PASSWORD + "\n",
     )
     assert result.returncode == 2
@@ -115,13 +123,17 @@ def test_create_admin_refuses_an_address_someone_already_registered_and_changes_
     assert row.password_hash == hijacker.password_hash
 
 
-def test_create_admin_with_promote_existing_promotes_the_account_and_keeps_its_password(
-    migrated, data_dir
-):
+def test_create_admin_with_promote_existing_promotes_the_account_and_keeps_its_password(migrated, data_dir):
     user = add_user(migrated, "peggy@example.com")
     result = run_cli(
-        migrated.url, data_dir, "create-admin", "--email", "Peggy@Example.com",
-        "--promote-existing", "--password-stdin", stdin=ADMIN_PASSWORD + "\n",
+        migrated.url,
+        data_dir,
+        "create-admin",
+        "--email",
+        "Peggy@Example.com",
+        "--promote-existing",
+        "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "promoted admin peggy@example.com\n"
@@ -131,27 +143,34 @@ def test_create_admin_with_promote_existing_promotes_the_account_and_keeps_its_p
 
 
 @pytest.mark.parametrize("flags", [(), ("--promote-existing",)], ids=["plain", "promote-existing"])
-def test_create_admin_on_an_admin_says_already_admin_and_changes_nothing(
-    migrated, data_dir, flags
-):
+def test_create_admin_on_an_admin_says_already_admin_and_changes_nothing(migrated, data_dir, flags):
     admin = migrated.run(
         lambda s: auth.register(s, "root@example.com", "quiet lantern meadow", auth.Role.ADMIN)
     )
     result = run_cli(
-        migrated.url, data_dir, "create-admin", "--email", "root@example.com", *flags,
-        "--password-stdin", stdin=ADMIN_PASSWORD + "\n",
+        migrated.url,
+        data_dir,
+        "create-admin",
+        "--email",
+        "root@example.com",
+        *flags,
+        "--password-stdin",
+        stdin=ADMIN_PASSWORD + "\n",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "root@example.com is already admin: nothing changed\n"
     row = user_row(migrated, "root@example.com")
-    assert (row.role, row.token_version, row.password_hash) == (
-        "admin", 0, admin.password_hash
-    )
+    assert (row.role, row.token_version, row.password_hash) == ("admin", 0, admin.password_hash)
 
 
 def test_create_admin_with_a_weak_password_exits_2_and_creates_nothing(migrated, data_dir):
     result = run_cli(
-        migrated.url, data_dir, "create-admin", "--email", "root@example.com", "--password-stdin",
+        migrated.url,
+        data_dir,
+        "create-admin",
+        "--email",
+        "root@example.com",
+        "--password-stdin",
         stdin="password1234\n",
     )
     assert result.returncode == 2
@@ -177,13 +196,9 @@ def test_check_ledger_exits_0_on_a_clean_database(migrated, data_dir, funded):
     assert "ledger OK" in result.stdout
 
 
-def test_check_ledger_exits_1_and_names_the_user_whose_balance_was_tampered_with(
-    migrated, data_dir, funded
-):
+def test_check_ledger_exits_1_and_names_the_user_whose_balance_was_tampered_with(migrated, data_dir, funded):
     # Crafts a corrupt state on purpose: a balance changed without a ledger row.
-    migrated.run(
-        lambda s: s.execute(update(User).where(User.id == funded).values(balance=User.balance + 7))
-    )
+    migrated.run(lambda s: s.execute(update(User).where(User.id == funded).values(balance=User.balance + 7)))
     result = run_cli(migrated.url, data_dir, "check-ledger")
     assert result.returncode == 1
     assert f"user {funded} payer@example.com: balance 17 != ledger sum 10" in result.stdout
@@ -209,24 +224,20 @@ def test_every_command_exits_3_with_one_line_when_postgresql_is_unreachable(data
     result = run_cli(url, data_dir, *command, stdin=ADMIN_PASSWORD + "\n", demo_mode="true")
     assert result.returncode == 3
     assert result.stderr.startswith(
-        "error: cannot use the database postgresql+psycopg://postgres:***@127.0.0.1:1/x: "
-        "connection failed: "
+        "error: cannot use the database postgresql+psycopg://postgres:***@127.0.0.1:1/x: connection failed: "
     )
     assert result.stderr.count("\n") == 1  # one line, no traceback
     assert "hunter2-secret" not in result.stderr
 
 
-def test_a_sqlite_file_whose_folder_cannot_be_created_exits_3_and_names_the_folder(
-    tmp_path, data_dir
-):
+def test_a_sqlite_file_whose_folder_cannot_be_created_exits_3_and_names_the_folder(tmp_path, data_dir):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     url = f"sqlite:///{blocker / 'textedit.db'}"
     result = run_cli(url, data_dir, "check-ledger")
     assert result.returncode == 3
     assert result.stderr == (
-        f"error: cannot open the database {url}: cannot create the folder {blocker}: "
-        "File exists\n"
+        f"error: cannot open the database {url}: cannot create the folder {blocker}: File exists\n"
     )
 
 
@@ -238,7 +249,8 @@ def test_a_sqlite_path_that_cannot_be_opened_exits_3_with_one_line(tmp_path, dat
 
 
 @pytest.mark.parametrize(
-    "url", ["not a database url", "nosuchdialect://host/db", "mysql://root@127.0.0.1/db"],
+    "url",
+    ["not a database url", "nosuchdialect://host/db", "mysql://root@127.0.0.1/db"],
     ids=["not-a-url", "unknown-dialect", "driver-not-installed"],
 )
 def test_an_unusable_database_url_exits_2_with_one_line(data_dir, url):
@@ -248,9 +260,7 @@ def test_an_unusable_database_url_exits_2_with_one_line(data_dir, url):
     assert result.stderr.count("\n") == 1
 
 
-def test_an_invalid_setting_exits_2_with_one_line_that_does_not_repeat_the_value(
-    migrated, data_dir
-):
+def test_an_invalid_setting_exits_2_with_one_line_that_does_not_repeat_the_value(migrated, data_dir):
     result = run_cli(migrated.url, data_dir, "check-ledger", jwt_secret="short-secret-value")
     assert result.returncode == 2
     assert result.stderr == (

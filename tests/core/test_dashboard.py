@@ -7,7 +7,7 @@ their timestamps are then moved into a fixed past week (see `place`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,7 +17,7 @@ from textedit_core import billing, dashboard
 from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.models import Role, Transaction, User
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2024, 3, 9, 12, 0, tzinfo=UTC)  # the 7-day window is [03-02 12:00, 03-09 12:00]
 PERIOD = (date(2024, 3, 4), date(2024, 3, 8))
 
@@ -62,11 +62,7 @@ def charge(
 
 def late_refunded_charge(db, user_id: int) -> None:
     """A fix charged at 03-08 23:59 whose refund comes after midnight, on 03-09."""
-    db.run(
-        lambda s: charge(
-            s, user_id, "fix", at(8, 23, 59), outcome="refund", refunded_at=at(9, 0, 0, 30)
-        )
-    )
+    db.run(lambda s: charge(s, user_id, "fix", at(8, 23, 59), outcome="refund", refunded_at=at(9, 0, 0, 30)))
 
 
 @dataclass
@@ -175,9 +171,7 @@ def test_refund_rate_is_refunded_charges_over_charges_as_a_4_place_decimal(db, l
     assert isinstance(figures.refund_rate, Decimal)
 
 
-def test_refund_rate_counts_a_charge_refunded_after_the_period_in_the_charge_period(
-    db, ledger
-):
+def test_refund_rate_counts_a_charge_refunded_after_the_period_in_the_charge_period(db, ledger):
     late_refunded_charge(db, ledger.user)
 
     figures = kpis(db, ledger.admin)

@@ -357,11 +357,11 @@ def test_rows_added_after_seeding_get_fresh_ids(seeded):
             select(select(func.max(User.id)).scalar_subquery(), func.max(Transaction.id))
         ).one()
     new_ids = []
-    with pytest.raises(Rollback):  # leave the shared database as it was
-        with seeded.db.write() as session:
-            new_ids.append(billing.charge(session, user_id, "fix").id)
-            new_ids.append(auth.create_user(session, auth.NewAccount("late@demo.example", "x")).id)
-            raise Rollback
+    # Rollback: leave the shared database as it was.
+    with pytest.raises(Rollback), seeded.db.write() as session:
+        new_ids.append(billing.charge(session, user_id, "fix").id)
+        new_ids.append(auth.create_user(session, auth.NewAccount("late@demo.example", "x")).id)
+        raise Rollback
     assert new_ids[0] > top_tx and new_ids[1] > top_user
 
 

@@ -71,7 +71,9 @@ def register(db: Database, email: str, tokens: int) -> int:
         user = auth.register(session, email, PASSWORD)
         if tokens:
             rate = billing.current_rate(session)
-            billing.top_up(session, user.id, billing.quote_topup(str(tokens * rate.rate), rate), f"topup-{user.id}")
+            billing.top_up(
+                session, user.id, billing.quote_topup(str(tokens * rate.rate), rate), f"topup-{user.id}"
+            )
         return user.id
 
     return db.run(work)
@@ -91,9 +93,7 @@ def balance(db: Database, uid: int) -> int:
 
 def transaction_count(db: Database, uid: int) -> int:
     with db.read() as session:
-        return session.scalar(
-            select(func.count()).select_from(Transaction).where(Transaction.user_id == uid)
-        )
+        return session.scalar(select(func.count()).select_from(Transaction).where(Transaction.user_id == uid))
 
 
 def charge_row(db: Database, charge_id: int) -> Transaction:
@@ -115,11 +115,16 @@ def assert_refunded_once(db: Database, uid: int, job: EditJob, balance_before: i
     assert balance(db, uid) == balance_before
     charge = charge_row(db, job.charge_id)
     assert (charge.kind, charge.status, charge.tokens) == (
-        TxKind.CHARGE.value, TxStatus.REFUNDED.value, -1,
+        TxKind.CHARGE.value,
+        TxStatus.REFUNDED.value,
+        -1,
     )
     (refund,) = refunds_of(db, job.charge_id)
     assert (refund.kind, refund.status, refund.tokens, refund.user_id) == (
-        TxKind.REFUND.value, TxStatus.SUCCESS.value, 1, uid,
+        TxKind.REFUND.value,
+        TxStatus.SUCCESS.value,
+        1,
+        uid,
     )
     assert ledger_mismatches(db) == []
     assert job.result is None
@@ -140,7 +145,10 @@ def test_successful_edit_charges_exactly_one_token(db, gateway, user_id):
     assert balance(db, user_id) == START_TOKENS - 1
     charge = charge_row(db, job.charge_id)
     assert (charge.kind, charge.status, charge.tokens, charge.operation) == (
-        TxKind.CHARGE.value, TxStatus.SUCCESS.value, -1, "fix",
+        TxKind.CHARGE.value,
+        TxStatus.SUCCESS.value,
+        -1,
+        "fix",
     )
     assert refunds_of(db, job.charge_id) == []
     assert ledger_mismatches(db) == []

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tracemalloc
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -102,9 +102,7 @@ def test_neutralize_prefixes_text_a_spreadsheet_would_run_with_a_quote(text):
     assert neutralize(text) == "'" + text
 
 
-@pytest.mark.parametrize(
-    "text", ["hello", "a=1+2", "1+2", " =1+2", "'=1+2", "", "user@example.com"]
-)
+@pytest.mark.parametrize("text", ["hello", "a=1+2", "1+2", " =1+2", "'=1+2", "", "user@example.com"])
 def test_neutralize_leaves_other_text_unchanged(text):
     assert neutralize(text) == text
 
@@ -138,8 +136,12 @@ def test_write_csv_with_no_rows_writes_only_the_header():
 
 @pytest.mark.parametrize(
     ("amount", "text"),
-    [(Decimal("1E+1"), "10"), (Decimal("0.999999"), "0.999999"), (Decimal("1E-6"), "0.000001"),
-     (Decimal("-0.90"), "-0.90")],
+    [
+        (Decimal("1E+1"), "10"),
+        (Decimal("0.999999"), "0.999999"),
+        (Decimal("1E-6"), "0.000001"),
+        (Decimal("-0.90"), "-0.90"),
+    ],
 )
 def test_write_csv_writes_money_as_exact_decimals_without_an_exponent(amount, text):
     [row] = csv_dicts(csv_of(tx_row(amount=amount, rate=amount)))
@@ -154,7 +156,10 @@ def test_write_csv_writes_none_as_an_empty_cell():
 def test_write_csv_neutralises_text_and_keeps_negative_tokens_as_plain_numbers():
     [row] = csv_dicts(csv_of(tx_row(tokens=-1, note=MINUS, operation="+x", user_email="=a@b.c")))
     assert (row["tokens"], row["note"], row["operation"], row["user_email"]) == (
-        "-1", "'" + MINUS, "'+x", "'=a@b.c"
+        "-1",
+        "'" + MINUS,
+        "'+x",
+        "'=a@b.c",
     )
 
 
@@ -203,7 +208,12 @@ def test_write_xlsx_widens_the_time_email_and_note_columns(tmp_path):
     widths = openpyxl.load_workbook(path).active.column_dimensions
     # XlsxWriter stores a width of N characters as N + 0.7109375 (the cell padding).
     assert [widths[letter].width for letter in "ABCDKL"] == [
-        12.7109375, 20.7109375, 28.7109375, 12.7109375, 40.7109375, 28.7109375
+        12.7109375,
+        20.7109375,
+        28.7109375,
+        12.7109375,
+        40.7109375,
+        28.7109375,
     ]
 
 
@@ -225,8 +235,12 @@ def xlsx_cells(path: Path) -> list[dict]:
 
 
 # Full-width = + - @ (U+FF1D, U+FF0B, U+FF0D, U+FF20): spreadsheet apps normalise them to the ASCII ones.
-FULL_WIDTH = [("\uff1d1+2", "'\uff1d1+2"), ("\uff0bA1", "'\uff0bA1"), ("\uff0d1+2", "'\uff0d1+2"),
-              ("\uff20SUM(A1)", "'\uff20SUM(A1)")]
+FULL_WIDTH = [
+    ("\uff1d1+2", "'\uff1d1+2"),
+    ("\uff0bA1", "'\uff0bA1"),
+    ("\uff0d1+2", "'\uff0d1+2"),
+    ("\uff20SUM(A1)", "'\uff20SUM(A1)"),
+]
 
 
 @pytest.mark.parametrize(("text", "cell"), FULL_WIDTH)
@@ -361,7 +375,7 @@ def xlsx_rows(xlsx_path) -> list[tuple]:
 
 
 def by_column(cells) -> dict:
-    return {column: cell for column, cell in zip(COLUMNS, cells, strict=True)}
+    return dict(zip(COLUMNS, cells, strict=True))
 
 
 def test_export_transactions_returns_the_number_of_rows_written(db, world, tmp_path):
@@ -374,7 +388,12 @@ def test_csv_export_has_the_ledger_header_and_one_row_per_entry(db, world, tmp_p
     header, *body = read_csv(path.read_bytes())
     assert header == COLUMNS
     assert sorted(row[COLUMNS.index("kind")] for row in body) == [
-        "adjustment", "adjustment", "charge", "refund", "topup", "topup"
+        "adjustment",
+        "adjustment",
+        "charge",
+        "refund",
+        "topup",
+        "topup",
     ]
 
 
@@ -505,7 +524,7 @@ def move_to(db, tx_id: int, when: datetime) -> None:
 def test_export_includes_whole_utc_days_at_both_ends_of_the_date_range(db, world, tmp_path):
     with db.read() as session:
         ids = list(session.scalars(select(Transaction.id).order_by(Transaction.id)))
-    utc = timezone.utc
+    utc = UTC
     move_to(db, ids[0], datetime(2020, 1, 1, 23, 59, 59, 999999, tzinfo=utc))  # the day before
     move_to(db, ids[1], datetime(2020, 1, 2, 0, 0, tzinfo=utc))  # first instant
     move_to(db, ids[2], datetime(2020, 1, 3, 23, 59, 59, 999999, tzinfo=utc))  # last instant
@@ -567,9 +586,7 @@ def test_export_writes_exactly_one_audit_row_with_format_rows_filter_and_file(db
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 @pytest.mark.parametrize("who", ["moderator_id", "payer_id"])
-def test_export_is_refused_to_a_non_admin_and_leaves_no_file_and_no_audit_row(
-    db, world, tmp_path, who, fmt
-):
+def test_export_is_refused_to_a_non_admin_and_leaves_no_file_and_no_audit_row(db, world, tmp_path, who, fmt):
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(NotAuthorized):
@@ -628,11 +645,13 @@ def test_a_streamed_export_leaves_out_rows_committed_while_it_is_read(db, make_u
     # REPEATABLE READ, as READ COMMITTED would let the second batch see the late row.
     admin_id = make_user("boss@example.com", role=Role.ADMIN)
     user_id = make_user()
-    row = dict(user_id=user_id, kind="topup", status="success", tokens=3, created_at=utcnow())
+    row = {"user_id": user_id, "kind": "topup", "status": "success", "tokens": 3, "created_at": utcnow()}
     db.run(lambda s: s.execute(insert(Transaction), [row] * 2001))
     chunks = stream_csv(db, admin_id, TxFilter())
     first = next(chunks)  # the first batch has been read
-    late = db.run(lambda s: billing.top_up(s, user_id, billing.quote_topup("1.00", billing.current_rate(s)), "late"))
+    late = db.run(
+        lambda s: billing.top_up(s, user_id, billing.quote_topup("1.00", billing.current_rate(s)), "late")
+    )
     rows = read_csv(first + b"".join(chunks))[1:]
     assert len(rows) == 2001
     assert str(late.id) not in {r[0] for r in rows}
@@ -645,8 +664,15 @@ def test_csv_export_of_20000_rows_keeps_peak_memory_below_5_mb(db, make_user, tm
     user_id = make_user()
     now = utcnow()
     row = dict(
-        user_id=user_id, kind="topup", status="success", tokens=3, amount=Decimal("0.999999"),
-        currency="USD", rate=Decimal("0.333333"), note="a note of a few words", created_at=now,
+        user_id=user_id,
+        kind="topup",
+        status="success",
+        tokens=3,
+        amount=Decimal("0.999999"),
+        currency="USD",
+        rate=Decimal("0.333333"),
+        note="a note of a few words",
+        created_at=now,
     )
     db.run(lambda s: s.execute(insert(Transaction), [row] * 20_000))
     tracemalloc.start()
@@ -672,16 +698,18 @@ def run_cli(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     )
     return subprocess.run(
         [sys.executable, "-m", "textedit_core", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=60,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=60,
     )
 
 
 @pytest.fixture
 def cli_db(sqlite_db, known_hash):
     """A SQLite file with two top-ups and a charge; the CLI process opens the same file."""
-    user = sqlite_db.run(
-        lambda s: auth.create_user(s, auth.NewAccount("payer@example.com", known_hash))
-    )
+    user = sqlite_db.run(lambda s: auth.create_user(s, auth.NewAccount("payer@example.com", known_hash)))
     with sqlite_db.read() as session:
         rate = billing.current_rate(session)
     sqlite_db.run(lambda s: billing.top_up(s, user.id, billing.quote_topup("1.00", rate), "cli-1"))
@@ -701,14 +729,28 @@ def test_cli_exports_csv_and_prints_the_row_count(cli_db, tmp_path):
 def test_cli_exports_xlsx_with_filters(cli_db, tmp_path):
     out = tmp_path / "ledger.xlsx"
     result = run_cli(
-        cli_db.url, tmp_path, "export-transactions", "--format", "xlsx", "--kind", "topup",
-        "--currency", "usd", "--user", "payer@example.com", "--from", "2020-01-01", "--out", str(out),
+        cli_db.url,
+        tmp_path,
+        "export-transactions",
+        "--format",
+        "xlsx",
+        "--kind",
+        "topup",
+        "--currency",
+        "usd",
+        "--user",
+        "payer@example.com",
+        "--from",
+        "2020-01-01",
+        "--out",
+        str(out),
     )
     assert result.returncode == 0, result.stderr
     assert "exported 2 rows" in result.stdout
     rows = list(openpyxl.load_workbook(out).active.iter_rows(min_row=2, values_only=True))
     assert [(r[COLUMNS.index("kind")], r[COLUMNS.index("amount")]) for r in rows] == [
-        ("topup", 1), ("topup", 0.5)
+        ("topup", 1),
+        ("topup", 0.5),
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, delete, select, text, update
@@ -15,7 +15,7 @@ from textedit_core.coltypes import UTCDateTime
 from textedit_core.db import Database
 from textedit_core.models import Transaction, User
 
-CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # Rows as release 0001 wrote them: only the columns that revision has.
 INSERT_USER_0001 = text(
     "INSERT INTO users (id, email, email_key, password_hash, role, is_blocked, token_version,"

@@ -32,9 +32,7 @@ LEASE = 0.4
 
 @pytest.fixture(scope="module")
 def module_gateway(shared_server) -> OllamaGateway:
-    return OllamaGateway(
-        shared_server.url, DEFAULT_MODEL, timeout=10.0, connect_timeout=1.0, num_ctx=8192
-    )
+    return OllamaGateway(shared_server.url, DEFAULT_MODEL, timeout=10.0, connect_timeout=1.0, num_ctx=8192)
 
 
 @pytest.fixture
@@ -157,9 +155,7 @@ def test_a_stream_whose_charge_was_refunded_meanwhile_stops_and_delivers_nothing
     assert wait_until(lambda: server.disconnects == 1)
 
 
-def test_an_answer_completed_after_its_charge_was_refunded_is_delivered_free(
-    db, gateway, server, user_id
-):
+def test_an_answer_completed_after_its_charge_was_refunded_is_delivered_free(db, gateway, server, user_id):
     server.script(Reply(chunks=["They're ", "going."]))
     job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
     stream = job.stream()

@@ -261,6 +261,7 @@ def test_two_admins_blocking_each_other_at_once_leave_one_active_admin(db, make_
 
 # --- who may do what ------------------------------------------------------------------------
 
+
 def export_csv(db, actor: int, folder) -> int:
     return exports.export_transactions(db, actor, TxFilter(), "csv", folder / "ledger.csv")
 
@@ -271,15 +272,9 @@ def stream_csv(db, actor: int, _folder) -> list[bytes]:
 
 # Each takes (db, actor id, target user id, a folder for files).
 ADMIN_ONLY = {
-    "set_role": lambda db, actor, target, _: db.run(
-        lambda s: admin.set_role(s, actor, target, "moderator")
-    ),
-    "block": lambda db, actor, target, _: db.run(
-        lambda s: admin.set_blocked(s, actor, target, True)
-    ),
-    "set_rate": lambda db, actor, _target, _: db.run(
-        lambda s: billing.set_rate(s, actor, "EUR", "0.25")
-    ),
+    "set_role": lambda db, actor, target, _: db.run(lambda s: admin.set_role(s, actor, target, "moderator")),
+    "block": lambda db, actor, target, _: db.run(lambda s: admin.set_blocked(s, actor, target, True)),
+    "set_rate": lambda db, actor, _target, _: db.run(lambda s: billing.set_rate(s, actor, "EUR", "0.25")),
     "export_transactions": lambda db, actor, _target, folder: export_csv(db, actor, folder),
     "stream_transactions_csv": lambda db, actor, _target, folder: stream_csv(db, actor, folder),
 }

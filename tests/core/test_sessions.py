@@ -332,9 +332,7 @@ def test_revoke_all_counts_and_changes_only_the_sessions_still_live(db, make_use
     assert family(db, live).revoke_reason == "logged out everywhere"
 
 
-def test_revoking_a_session_cuts_the_reason_to_64_characters_and_voids_its_handoff_code(
-    db, make_user
-):
+def test_revoking_a_session_cuts_the_reason_to_64_characters_and_voids_its_handoff_code(db, make_user):
     session_id, _code = start(db, make_user())  # the code not yet redeemed
     db.run(lambda s: sessions.revoke(s, session_id, "r" * 100))
     ended = family(db, session_id)
@@ -481,9 +479,7 @@ def test_a_refresh_token_is_not_stored_in_the_clear(db, make_user):
 
 # --- describe_user_agent --------------------------------------------------------------------
 
-FIREFOX_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
-)
+FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 USER_AGENTS = {
     FIREFOX_WINDOWS: "Firefox on Windows",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -538,7 +534,7 @@ def test_a_session_is_not_live_for_another_user(db, make_user):
 def test_prune_deletes_sessions_ended_over_30_days_ago_with_their_tokens(db, make_user):
     user_id = make_user()
     long_ago = utcnow() - timedelta(days=31)
-    old_id, old_token = login(db, user_id)
+    old_id, _old_token = login(db, user_id)
     db.run(lambda s: sessions.revoke(s, old_id, "logged out", now=long_ago))
     live_id, live_token = login(db, user_id)
     rotate(db, live_token)  # a spent token of a live session: kept for reuse detection

@@ -51,9 +51,7 @@ def open_device(svc, user_id: int) -> Device:
         user = session.get(User, user_id)
         family, code = sessions.start(session, user, svc.settings.lifetimes)
         refreshed = sessions.redeem_handoff(session, code, svc.settings.lifetimes)
-        access = tokens.issue_access_token(
-            user.id, user.token_version, family.id, svc.jwt_secret, 15
-        )
+        access = tokens.issue_access_token(user.id, user.token_version, family.id, svc.jwt_secret, 15)
         return Device(family.id, access, refreshed.refresh_token)
 
     return svc.db.run(work)
@@ -75,9 +73,7 @@ def cheap_user(make_user, svc, email: str) -> int:
     Like an account created under weaker settings; login treats it like any other.
     """
     user_id = make_user(email)
-    svc.db.run(
-        lambda s: s.execute(update(User).where(User.id == user_id).values(password_hash=CHEAP_HASH))
-    )
+    svc.db.run(lambda s: s.execute(update(User).where(User.id == user_id).values(password_hash=CHEAP_HASH)))
     return user_id
 
 
@@ -308,9 +304,7 @@ def test_change_password_refuses_the_current_password_as_the_new_one(svc, make_u
     assert db_state() == before
 
 
-def test_two_simultaneous_changes_from_the_same_current_password_let_exactly_one_win(
-    svc, make_user
-):
+def test_two_simultaneous_changes_from_the_same_current_password_let_exactly_one_win(svc, make_user):
     # Both read the same stored hash and verify the current password (slow, outside the write
     # transaction); only one may then store its new hash. PostgreSQL runs the writes at once.
     user_id = make_user()
@@ -325,7 +319,7 @@ def test_two_simultaneous_changes_from_the_same_current_password_let_exactly_one
             outcomes[new_password] = signin.change_password(
                 svc, user_id, device.session_id, KNOWN_PASSWORD, new_password
             )
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test checks
+        except Exception as error:
             outcomes[new_password] = error
 
     threads = [threading.Thread(target=attempt, args=(new,)) for new in new_passwords]

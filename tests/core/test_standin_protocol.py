@@ -91,9 +91,7 @@ def test_the_client_always_sends_stream_and_tools(client, server):
 
 
 def test_rest_chat_streams_ndjson_by_default(http):
-    with http.stream(
-        "POST", "/api/chat", json={"model": DEFAULT_MODEL, "messages": MESSAGES}
-    ) as response:
+    with http.stream("POST", "/api/chat", json={"model": DEFAULT_MODEL, "messages": MESSAGES}) as response:
         assert response.headers["content-type"] == "application/x-ndjson"
         assert response.headers["transfer-encoding"] == "chunked"
         raw = response.read().decode()
@@ -168,9 +166,9 @@ def test_scripts_are_used_in_order_then_the_default_answer(client, server):
 
 def test_slow_answer_is_a_read_timeout(server):
     server.slow_answers(2.0)
-    with ollama.Client(host=server.url, timeout=httpx.Timeout(0.3, connect=1.0)) as slow_client:
-        with pytest.raises(httpx.ReadTimeout):
-            list(slow_client.chat(model=DEFAULT_MODEL, messages=MESSAGES, stream=True))
+    slow_client = ollama.Client(host=server.url, timeout=httpx.Timeout(0.3, connect=1.0))
+    with slow_client, pytest.raises(httpx.ReadTimeout):
+        list(slow_client.chat(model=DEFAULT_MODEL, messages=MESSAGES, stream=True))
 
 
 def test_a_client_leaving_mid_stream_does_not_break_the_server(client, server):
@@ -179,9 +177,7 @@ def test_a_client_leaving_mid_stream_does_not_break_the_server(client, server):
     next(stream)
     stream.close()
     assert wait_until(lambda: server.disconnects == 1)
-    assert client.chat(model=DEFAULT_MODEL, messages=MESSAGES).message.content == (
-        "The quick brown fox"
-    )
+    assert client.chat(model=DEFAULT_MODEL, messages=MESSAGES).message.content == ("The quick brown fox")
 
 
 def test_a_different_num_ctx_reloads_the_model(client, server):

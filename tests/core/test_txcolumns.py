@@ -17,16 +17,36 @@ from textedit_core.ledger import ExportRow, TxFilter, TxRow
 from textedit_core.txcolumns import TX_COLUMNS, ColumnType
 
 NAMES = [
-    "id", "created_at", "user_email", "kind", "status", "tokens", "amount", "currency", "rate",
-    "operation", "note", "actor_email",
+    "id",
+    "created_at",
+    "user_email",
+    "kind",
+    "status",
+    "tokens",
+    "amount",
+    "currency",
+    "rate",
+    "operation",
+    "note",
+    "actor_email",
 ]
 
 
 def test_the_descriptors_name_the_twelve_columns_in_order():
     assert [c.name for c in TX_COLUMNS] == NAMES
     assert [c.label for c in TX_COLUMNS] == [
-        "ID", "When (UTC)", "User", "Kind", "Status", "Tokens", "Amount", "Currency", "Rate",
-        "Operation", "Note", "By",
+        "ID",
+        "When (UTC)",
+        "User",
+        "Kind",
+        "Status",
+        "Tokens",
+        "Amount",
+        "Currency",
+        "Rate",
+        "Operation",
+        "Note",
+        "By",
     ]
 
 
@@ -42,13 +62,17 @@ def test_the_csv_header_is_the_descriptor_names():
 
 
 def test_the_xlsx_header_marks_the_time_column_as_utc():
-    assert XLSX_HEADER == ["id", "created_at (UTC)", *NAMES[2:]]
+    assert ["id", "created_at (UTC)", *NAMES[2:]] == XLSX_HEADER
 
 
 def test_text_columns_are_neutralised_in_csv_and_code_columns_are_not_user_input():
     types = {c.name: c.type for c in TX_COLUMNS}
     assert [n for n, t in types.items() if t is ColumnType.TEXT] == [
-        "user_email", "currency", "operation", "note", "actor_email"
+        "user_email",
+        "currency",
+        "operation",
+        "note",
+        "actor_email",
     ]
     assert [n for n, t in types.items() if t is ColumnType.CODE] == ["kind", "status"]
     assert [n for n, t in types.items() if t is ColumnType.MONEY] == ["amount", "rate"]
@@ -85,8 +109,10 @@ def test_query_params_become_the_filter():
 
 
 def test_the_filter_round_trips_through_a_query_string():
-    query = "from=2026-11-01&to=2026-11-29&user=ann%40example.com&kind=topup&kind=adjustment" \
-            "&status=success&currency=EUR&currency=USD"
+    query = (
+        "from=2026-11-01&to=2026-11-29&user=ann%40example.com&kind=topup&kind=adjustment"
+        "&status=success&currency=EUR&currency=USD"
+    )
     assert TxFilter.from_query_params(QueryParams(query)) == FULL
     # As the page builds its export links:
     assert urlencode(FULL.to_query_params(), doseq=True) == query

@@ -88,7 +88,7 @@ def wallet_rate(svc) -> billing.Rate:
 
 
 def test_a_top_up_credits_the_confirmed_preview_once_per_key(svc, member):
-    user_id, token, _ = member
+    _user_id, token, _ = member
     rate = wallet.overview(svc, token).rate
     quote = wallet.preview(str(rate.rate * 3), rate)
     done = wallet.top_up(svc, token, quote, "key-1")
@@ -111,8 +111,12 @@ def test_a_top_up_by_a_user_blocked_meanwhile_writes_nothing(svc, member, boss, 
     quote = wallet.preview("1.00", wallet.overview(svc, token).rate)
     admin.set_blocked(svc, boss[1], user_id, True)
     # Blocking ended the user's sessions too; the token version moved first.
-    refused(db_state, lambda: wallet.top_up(svc, token, quote, "key-1"), (AuthenticationFailed, AccountBlocked),
-            None)
+    refused(
+        db_state,
+        lambda: wallet.top_up(svc, token, quote, "key-1"),
+        (AuthenticationFailed, AccountBlocked),
+        None,
+    )
 
 
 def test_the_preview_is_the_billing_quote(svc, member):
@@ -139,8 +143,9 @@ def test_devices_marks_this_one_and_another_can_be_signed_out(svc, member):
 def test_somebody_elses_device_cannot_be_signed_out(svc, member, make_user, db_state):
     _user_id, token, _ = member
     stranger = open_device(svc, make_user())
-    refused(db_state, lambda: account.revoke_device(svc, token, stranger.session_id), NotAuthorized,
-            "not yours")
+    refused(
+        db_state, lambda: account.revoke_device(svc, token, stranger.session_id), NotAuthorized, "not yours"
+    )
 
 
 def test_the_account_refuses_an_ended_session(svc, member, db_state):
@@ -181,7 +186,9 @@ def test_the_audit_log_shows_admin_actions(svc, member, boss):
     admin.set_role(svc, boss[1], member[0], Role.MODERATOR.value)
     (entry,) = staff.audit_log(svc, boss[1], action="role_change")
     assert (entry.actor, entry.target, entry.details) == (
-        "boss@example.com", "member@example.com", {"old": "user", "new": "moderator"}
+        "boss@example.com",
+        "member@example.com",
+        {"old": "user", "new": "moderator"},
     )
 
 
@@ -230,7 +237,8 @@ def test_an_admin_changes_the_rate_and_sees_its_history(svc, boss):
     assert after.buys == admin.RatePreview("EUR", Decimal("0.25"), Decimal(100), 400)
     assert len(after.history) == len(before.history) + 1
     assert (after.history[0].old_currency, after.history[0].old_rate) == (
-        before.rate.currency, before.rate.rate
+        before.rate.currency,
+        before.rate.rate,
     )
     assert after.history[0].changed_by == "boss@example.com"
 

@@ -36,8 +36,12 @@ def test_staff_search_the_ledger_and_users_cannot(svc, people):
 def test_an_admin_exports_csv_with_the_header_of_the_descriptors(svc, people):
     export = transactions.export_csv(svc, people[Role.ADMIN].refresh_token, {"kind": ["topup"]})
     assert export.filename == "transactions_all-dates.csv"
-    assert b"".join(export.chunks).decode("utf-8-sig").startswith(
-        "id,created_at,user_email,kind,status,tokens,amount,currency,rate,operation,note,actor_email\r\n"
+    assert (
+        b"".join(export.chunks)
+        .decode("utf-8-sig")
+        .startswith(
+            "id,created_at,user_email,kind,status,tokens,amount,currency,rate,operation,note,actor_email\r\n"
+        )
     )
 
 
@@ -46,7 +50,7 @@ def test_only_an_admin_cookie_exports(svc, people, role, tmp_path):
     folder = tmp_path / "exports"
     folder.mkdir()
     cookie = people[role].refresh_token if role else ""
-    with pytest.raises(NotAuthorized, match="Log in as an admin to export transactions."):
+    with pytest.raises(NotAuthorized, match=r"Log in as an admin to export transactions\."):
         transactions.export_csv(svc, cookie, {"from": "2026-13-01"})  # refused before the filter
     with pytest.raises(NotAuthorized, match="Log in as an admin"):
         transactions.export_xlsx(svc, cookie, {}, folder)
@@ -54,7 +58,7 @@ def test_only_an_admin_cookie_exports(svc, people, role, tmp_path):
 
 
 def test_bad_export_params_are_refused_with_a_clear_message(svc, people, tmp_path):
-    with pytest.raises(ValidationError, match="'from' must be a date like 2026-11-29."):
+    with pytest.raises(ValidationError, match=r"'from' must be a date like 2026-11-29\."):
         transactions.export_csv(svc, people[Role.ADMIN].refresh_token, {"from": "2026-13-01"})
 
 

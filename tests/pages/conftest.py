@@ -42,7 +42,9 @@ class AppWorld:
     def credit(self, user_id: int, tokens: int) -> None:
         def work(session) -> None:
             rate = billing.current_rate(session)
-            billing.top_up(session, user_id, billing.quote_topup(str(rate.rate * tokens), rate), f"seed-{user_id}")
+            billing.top_up(
+                session, user_id, billing.quote_topup(str(rate.rate * tokens), rate), f"seed-{user_id}"
+            )
 
         self.db.run(work)
 

@@ -28,7 +28,10 @@ def test_login_with_the_right_password_opens_the_editor(world):
 def test_wrong_password_and_unknown_email_get_the_same_message(world):
     world.user("reader@example.com")
     messages = []
-    for email, password in [("reader@example.com", "not the password at all"), ("nobody@example.com", PASSWORD)]:
+    for email, password in [
+        ("reader@example.com", "not the password at all"),
+        ("nobody@example.com", PASSWORD),
+    ]:
         at = world.app().run()
         at.text_input(key="login_email").input(email)
         at.text_input(key="login_password").input(password)

@@ -22,8 +22,18 @@ HOSTILE_REASON = "[click](http://evil.example) ![x](http://evil.example/p.png) $
 SERVER_ERROR = "see [this page](http://evil.example/login) ![](http://evil.example/pixel.png)"
 # A link or image opener, or an HTML tag, not escaped by a backslash.
 LIVE_MARKDOWN = re.compile(r"(?<!\\)\]\(|!\[|(?<!\\)<[a-z]")
-MARKDOWN_KINDS = ("markdown", "caption", "error", "warning", "info", "success", "toast", "title",
-                  "header", "subheader")
+MARKDOWN_KINDS = (
+    "markdown",
+    "caption",
+    "error",
+    "warning",
+    "info",
+    "success",
+    "toast",
+    "title",
+    "header",
+    "subheader",
+)
 
 
 def markdown_sources(at) -> list[str]:
@@ -94,8 +104,11 @@ def test_a_model_server_error_with_a_link_and_an_image_is_shown_escaped(world):
     at.text_area(key="editor_text").input("Some text.")
     at.button(key="editor_run").click().run()
     assert [e.value for e in at.error] == [
-        r"The model service failed: see \[this page\](http:" + WJ + r"//evil.example/login) !\[\](http:"
-        + WJ + "//evil.example/pixel.png) Your token was returned."
+        r"The model service failed: see \[this page\](http:"
+        + WJ
+        + r"//evil.example/login) !\[\](http:"
+        + WJ
+        + "//evil.example/pixel.png) Your token was returned."
     ]
 
 
@@ -107,7 +120,10 @@ def test_a_login_page_error_quoting_the_typed_email_is_escaped(world):
     press(at, "Create account")
     assert [e.value for e in at.error] == [
         "That email address is not valid: The email address contains invalid characters before the "
-        + WJ + "@-sign: '(', ')', ':" + WJ + r"', '\[', '\]'."
+        + WJ
+        + "@-sign: '(', ')', ':"
+        + WJ
+        + r"', '\[', '\]'."
     ]
 
 
@@ -126,4 +142,3 @@ def test_a_hostile_adjustment_reason_is_plain_text_on_the_staff_pages(world):
     assert_no_live_markdown(at)
     at.switch_page("app_pages/dashboard.py").run()
     assert_no_live_markdown(at)
-

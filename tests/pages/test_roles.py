@@ -10,7 +10,7 @@ from textedit_core.models import Role
 STAFF_PAGES = ["app_pages/users.py", "app_pages/transactions.py"]
 
 
-@pytest.mark.parametrize("page", STAFF_PAGES + ["app_pages/admin.py"])
+@pytest.mark.parametrize("page", [*STAFF_PAGES, "app_pages/admin.py"])
 def test_a_normal_user_cannot_reach_staff_or_admin_pages(world, page):
     account = world.user("user@example.com")
     at = world.signed_in(account).run()

@@ -46,7 +46,11 @@ def test_an_adjustment_below_zero_or_without_reason_is_refused(world):
     user = world.user("user@example.com", tokens=1)
     at = world.signed_in(admin).switch_page("app_pages/users.py").run()
     at.selectbox(key="target_user").set_value(user.id).run()
-    for tokens, reason, message in [("-5", "fix", "below zero"), ("5", "", "Give a reason"), ("abc", "x", "whole number")]:
+    for tokens, reason, message in [
+        ("-5", "fix", "below zero"),
+        ("5", "", "Give a reason"),
+        ("abc", "x", "whole number"),
+    ]:
         at.text_input(key="adjust_tokens").input(tokens)
         at.text_input(key="adjust_reason").input(reason)
         next(b for b in at.button if b.label == "Adjust balance").click().run()

@@ -38,9 +38,7 @@ def revoke_device(svc: Services, access_token: str | None, session_id: str) -> N
     act(svc, access_token, lambda s, user: sessions.revoke_own(s, user.id, session_id))
 
 
-def change_password(
-    svc: Services, access_token: str | None, current_password: str, new_password: str
-) -> int:
+def change_password(svc: Services, access_token: str | None, current_password: str, new_password: str) -> int:
     """Change the password and end every other device session; returns how many ended."""
     actor = signin.actor_for(svc, access_token)
     assert actor.session_id is not None  # a token always names its device session

@@ -53,9 +53,7 @@ def set_role(svc: Services, access_token: str | None, target_id: int, role: str)
     )
 
 
-def set_blocked(
-    svc: Services, access_token: str | None, target_id: int, blocked: bool
-) -> UserChanged:
+def set_blocked(svc: Services, access_token: str | None, target_id: int, blocked: bool) -> UserChanged:
     """Block (ending all the user's sessions at once) or unblock."""
     return act(
         svc,
@@ -96,9 +94,7 @@ def rate_overview(svc: Services, access_token: str | None) -> RateOverview:
     return read(svc, access_token, work, Role.ADMIN)
 
 
-def set_rate(
-    svc: Services, access_token: str | None, currency_raw: object, rate_raw: object
-) -> billing.Rate:
+def set_rate(svc: Services, access_token: str | None, currency_raw: object, rate_raw: object) -> billing.Rate:
     """A new rate for new top-ups (audited); past top-ups keep theirs."""
     return act(
         svc,

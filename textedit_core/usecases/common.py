@@ -15,17 +15,13 @@ from textedit_core.models import Role, User
 T = TypeVar("T")
 
 
-def act(
-    svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: Role
-) -> T:
+def act(svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: Role) -> T:
     """`work(session, user)` in one write transaction (retried on serialization failures), after
     checking the token's actor, with `roles` if given, in that same transaction."""
     return signin.act(svc, access_token, work, *roles)
 
 
-def read(
-    svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: Role
-) -> T:
+def read(svc: Services, access_token: str | None, work: Callable[[Session, User], T], *roles: Role) -> T:
     """`work(session, user)` in one read transaction, after checking the token's actor in it."""
     actor = signin.actor_for(svc, access_token)
     with svc.db.read() as session:

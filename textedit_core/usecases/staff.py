@@ -16,9 +16,7 @@ from textedit_core.usecases.common import read
 def search_users(
     svc: Services, access_token: str | None, query: directory.UserQuery
 ) -> Page[directory.UserRow]:
-    return read(
-        svc, access_token, lambda s, user: directory.search_users(s, user.id, query), *STAFF_ROLES
-    )
+    return read(svc, access_token, lambda s, user: directory.search_users(s, user.id, query), *STAFF_ROLES)
 
 
 @dataclass(frozen=True)
@@ -27,9 +25,7 @@ class Dashboard:
     daily: figures.Daily
 
 
-def dashboard(
-    svc: Services, access_token: str | None, date_from: date, date_to: date
-) -> Dashboard:
+def dashboard(svc: Services, access_token: str | None, date_from: date, date_to: date) -> Dashboard:
     """Headline figures and daily series of a period (UTC days, both included)."""
 
     def work(session, user) -> Dashboard:

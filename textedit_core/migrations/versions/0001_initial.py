@@ -38,9 +38,7 @@ def upgrade() -> None:
     op.create_table(
         "transactions",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column(
-            "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False
-        ),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="RESTRICT"), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("tokens", sa.BigInteger, nullable=False),
@@ -49,19 +47,13 @@ def upgrade() -> None:
         sa.Column("rate", Money, nullable=True),
         sa.Column("operation", sa.String(16), nullable=True),
         sa.Column("idempotency_key", sa.String(64), nullable=True),
-        sa.Column(
-            "refund_of_id", sa.Integer, sa.ForeignKey("transactions.id"), nullable=True, unique=True
-        ),
+        sa.Column("refund_of_id", sa.Integer, sa.ForeignKey("transactions.id"), nullable=True, unique=True),
         sa.Column("failure", sa.String(255), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("settled_at", UTCDateTime, nullable=True),
         sa.UniqueConstraint("user_id", "idempotency_key", name="uq_transactions_idempotency"),
-        sa.CheckConstraint(
-            "kind IN ('topup', 'charge', 'refund')", name="ck_transactions_kind"
-        ),
-        sa.CheckConstraint(
-            "status IN ('success', 'pending', 'refunded')", name="ck_transactions_status"
-        ),
+        sa.CheckConstraint("kind IN ('topup', 'charge', 'refund')", name="ck_transactions_kind"),
+        sa.CheckConstraint("status IN ('success', 'pending', 'refunded')", name="ck_transactions_status"),
     )
     op.create_index("ix_transactions_user_created", "transactions", ["user_id", "created_at"])
     op.create_index("ix_transactions_created", "transactions", ["created_at"])
