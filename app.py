@@ -9,20 +9,26 @@ from textedit_core.models import STAFF_ROLES, Role
 st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
 
 
-def pages_for(role: str | None) -> list:
+def pages_for(role: str | None) -> dict[str, list]:
+    """The navigation for a role, in sections: a page a role may not see is not registered."""
     if role is None:
-        return [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]
-    pages = [
-        st.Page("app_pages/editor.py", title="Editor", icon=":material/edit_note:", default=True),
-        st.Page(
-            "app_pages/wallet.py", title="Wallet", icon=":material/account_balance_wallet:", url_path="wallet"
-        ),
-        st.Page(
-            "app_pages/account.py", title="Account", icon=":material/manage_accounts:", url_path="account"
-        ),
-    ]
+        return {"": [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]}
+    sections = {
+        "Your writing": [
+            st.Page("app_pages/editor.py", title="Editor", icon=":material/edit_note:", default=True),
+            st.Page(
+                "app_pages/wallet.py",
+                title="Wallet",
+                icon=":material/account_balance_wallet:",
+                url_path="wallet",
+            ),
+            st.Page(
+                "app_pages/account.py", title="Account", icon=":material/manage_accounts:", url_path="account"
+            ),
+        ]
+    }
     if role in {r.value for r in STAFF_ROLES}:
-        pages += [
+        sections["Workspace"] = [
             st.Page(
                 "app_pages/dashboard.py",
                 title="Dashboard",
@@ -38,12 +44,12 @@ def pages_for(role: str | None) -> list:
             ),
         ]
     if role == Role.ADMIN.value:
-        pages.append(
+        sections["Workspace"].append(
             st.Page(
                 "app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"
             )
         )
-    return pages
+    return sections
 
 
 # Restore the session before st.navigation: a deep link (/admin) only reaches pages registered
