@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages import session, sidebar
-from app_pages.common import show_flash
+from app_pages.components import session, sidebar
+from app_pages.components.common import show_flash
 from textedit_core.models import STAFF_ROLES, Role
 
 st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
@@ -12,32 +12,37 @@ st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
 def pages_for(role: str | None) -> dict[str, list]:
     """The navigation for a role, in sections: a page a role may not see is not registered."""
     if role is None:
-        return {"": [st.Page("app_pages/login.py", title="Log in", icon=":material/login:", default=True)]}
+        return {
+            "": [st.Page("app_pages/public/login.py", title="Log in", icon=":material/login:", default=True)]
+        }
     sections = {
         "Your writing": [
-            st.Page("app_pages/editor.py", title="Editor", icon=":material/edit_note:", default=True),
+            st.Page("app_pages/user/editor.py", title="Editor", icon=":material/edit_note:", default=True),
             st.Page(
-                "app_pages/wallet.py",
+                "app_pages/user/wallet.py",
                 title="Wallet",
                 icon=":material/account_balance_wallet:",
                 url_path="wallet",
             ),
             st.Page(
-                "app_pages/account.py", title="Account", icon=":material/manage_accounts:", url_path="account"
+                "app_pages/user/account.py",
+                title="Account",
+                icon=":material/manage_accounts:",
+                url_path="account",
             ),
         ]
     }
     if role in {r.value for r in STAFF_ROLES}:
         sections["Workspace"] = [
             st.Page(
-                "app_pages/dashboard.py",
+                "app_pages/staff/dashboard.py",
                 title="Dashboard",
                 icon=":material/monitoring:",
                 url_path="dashboard",
             ),
-            st.Page("app_pages/users.py", title="Users", icon=":material/group:", url_path="users"),
+            st.Page("app_pages/staff/users.py", title="Users", icon=":material/group:", url_path="users"),
             st.Page(
-                "app_pages/transactions.py",
+                "app_pages/staff/transactions.py",
                 title="Transactions",
                 icon=":material/receipt_long:",
                 url_path="transactions",
@@ -46,7 +51,10 @@ def pages_for(role: str | None) -> dict[str, list]:
     if role == Role.ADMIN.value:
         sections["Workspace"].append(
             st.Page(
-                "app_pages/admin.py", title="Admin", icon=":material/admin_panel_settings:", url_path="admin"
+                "app_pages/admin/admin.py",
+                title="Admin",
+                icon=":material/admin_panel_settings:",
+                url_path="admin",
             )
         )
     return sections

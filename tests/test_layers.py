@@ -132,7 +132,7 @@ def test_a_core_module_imports_nothing_from_a_higher_layer(path):
 
 
 def ui_scripts() -> list[Path]:
-    return sorted([ROOT / "app.py", ROOT / "serve.py", *(ROOT / "app_pages").glob("*.py")])
+    return sorted([ROOT / "app.py", ROOT / "serve.py", *(ROOT / "app_pages").rglob("*.py")])
 
 
 @pytest.mark.parametrize("path", ui_scripts(), ids=lambda p: p.stem)

@@ -17,7 +17,7 @@ def _change(at, current, new, repeat=None):
 
 def test_change_password_needs_the_current_one(world):
     account = world.user("user@example.com")
-    at = world.signed_in(account).switch_page("app_pages/account.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
     _change(at, "not my password at all", NEW_PASSWORD)
     assert at.error[0].value == "The current password is not correct."
     with world.db.read() as session:
@@ -27,7 +27,7 @@ def test_change_password_needs_the_current_one(world):
 def test_change_password_ends_the_other_sessions_but_not_this_one(world):
     account = world.user("user@example.com")
     other_tab = world.signed_in(account).run()
-    at = world.signed_in(account).switch_page("app_pages/account.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
     _change(at, PASSWORD, NEW_PASSWORD)
     assert not at.error
     at.run()
@@ -38,7 +38,7 @@ def test_change_password_ends_the_other_sessions_but_not_this_one(world):
 
 def test_a_weak_new_password_is_refused(world):
     account = world.user("user@example.com")
-    at = world.signed_in(account).switch_page("app_pages/account.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
     _change(at, PASSWORD, "short")
     assert "too short" in at.error[0].value
 
@@ -46,7 +46,7 @@ def test_a_weak_new_password_is_refused(world):
 def test_signing_out_another_device_ends_it(world):
     account = world.user("user@example.com")
     other_tab = world.signed_in(account).run()
-    at = world.signed_in(account).switch_page("app_pages/account.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
     devices = at.dataframe[0].value
     assert len(devices) == 2
     assert sum("(this one)" in d for d in devices["Device"]) == 1

@@ -23,20 +23,20 @@ def test_the_login_form_refuses_a_nul_in_the_email(world):
 
 def test_the_users_search_refuses_a_nul(world):
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.text_input(key="users_search").input("boss\x00").run()
     assert errors(at) == ["Search " + NUL_MESSAGE]
 
 
 def test_the_transactions_filter_refuses_a_nul_in_the_email(world):
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(admin).switch_page("app_pages/transactions.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/transactions.py").run()
     at.text_input(key="tx_user").input("boss@example.com\x00").run()
     assert errors(at) == ["User email " + NUL_MESSAGE]
 
 
 def test_the_audit_log_filter_refuses_a_nul_in_the_email(world):
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(admin).switch_page("app_pages/admin.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/admin/admin.py").run()
     at.text_input(key="audit_actor").input("boss@example.com\x00").run()
     assert errors(at) == ["Email " + NUL_MESSAGE]

@@ -55,7 +55,7 @@ def assert_no_live_markdown(at) -> None:
 def test_an_email_with_markdown_characters_is_escaped_where_the_admin_acts_on_the_user(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(target.id).run()
     assert r"a\_b\*c\*" + WJ + "@x.example is **active**." in [m.value for m in at.markdown]
     assert_no_live_markdown(at)
@@ -64,7 +64,7 @@ def test_an_email_with_markdown_characters_is_escaped_where_the_admin_acts_on_th
 def test_the_toast_after_blocking_shows_the_email_escaped(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(target.id).run()
     at.button(key="toggle_block").click().run()
     assert [t.value for t in at.toast] == [r"a\_b\*c\*" + WJ + "@x.example is blocked."]
@@ -73,7 +73,7 @@ def test_the_toast_after_blocking_shows_the_email_escaped(world):
 def test_an_error_quoting_the_email_from_the_database_is_escaped(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(target.id).run()
     at.text_input(key="adjust_tokens").input("-5")
     at.text_input(key="adjust_reason").input("correction")
@@ -85,7 +85,7 @@ def test_an_error_quoting_the_email_from_the_database_is_escaped(world):
 
 def test_the_account_page_shows_the_signed_in_email_escaped(world):
     account = world.user(LATEX_EMAIL)
-    at = world.signed_in(account).switch_page("app_pages/account.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
     assert at.caption[0].value == r"Signed in as \$x\$" + WJ + "@x.example · role: user"
     assert_no_live_markdown(at)
 
@@ -130,15 +130,15 @@ def test_a_login_page_error_quoting_the_typed_email_is_escaped(world):
 def test_a_hostile_adjustment_reason_is_plain_text_on_the_staff_pages(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(target.id).run()
     at.text_input(key="adjust_tokens").input("7")
     at.text_input(key="adjust_reason").input(HOSTILE_REASON)
     press(at, "Adjust balance")
-    at.switch_page("app_pages/transactions.py").run()
+    at.switch_page("app_pages/staff/transactions.py").run()
     assert list(at.dataframe[0].value["note"]) == [HOSTILE_REASON]
     assert_no_live_markdown(at)
-    at.switch_page("app_pages/admin.py").run()
+    at.switch_page("app_pages/admin/admin.py").run()
     assert_no_live_markdown(at)
-    at.switch_page("app_pages/dashboard.py").run()
+    at.switch_page("app_pages/staff/dashboard.py").run()
     assert_no_live_markdown(at)

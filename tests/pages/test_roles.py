@@ -7,10 +7,10 @@ from streamlit.testing.v1 import AppTest
 
 from textedit_core.models import Role
 
-STAFF_PAGES = ["app_pages/users.py", "app_pages/transactions.py"]
+STAFF_PAGES = ["app_pages/staff/users.py", "app_pages/staff/transactions.py"]
 
 
-@pytest.mark.parametrize("page", [*STAFF_PAGES, "app_pages/admin.py"])
+@pytest.mark.parametrize("page", [*STAFF_PAGES, "app_pages/admin/admin.py"])
 def test_a_normal_user_cannot_reach_staff_or_admin_pages(world, page):
     account = world.user("user@example.com")
     at = world.signed_in(account).run()
@@ -22,13 +22,13 @@ def test_a_moderator_cannot_reach_the_admin_page(world):
     moderator = world.user("mod@example.com", role=Role.MODERATOR)
     at = world.signed_in(moderator).run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("app_pages/admin.py")
+        at.switch_page("app_pages/admin/admin.py")
 
 
 def test_a_moderator_sees_the_users_table_without_any_controls(world):
     moderator = world.user("mod@example.com", role=Role.MODERATOR)
     world.user("user@example.com")
-    at = world.signed_in(moderator).switch_page("app_pages/users.py").run()
+    at = world.signed_in(moderator).switch_page("app_pages/staff/users.py").run()
     assert not at.exception
     assert set(at.dataframe[0].value["email"]) == {"mod@example.com", "user@example.com"}
     labels = [b.label for b in at.button]
@@ -41,7 +41,7 @@ def test_a_moderator_sees_the_users_table_without_any_controls(world):
 def test_a_moderator_sees_transactions_without_the_export(world):
     moderator = world.user("mod@example.com", role=Role.MODERATOR)
     world.user("user@example.com", tokens=3)
-    at = world.signed_in(moderator).switch_page("app_pages/transactions.py").run()
+    at = world.signed_in(moderator).switch_page("app_pages/staff/transactions.py").run()
     assert list(at.dataframe[0].value["tokens"]) == [3]
     assert len(at.get("link_button")) == 0
 
@@ -52,7 +52,7 @@ def test_an_admin_blocks_a_user_and_their_next_click_signs_them_out(world):
     user_tab = world.signed_in(user).run()
     assert user_tab.title[0].value == "Editor"
 
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(user.id).run()
     at.button(key="toggle_block").click().run()
     assert not at.exception
@@ -64,17 +64,17 @@ def test_an_admin_blocks_a_user_and_their_next_click_signs_them_out(world):
 def test_an_admin_cannot_pick_themselves_to_demote_or_block(world):
     boss = world.user("boss@example.com", admin=True)
     world.user("user@example.com")
-    at = world.signed_in(boss).switch_page("app_pages/users.py").run()
+    at = world.signed_in(boss).switch_page("app_pages/staff/users.py").run()
     assert at.selectbox(key="target_user").options == ["user@example.com"]
 
 
 def test_a_demoted_admin_loses_the_admin_page_on_the_next_click(world):
     boss = world.user("boss@example.com", admin=True)
     deputy = world.user("deputy@example.com", admin=True)
-    deputy_tab = world.signed_in(deputy).switch_page("app_pages/admin.py").run()
+    deputy_tab = world.signed_in(deputy).switch_page("app_pages/admin/admin.py").run()
     assert deputy_tab.title[0].value == "Admin"
 
-    at = world.signed_in(boss).switch_page("app_pages/users.py").run()
+    at = world.signed_in(boss).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(deputy.id).run()
     at.selectbox(key="target_role").set_value("user").run()
     at.button(key="save_role").click().run()
@@ -87,13 +87,13 @@ def test_a_demoted_admin_loses_the_admin_page_on_the_next_click(world):
     again = world.signed_in(deputy).run()
     assert again.title[0].value == "Editor"
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        again.switch_page("app_pages/admin.py")
+        again.switch_page("app_pages/admin/admin.py")
 
 
 # --- each page's own guard, with app.py's navigation out of the way ---------------------------
 
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
-STAFF_ONLY = ["users.py", "transactions.py", "dashboard.py"]
+STAFF_ONLY = ["staff/users.py", "staff/transactions.py", "staff/dashboard.py"]
 
 
 def run_directly(world, page: str, account) -> AppTest:
@@ -110,14 +110,21 @@ def test_a_staff_page_run_directly_refuses_a_normal_user(world, page):
     assert (len(at.title), len(at.dataframe), len(at.metric)) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("page", STAFF_ONLY)
-def test_a_staff_page_run_directly_opens_for_a_moderator(world, page):
+@pytest.mark.parametrize(
+    "page, title",
+    [
+        ("staff/users.py", "Users"),
+        ("staff/transactions.py", "Transactions"),
+        ("staff/dashboard.py", "Dashboard"),
+    ],
+)
+def test_a_staff_page_run_directly_opens_for_a_moderator(world, page, title):
     at = run_directly(world, page, world.user("mod@example.com", role=Role.MODERATOR))
     assert not at.exception and [e.value for e in at.error] == []
-    assert at.title[0].value == page.removesuffix(".py").capitalize()
+    assert at.title[0].value == title
 
 
 def test_the_admin_page_run_directly_refuses_a_moderator(world):
-    at = run_directly(world, "admin.py", world.user("mod@example.com", role=Role.MODERATOR))
+    at = run_directly(world, "admin/admin.py", world.user("mod@example.com", role=Role.MODERATOR))
     assert [e.value for e in at.error] == ["This page is for administrators."]
     assert (len(at.title), len(at.dataframe)) == (0, 0)

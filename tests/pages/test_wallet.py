@@ -14,7 +14,7 @@ def confirm(at):
 
 def test_amount_shows_a_preview_before_confirming(world):
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("10.05").run()
     assert "100 tokens" in at.info[0].value and "10.00 USD" in at.info[0].value
     assert world.balance(account.id) == 0
@@ -23,7 +23,7 @@ def test_amount_shows_a_preview_before_confirming(world):
 
 def test_confirm_credits_the_tokens_once(world):
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("2.50").run()
     confirm(at).click().run()
     assert not at.exception
@@ -34,7 +34,7 @@ def test_confirm_credits_the_tokens_once(world):
 
 def test_after_a_top_up_confirm_waits_for_a_new_amount_and_a_new_attempt_key(world):
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("1.00").run()
     first_key = at.session_state["topup_key"]
     confirm(at).click().run()
@@ -61,7 +61,7 @@ def test_after_a_top_up_confirm_waits_for_a_new_amount_and_a_new_attempt_key(wor
 )
 def test_bad_amount_gets_a_clear_message_and_changes_nothing(world, amount, message):
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input(amount).run()
     assert message in at.error[0].value
     assert confirm(at).disabled
@@ -71,7 +71,7 @@ def test_bad_amount_gets_a_clear_message_and_changes_nothing(world, amount, mess
 
 def test_the_pay_button_names_the_previewed_amount_and_tokens(world):
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("10.05").run()
     assert confirm(at).label == "Pay 10.00 USD for 100 tokens"
 
@@ -80,7 +80,7 @@ def test_a_click_on_the_button_of_an_earlier_preview_pays_nothing(world):
     # Type 1, see "10 tokens", type 1000 and click in one go: the click was aimed at the button
     # of the 1.00 preview; nothing is paid until the 1,000.00 button has been on screen.
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("1").run()
     stale = confirm(at)
     at.text_input(key="topup_amount").input("1000")
@@ -95,7 +95,7 @@ def test_a_click_on_the_button_of_an_earlier_preview_pays_nothing(world):
 def test_a_click_on_a_preview_made_before_a_rate_change_pays_nothing(world):
     account = world.user("payer@example.com")
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("1.00").run()
     assert confirm(at).label == "Pay 1.00 USD for 10 tokens"
     world.db.run(lambda s: billing.set_rate(s, admin.id, "USD", "0.50"))
@@ -108,7 +108,7 @@ def test_a_click_on_a_preview_made_before_a_rate_change_pays_nothing(world):
 
 def test_confirm_from_a_tab_whose_sessions_were_all_ended_writes_nothing(world):
     account = world.user("payer@example.com")
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("2.00").run()
     signin_count = world.db.run(lambda s: sessions.revoke_all(s, account.id, "test"))
     assert signin_count == 1
@@ -120,7 +120,7 @@ def test_confirm_from_a_tab_whose_sessions_were_all_ended_writes_nothing(world):
 def test_confirm_by_a_user_blocked_meanwhile_writes_nothing(world):
     account = world.user("payer@example.com")
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(account).switch_page("app_pages/wallet.py").run()
+    at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("2.00").run()
     world.db.run(lambda s: admin_actions.set_blocked(s, admin.id, account.id, True))
     confirm(at).click().run()

@@ -10,7 +10,7 @@ def test_users_search_finds_by_part_of_the_email(world):
     admin = world.user("boss@example.com", admin=True)
     world.user("anna.petrova@example.com")
     world.user("james@example.com")
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.text_input(key="users_search").input("PETROV").run()
     assert list(at.dataframe[0].value["email"]) == ["anna.petrova@example.com"]
     assert at.caption[0].value.startswith("1 users")
@@ -20,7 +20,7 @@ def test_users_filter_by_role_and_page_through(world):
     admin = world.user("boss@example.com", admin=True)
     for n in range(3):
         world.user(f"mod{n}@example.com", role=Role.MODERATOR)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="users_role").set_value("moderator").run()
     at.selectbox(key="users_page_size").set_value(25).run()
     assert len(at.dataframe[0].value) == 3
@@ -30,7 +30,7 @@ def test_users_filter_by_role_and_page_through(world):
 def test_admin_adjusts_a_balance_with_a_reason(world):
     admin = world.user("boss@example.com", admin=True)
     user = world.user("user@example.com", tokens=2)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(user.id).run()
     at.text_input(key="adjust_tokens").input("-2")
     at.text_input(key="adjust_reason").input("Duplicate top-up reversed")
@@ -44,7 +44,7 @@ def test_admin_adjusts_a_balance_with_a_reason(world):
 def test_an_adjustment_below_zero_or_without_reason_is_refused(world):
     admin = world.user("boss@example.com", admin=True)
     user = world.user("user@example.com", tokens=1)
-    at = world.signed_in(admin).switch_page("app_pages/users.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
     at.selectbox(key="target_user").set_value(user.id).run()
     for tokens, reason, message in [
         ("-5", "fix", "below zero"),
@@ -63,7 +63,7 @@ def test_transactions_filters_and_totals(world):
     admin = world.user("boss@example.com", admin=True)
     world.user("a@example.com", tokens=10)
     world.user("b@example.com", tokens=5)
-    at = world.signed_in(admin).switch_page("app_pages/transactions.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/transactions.py").run()
     assert not at.exception
     assert at.metric[0].value == "2"
     assert at.metric[1].value == "15"  # tokens sold
@@ -76,7 +76,7 @@ def test_transactions_filters_and_totals(world):
 
 def test_export_links_carry_the_filters(world):
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(admin).switch_page("app_pages/transactions.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/staff/transactions.py").run()
     at.text_input(key="tx_user").input("someone@example.com").run()
     at.multiselect(key="tx_kinds").select("topup").select("adjustment").run()
     links = {b.proto.label: b.proto.url for b in at.get("link_button")}
@@ -91,7 +91,7 @@ def test_export_links_carry_the_filters(world):
 
 def test_rate_preview_shows_what_100_buys_before_saving(world):
     admin = world.user("boss@example.com", admin=True)
-    at = world.signed_in(admin).switch_page("app_pages/admin.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/admin/admin.py").run()
     at.session_state["rate_editor_1"] = {
         "edited_rows": {0: {"currency": "EUR", "rate": "0.25"}},
         "added_rows": [],
@@ -107,7 +107,7 @@ def test_audit_log_shows_admin_actions(world):
     admin = world.user("boss@example.com", admin=True)
     user = world.user("user@example.com")
     world.db.run(lambda s: billing.adjust_balance(s, admin.id, user.id, "7", "Welcome bonus"))
-    at = world.signed_in(admin).switch_page("app_pages/admin.py").run()
+    at = world.signed_in(admin).switch_page("app_pages/admin/admin.py").run()
     log = at.dataframe[-1].value
     assert list(log["Action"]) == ["balance_adjustment"]
     assert list(log["By"]) == ["boss@example.com"]
@@ -117,7 +117,7 @@ def test_audit_log_shows_admin_actions(world):
 def test_dashboard_shows_kpis_and_charts_to_a_moderator(world):
     moderator = world.user("mod@example.com", role=Role.MODERATOR)
     world.user("a@example.com", tokens=10)
-    at = world.signed_in(moderator).switch_page("app_pages/dashboard.py").run()
+    at = world.signed_in(moderator).switch_page("app_pages/staff/dashboard.py").run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric if m.label != "Balance"}
     assert metrics["Users"] == "2"
@@ -132,4 +132,4 @@ def test_dashboard_is_not_registered_for_a_normal_user(world):
     account = world.user("user@example.com")
     at = world.signed_in(account).run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page("app_pages/dashboard.py")
+        at.switch_page("app_pages/staff/dashboard.py")

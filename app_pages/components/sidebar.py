@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import session
-from app_pages.common import escape_markdown, model_status
+from app_pages.components import session
+from app_pages.components.common import escape_markdown, model_status
 from textedit_core.auth import Account
 from textedit_core.models import Role
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app_pages.common import app_services, flash
+from app_pages.components.common import app_services, flash
 from textedit_core import signin
 from textedit_core.auth import Account
 from textedit_core.clientaddr import client_address

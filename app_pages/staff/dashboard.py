@@ -5,8 +5,8 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
-from app_pages import session
-from app_pages.common import app_services, escape_markdown, show_error
+from app_pages.components import session
+from app_pages.components.common import app_services, escape_markdown, show_error
 from textedit_core import dashboard
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages import session
-from app_pages.common import app_services, flash, show_error
+from app_pages.components import session
+from app_pages.components.common import app_services, flash, show_error
 from textedit_core import signin
 from textedit_core.errors import DomainError
 

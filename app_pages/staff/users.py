@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from app_pages import session
-from app_pages.common import app_services, escape_markdown, flash, show_error
+from app_pages.components import session
+from app_pages.components.common import app_services, escape_markdown, flash, show_error
 from textedit_core import directory
 from textedit_core.errors import DomainError
 from textedit_core.models import Role

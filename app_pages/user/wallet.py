@@ -5,7 +5,7 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from app_pages import common, session
+from app_pages.components import common, session
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount
 from textedit_core.usecases import wallet

@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from app_pages import session
-from app_pages.common import app_services, escape_markdown, show_error
+from app_pages.components import session
+from app_pages.components.common import app_services, escape_markdown, show_error
 from textedit_core import ledger
 from textedit_core.errors import DomainError
 from textedit_core.money import format_amount

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages import common, session
+from app_pages.components import common, session
 from textedit_core.editing import FREE_RESULT_NOTE
 from textedit_core.errors import DomainError, ModelError
 from textedit_core.operations import OPERATIONS
@@ -26,7 +26,9 @@ elif not status.model_installed:
 
 if account.balance <= 0:
     st.info("Your balance is 0 tokens. Each edit costs 1 token.")
-    st.page_link("app_pages/wallet.py", label="Top up your wallet", icon=":material/account_balance_wallet:")
+    st.page_link(
+        "app_pages/user/wallet.py", label="Top up your wallet", icon=":material/account_balance_wallet:"
+    )
 
 if svc.settings.demo_mode:
     samples = sample_texts()
