@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import tempfile
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -42,7 +43,9 @@ COOKIE = signin.REFRESH_COOKIE
 BRIDGE_HEADER = "x-textedit-bridge"
 
 
+@cache
 def services() -> Services:
+    # Settings read once per process (not per request); the pages share these Services.
     return shared(load_settings())
 
 

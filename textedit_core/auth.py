@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from . import passwords, tokens
 from .coltypes import utcnow
 from .errors import (
+    ACCOUNT_BLOCKED,
     AdminEmailTaken,
     AuthenticationFailed,
     EmailTaken,
@@ -155,7 +156,7 @@ def check_credentials(stored: StoredCredentials | None, password: str) -> Verifi
     if stored is None or not ok:
         raise AuthenticationFailed()
     if stored.is_blocked:
-        raise AuthenticationFailed("This account is blocked. Contact an administrator.")
+        raise AuthenticationFailed(ACCOUNT_BLOCKED)
     new_hash = passwords.hash_password(password) if passwords.needs_rehash(stored.password_hash) else None
     return Verified(stored.user_id, stored.password_hash, new_hash)
 
@@ -186,7 +187,7 @@ def user_for_claims(session: Session, claims: tokens.AccessClaims) -> User:
     if user is None or user.token_version != claims.token_version:
         raise AuthenticationFailed("Your session has ended. Please log in again.")
     if user.is_blocked:
-        raise AuthenticationFailed("This account is blocked. Contact an administrator.")
+        raise AuthenticationFailed(ACCOUNT_BLOCKED)
     return user
 
 

@@ -43,8 +43,11 @@ class NotAuthorized(DomainError):
         super().__init__(message)
 
 
+ACCOUNT_BLOCKED = "This account is blocked. Contact an administrator."
+
+
 class AccountBlocked(NotAuthorized):
-    def __init__(self, message: str = "This account is blocked. Contact an administrator.") -> None:
+    def __init__(self, message: str = ACCOUNT_BLOCKED) -> None:
         super().__init__(message)
 
 

@@ -162,16 +162,12 @@ def claims_for_refresh(svc: Services, access_token: str) -> tokens.AccessClaims 
     return claims
 
 
-def role_of(session, user_id: int) -> str | None:
-    user = session.get(User, user_id)
-    return None if user is None or user.is_blocked else user.role
-
-
 def restoring_role(svc: Services, user_id: int) -> str | None:
     """The role whose pages to keep while the browser renews an expired access token (see
     claims_for_refresh); None for a user who is gone or blocked."""
     with svc.db.read() as session:
-        return role_of(session, user_id)
+        user = session.get(User, user_id)
+        return None if user is None or user.is_blocked else user.role
 
 
 def logout(svc: Services, session_id: str) -> None:

@@ -7,12 +7,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textedit_core import exports, ledger, sessions
+from textedit_core import exports, ledger, signin
 from textedit_core.coltypes import utcnow
 from textedit_core.context import Services
 from textedit_core.errors import NotAuthorized
 from textedit_core.ledger import TxFilter
-from textedit_core.models import STAFF_ROLES, Role
+from textedit_core.models import STAFF_ROLES
 from textedit_core.paging import Page
 from textedit_core.txcolumns import RowValues
 from textedit_core.usecases.common import read
@@ -48,12 +48,10 @@ def search(
 def _admin_id(svc: Services, refresh_token: str) -> int:
     """The admin whose live refresh cookie this is; NotAuthorized(EXPORT_REFUSED) otherwise.
     The export itself checks the role again in its own transaction."""
-    if refresh_token:
-        with svc.db.read() as session:
-            user = sessions.peek(session, refresh_token, svc.settings.lifetimes)
-            if user is not None and user.role == Role.ADMIN.value:
-                return user.id
-    raise NotAuthorized(EXPORT_REFUSED)
+    account = signin.peek(svc, refresh_token)
+    if account is None or not account.is_admin:
+        raise NotAuthorized(EXPORT_REFUSED)
+    return account.id
 
 
 @dataclass(frozen=True)
