@@ -1,7 +1,7 @@
 """ASGI entry (`streamlit run serve.py`): the Streamlit app plus the session-cookie routes.
 
 The routes are the only place that sets or clears the HttpOnly refresh-token cookie; a running
-Streamlit script cannot set cookies. The page's session bridge (app_pages/session.py) calls them.
+Streamlit script cannot set cookies. The page's session bridge (app_pages/components/session.py) calls them.
 """
 
 from __future__ import annotations
