@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.components import session, sidebar
 from app_pages.components.common import show_flash
-from textedit_core.models import STAFF_ROLES, Role
+from textedit_core.infra.models import STAFF_ROLES, Role
 
 st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
 

@@ -579,7 +579,7 @@ def check_consistency(db) -> list[str]:
     """The app's invariants on the filled data."""
     from sqlalchemy import text
 
-    from textedit_core import billing
+    from textedit_core.billing import ledger as billing
 
     problems = []
     with db.read() as session:
@@ -769,8 +769,9 @@ def child_main(mode: str, url: str, out: str, extra: dict) -> int:
     from sqlalchemy import create_engine, text
 
     if mode in ("csv", "xlsx"):
-        from textedit_core import exports, ledger
-        from textedit_core.db import Database
+        from textedit_core.infra.db import Database
+        from textedit_core.reports import exports
+        from textedit_core.reports import transactions as ledger
 
         db = Database(url)
         with db.read() as session:  # connect once: the baseline includes the driver
@@ -867,7 +868,7 @@ def wait_for_exports(max_wait_s: float = 1200, poll_s: float = 30) -> str | None
             return None
         reason = check.stderr.strip().splitlines()[-1] if check.stderr.strip() else "?"
         log(
-            f"textedit_core.exports not ready ({reason}): waiting {poll_s:g} s "
+            f"textedit_core.reports.exports not ready ({reason}): waiting {poll_s:g} s "
             f"({waited / 60:.1f} of {max_wait_s / 60:.0f} min)"
         )
         time.sleep(poll_s)
@@ -974,9 +975,12 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     import sqlalchemy
     from sqlalchemy import event, text
 
-    from textedit_core import directory, ledger, migrate, passwords
-    from textedit_core.db import Database
-    from textedit_core.models import Role, User
+    from textedit_core.identity import passwords
+    from textedit_core.infra import migrate
+    from textedit_core.infra.db import Database
+    from textedit_core.infra.models import Role, User
+    from textedit_core.reports import transactions as ledger
+    from textedit_core.reports import users as directory
 
     load_before = os.getloadavg()
     db = Database(url)

@@ -31,10 +31,11 @@ from admin_scale import DEFAULT_SQLITE, REUSE_SCHEMA, pg_schema_url, sqlite_url 
 from sqlalchemy import case, func, select, text  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
-from textedit_core import directory, ledger  # noqa: E402
-from textedit_core.db import Database  # noqa: E402
-from textedit_core.models import Role, Transaction, TxKind, User  # noqa: E402
-from textedit_core.paging import Page, check_paging  # noqa: E402
+from textedit_core.infra.db import Database  # noqa: E402
+from textedit_core.infra.models import Role, Transaction, TxKind, User  # noqa: E402
+from textedit_core.reports import transactions  # noqa: E402
+from textedit_core.reports import users as directory  # noqa: E402
+from textedit_core.reports.paging import Page, check_paging  # noqa: E402
 
 
 def timed(fn, runs: int) -> tuple[float, float, object]:
@@ -101,14 +102,14 @@ def search_users_ids_first(session, actor_id: int, query: directory.UserQuery) -
 
 
 def search_page_ids_first(
-    session, actor_id: int, flt: ledger.TxFilter, page: int = 1, page_size: int = 50
+    session, actor_id: int, flt: transactions.TxFilter, page: int = 1, page_size: int = 50
 ) -> Page:
-    """ledger.search with the page picked from `transactions` alone (ids, on the index), and
+    """transactions.search with the page picked from `transactions` alone (ids, on the index), and
     only those 50 rows then joined to users for the emails. The current query joins every
     matching row before sorting (SQLite: 77k joins + a temp B-tree of wide rows per page)."""
-    ledger.require_role(session, actor_id, *ledger.STAFF)
+    transactions.require_role(session, actor_id, *transactions.STAFF)
     offset, limit = check_paging(page, page_size)
-    conditions = ledger._conditions(session, flt)
+    conditions = transactions._conditions(session, flt)
     total = session.scalar(select(func.count()).select_from(Transaction).where(*conditions))
     ids = (
         select(Transaction.id)
@@ -140,18 +141,18 @@ def search_page_ids_first(
         .outerjoin(actor, actor.id == Transaction.actor_id)
         .order_by(Transaction.created_at.desc(), Transaction.id.desc())
     )
-    return Page([ledger.TxRow(*r) for r in rows], total, page, page_size)
+    return Page([transactions.TxRow(*r) for r in rows], total, page, page_size)
 
 
 # --- proposal 3: totals without GROUP BY ---------------------------------------------------------
 
 
-def totals_one_pass(session, actor_id: int, flt: ledger.TxFilter) -> ledger.Totals:
-    """ledger.totals as one aggregate pass with CASE (no GROUP BY: SQLite sorts every matching
+def totals_one_pass(session, actor_id: int, flt: transactions.TxFilter) -> transactions.Totals:
+    """transactions.totals as one aggregate pass with CASE (no GROUP BY: SQLite sorts every matching
     row into a temp B-tree for GROUP BY kind, currency), plus the money of the top-ups per
     currency, which reads only the top-ups (15 % of the rows) through ix_transactions_kind_created."""
-    ledger.require_role(session, actor_id, *ledger.STAFF)
-    conditions = ledger._conditions(session, flt)
+    transactions.require_role(session, actor_id, *transactions.STAFF)
+    conditions = transactions._conditions(session, flt)
 
     def tokens_of(kind: TxKind):
         return func.coalesce(func.sum(case((Transaction.kind == kind.value, Transaction.tokens))), 0)
@@ -173,22 +174,22 @@ def totals_one_pass(session, actor_id: int, flt: ledger.TxFilter) -> ledger.Tota
     ):
         if amount is not None:
             money[currency] = amount
-    return ledger.Totals(count, dict(sorted(money.items())), sold, -charged, refunded, adjusted)
+    return transactions.Totals(count, dict(sorted(money.items())), sold, -charged, refunded, adjusted)
 
 
 # --- proposal 4: CSV export, fewer round trips ---------------------------------------------------
 
 
-def streamed_export_rows(session, flt: ledger.TxFilter, per_fetch: int = 20_000):
-    """PostgreSQL: the rows of ledger.iter_export_rows from ONE query read through a server-side
+def streamed_export_rows(session, flt: transactions.TxFilter, per_fetch: int = 20_000):
+    """PostgreSQL: the rows of transactions.iter_export_rows from ONE query read through a server-side
     cursor (`stream_results`, `yield_per`): memory stays bounded as with keyset batches, but the
     server plans and runs the join once instead of 500 times (2,000 rows each), and a fetch is
     one round trip of 20,000 rows. The repeatable-read snapshot the product takes for exports
     (exports._snapshot) is taken here too."""
-    conditions = ledger._conditions(session, flt)
+    conditions = transactions._conditions(session, flt)
     connection = session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     result = connection.execution_options(stream_results=True, yield_per=per_fetch).execute(
-        ledger._export_query(session, conditions).order_by(Transaction.id)
+        transactions._export_query(session, conditions).order_by(Transaction.id)
     )
     for (
         tx_id,
@@ -204,16 +205,16 @@ def streamed_export_rows(session, flt: ledger.TxFilter, per_fetch: int = 20_000)
         note,
         actor_email,
     ) in result:
-        yield ledger.ExportRow(
+        yield transactions.ExportRow(
             tx_id,
             when,
             email,
             kind,
             status,
             tokens,
-            ledger._money(amount),
+            transactions._money(amount),
             currency,
-            ledger._money(rate),
+            transactions._money(rate),
             operation,
             note,
             actor_email,
@@ -221,24 +222,24 @@ def streamed_export_rows(session, flt: ledger.TxFilter, per_fetch: int = 20_000)
 
 
 def compare_exports(db: Database, kind: str, runs: int = 2) -> None:
-    from textedit_core import exports
+    from textedit_core.reports import exports
 
     scratch = ROOT / "bench-data"
     variants = [
         (
-            "exports.write_csv(ledger.iter_export_rows(...)) (current: batches of 2,000)",
-            lambda s: ledger.iter_export_rows(s, ledger.TxFilter()),
+            "exports.write_csv(transactions.iter_export_rows(...)) (current: batches of 2,000)",
+            lambda s: transactions.iter_export_rows(s, transactions.TxFilter()),
         ),
         (
             "same, `batch_size=20_000`",
-            lambda s: ledger.iter_export_rows(s, ledger.TxFilter(), batch_size=20_000),
+            lambda s: transactions.iter_export_rows(s, transactions.TxFilter(), batch_size=20_000),
         ),
     ]
     if kind == "PostgreSQL":
         variants.append(
             (
                 "same rows from one query through a server-side cursor (20,000 per fetch)",
-                lambda s: streamed_export_rows(s, ledger.TxFilter()),
+                lambda s: streamed_export_rows(s, transactions.TxFilter()),
             )
         )
     print(
@@ -290,8 +291,8 @@ def main() -> int:
     if not n_tx:
         raise SystemExit(f"no bench data at {url}: run bench/admin_scale.py --reuse first")
     day = last.date()
-    flt30 = ledger.TxFilter(date_from=day - timedelta(days=29), date_to=day, kinds=("topup", "charge"))
-    default30 = ledger.TxFilter(date_from=day - timedelta(days=29), date_to=day)
+    flt30 = transactions.TxFilter(date_from=day - timedelta(days=29), date_to=day, kinds=("topup", "charge"))
+    default30 = transactions.TxFilter(date_from=day - timedelta(days=29), date_to=day)
 
     def in_session(fn):
         def call():
@@ -333,39 +334,39 @@ def main() -> int:
             same_page,
         ),
         (
-            "ledger.search, 30 days, topup+charge",
-            lambda s: ledger.search(s, admin_id, flt30),
+            "transactions.search, 30 days, topup+charge",
+            lambda s: transactions.search(s, admin_id, flt30),
             lambda s: search_page_ids_first(s, admin_id, flt30),
             same_page,
         ),
         (
-            "ledger.search, 30 days, any kind",
-            lambda s: ledger.search(s, admin_id, default30),
+            "transactions.search, 30 days, any kind",
+            lambda s: transactions.search(s, admin_id, default30),
             lambda s: search_page_ids_first(s, admin_id, default30),
             same_page,
         ),
         (
-            "ledger.search, no filter",
-            lambda s: ledger.search(s, admin_id, ledger.TxFilter()),
-            lambda s: search_page_ids_first(s, admin_id, ledger.TxFilter()),
+            "transactions.search, no filter",
+            lambda s: transactions.search(s, admin_id, transactions.TxFilter()),
+            lambda s: search_page_ids_first(s, admin_id, transactions.TxFilter()),
             same_page,
         ),
         (
-            "ledger.totals, 30 days, topup+charge",
-            lambda s: ledger.totals(s, admin_id, flt30),
+            "transactions.totals, 30 days, topup+charge",
+            lambda s: transactions.totals(s, admin_id, flt30),
             lambda s: totals_one_pass(s, admin_id, flt30),
             None,
         ),
         (
-            "ledger.totals, 30 days, any kind",
-            lambda s: ledger.totals(s, admin_id, default30),
+            "transactions.totals, 30 days, any kind",
+            lambda s: transactions.totals(s, admin_id, default30),
             lambda s: totals_one_pass(s, admin_id, default30),
             None,
         ),
         (
-            "ledger.totals, whole table",
-            lambda s: ledger.totals(s, admin_id, ledger.TxFilter()),
-            lambda s: totals_one_pass(s, admin_id, ledger.TxFilter()),
+            "transactions.totals, whole table",
+            lambda s: transactions.totals(s, admin_id, transactions.TxFilter()),
+            lambda s: totals_one_pass(s, admin_id, transactions.TxFilter()),
             None,
         ),
     ]
@@ -390,12 +391,12 @@ def main() -> int:
     # Created on the bench database only for this measurement, and dropped again.
     index = "ix_bench_totals_kind_currency"
     totals_cases = [
-        ("whole table", ledger.TxFilter()),
+        ("whole table", transactions.TxFilter()),
         ("30 days, topup+charge", flt30),
         ("30 days, any kind", default30),
     ]
     before = {
-        name: timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs)
+        name: timed(in_session(lambda s, f=f: transactions.totals(s, admin_id, f)), args.runs)
         for name, f in totals_cases
     }
     with db.engine.begin() as conn:
@@ -404,10 +405,10 @@ def main() -> int:
             conn.execute(text("ANALYZE transactions"))
     try:
         for name, f in totals_cases:
-            after = timed(in_session(lambda s, f=f: ledger.totals(s, admin_id, f)), args.runs)
+            after = timed(in_session(lambda s, f=f: transactions.totals(s, admin_id, f)), args.runs)
             b = before[name]
             print(
-                f"| ledger.totals, {name}: + index (kind, currency, tokens, amount) | {b[0]:,.1f} ms (cpu {b[1]:,.1f}) | "
+                f"| transactions.totals, {name}: + index (kind, currency, tokens, amount) | {b[0]:,.1f} ms (cpu {b[1]:,.1f}) | "
                 f"{after[0]:,.1f} ms (cpu {after[1]:,.1f}) | {b[0] / after[0]:,.1f}× | "
                 f"{'yes' if after[2] == b[2] else '**NO**'} |",
                 flush=True,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from textedit_core import migrate
-from textedit_core.db import Database
+from textedit_core.infra import migrate
+from textedit_core.infra.db import Database
 
 POSTGRES_ENV = "TEXTEDIT_TEST_POSTGRES_URL"
 POSTGRES_SKIP = (

@@ -11,10 +11,13 @@ from pydantic import ValidationError as SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from . import auth, billing, exports, ledger, migrate
-from .config import Settings, load_settings
-from .db import Database
-from .errors import AdminEmailTaken, DomainError, ValidationError
+from textedit_core.billing import ledger as billing
+from textedit_core.errors import AdminEmailTaken, DomainError, ValidationError
+from textedit_core.identity import accounts
+from textedit_core.infra import migrate
+from textedit_core.infra.config import Settings, load_settings
+from textedit_core.infra.db import Database
+from textedit_core.reports import exports, transactions
 
 EXIT_OK = 0
 EXIT_MISMATCH = 1
@@ -71,19 +74,19 @@ def cmd_create_admin(args) -> int:
     db = _db()
     migrate.upgrade(db)
     with db.read() as session:
-        exists = auth.find_user_by_email(session, args.email) is not None
+        exists = accounts.find_user_by_email(session, args.email) is not None
     # An existing account keeps its own password: none is asked for.
     password = None if exists else _read_password(args)
     try:
         user, outcome = db.run(
-            lambda s: auth.create_admin(s, args.email, password, promote_existing=args.promote_existing)
+            lambda s: accounts.create_admin(s, args.email, password, promote_existing=args.promote_existing)
         )
     except AdminEmailTaken as error:
         raise ValidationError(
             f"{error} To make that account an admin deliberately (it keeps its own password), "
             "run again with --promote-existing."
         ) from None
-    if outcome is auth.AdminOutcome.ALREADY_ADMIN:
+    if outcome is accounts.AdminOutcome.ALREADY_ADMIN:
         print(f"{user.email} is already admin: nothing changed")
     else:
         print(f"{outcome.value} admin {user.email}")
@@ -112,13 +115,13 @@ def cmd_check_ledger(_args) -> int:
 
 
 def cmd_seed_demo(_args) -> int:
-    from . import demo
+    from textedit_core.demo import seed
 
     settings = load_settings()
-    demo.check_allowed(settings)  # before anything opens, creates or migrates a database
+    seed.check_allowed(settings)  # before anything opens, creates or migrates a database
     db = _open(settings.database_url)
     migrate.upgrade(db)
-    print(demo.report(demo.seed(db, settings), settings))
+    print(seed.report(seed.seed(db, settings), settings))
     return EXIT_OK
 
 
@@ -136,7 +139,9 @@ def _day(text: str) -> str:
 def cmd_export_transactions(args) -> int:
     # The filter options are named as the export route's query parameters.
     options = vars(args)
-    flt = ledger.TxFilter.from_query_params({name: options[name] for name in ledger.TxFilter.QUERY_PARAMS})
+    flt = transactions.TxFilter.from_query_params(
+        {name: options[name] for name in transactions.TxFilter.QUERY_PARAMS}
+    )
     try:
         rows = exports.export_transactions(_db(), None, flt, args.format, args.out)
     except OSError as error:
@@ -184,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--from", type=_day, metavar="YYYY-MM-DD")
     exp.add_argument("--to", type=_day, metavar="YYYY-MM-DD")
     exp.add_argument("--user", metavar="EMAIL")
-    for option, choices in (("--kind", ledger.KINDS), ("--status", ledger.STATUSES)):
+    for option, choices in (("--kind", transactions.KINDS), ("--status", transactions.STATUSES)):
         exp.add_argument(
             option,
             nargs="+",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Settings
-from .db import Database
-from .llm import OllamaGateway
-from .reconciler import Reconciler
+from textedit_core.billing.reconciler import Reconciler
+from textedit_core.editing.gateway import OllamaGateway
+from textedit_core.infra.config import Settings
+from textedit_core.infra.db import Database
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,14 @@
 """Admin: the token rate with a preview and its history, and the audit log of admin actions."""
 
-from datetime import date, timedelta
-
 import pandas as pd
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import app_services, escape_markdown, flash, show_error
-from textedit_core import audit, money
-from textedit_core.errors import DomainError
+from app_pages.components.actions import loaded, shown_errors
+from app_pages.components.common import app_services, escape_markdown, flash
+from app_pages.components.inputs import date_range
+from textedit_core.billing import money
+from textedit_core.infra import audit
 from textedit_core.usecases import admin, staff
 
 account = session.require_account(admin=True)
@@ -18,11 +18,7 @@ st.set_page_config(layout="wide")  # wide tables and charts
 st.title("Admin")
 rate_tab, audit_tab = st.tabs(["Token rate", "Audit log"])
 
-try:
-    overview = admin.rate_overview(svc, session.token())
-except DomainError as error:
-    show_error(str(error))
-    st.stop()
+overview = loaded(lambda: admin.rate_overview(svc, session.token()))
 rate, rate_rows = overview.rate, overview.history
 
 
@@ -55,19 +51,13 @@ with rate_tab:
     changed = (str(row["currency"]), str(row["rate"])) != (rate.currency, str(rate.rate))
     valid = False
     if changed:
-        try:
+        with shown_errors():
             preview = admin.rate_preview(row["currency"], row["rate"])
-        except DomainError as error:
-            show_error(str(error))
-        else:
             valid = True
             st.info(f"After saving: {_buys(preview)}.")
     if st.button("Save rate", type="primary", key="save_rate", disabled=not valid):
-        try:
+        with shown_errors():
             new_rate = admin.set_rate(svc, session.token(), row["currency"], row["rate"])
-        except DomainError as error:
-            show_error(str(error))
-        else:
             flash("success", f"Rate saved: 1 token = {new_rate.rate} {new_rate.currency}.")
             st.rerun()
 
@@ -96,11 +86,9 @@ with audit_tab:
         "Action", [None, *audit.ACTIONS], format_func=lambda a: a or "Any", key="audit_action"
     )
     actor_email = actor_col.text_input("By (email)", key="audit_actor")
-    today = date.today()
-    dates = dates_col.date_input("Dates (UTC)", value=(today - timedelta(days=89), today), key="audit_dates")
-    date_from, date_to = (dates[0], dates[1]) if len(dates) == 2 else (dates[0], None)
-    try:
-        rows = staff.audit_log(
+    date_from, date_to = date_range("Dates (UTC)", key="audit_dates", days=90, where=dates_col)
+    rows = loaded(
+        lambda: staff.audit_log(
             svc,
             session.token(),
             action=action,
@@ -108,9 +96,7 @@ with audit_tab:
             date_from=date_from,
             date_to=date_to,
         )
-    except DomainError as error:
-        show_error(str(error))
-        rows = []
+    )
     st.caption(f"{len(rows)} most recent entries (up to 200).")
     st.dataframe(
         pd.DataFrame(

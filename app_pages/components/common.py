@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator
 
 import streamlit as st
 
-from textedit_core import services
-from textedit_core.config import load_settings
-from textedit_core.llm import ServiceStatus
+from textedit_core import bootstrap
+from textedit_core.editing.gateway import ServiceStatus
+from textedit_core.infra.config import load_settings
 
 FLASH_KEY = "flash"
 # Backslash-escaped, these show as themselves. Anywhere in a line they open emphasis, code,
@@ -28,10 +28,10 @@ _TEXT_REWRITE_TRIGGERS = re.compile(
 )
 
 
-def app_services() -> services.Services:
+def app_services() -> bootstrap.Services:
     # Settings are re-read each run (cheap); services are built once per distinct settings and
     # shared with serve.py's routes.
-    return services.shared(load_settings())
+    return bootstrap.shared(load_settings())
 
 
 def flash(kind: str, message: str) -> None:

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app_pages.components.common import app_services, flash
-from textedit_core import signin
-from textedit_core.auth import Account
-from textedit_core.clientaddr import client_address
-from textedit_core.coltypes import utcnow
 from textedit_core.errors import AuthenticationFailed
+from textedit_core.identity.accounts import Account
+from textedit_core.infra.clientaddr import client_address
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.usecases import signin
 
 TOKEN_KEY = "access_token"
 PENDING_KEY = "bridge_pending"

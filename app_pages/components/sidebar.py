@@ -6,8 +6,8 @@ import streamlit as st
 
 from app_pages.components import session
 from app_pages.components.common import escape_markdown, model_status
-from textedit_core.auth import Account
-from textedit_core.models import Role
+from textedit_core.identity.accounts import Account
+from textedit_core.infra.models import Role
 
 ROLE_BADGES = {
     Role.ADMIN.value: (":material/shield_person:", "violet"),

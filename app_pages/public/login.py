@@ -3,9 +3,10 @@
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import app_services, flash, show_error
-from textedit_core import signin
-from textedit_core.errors import DomainError
+from app_pages.components.actions import shown_errors
+from app_pages.components.common import app_services, flash
+from app_pages.components.inputs import new_password_fields, passwords_match
+from textedit_core.usecases import signin
 
 svc = app_services()
 
@@ -23,40 +24,20 @@ with tabs[0]:
         )
         submitted = st.form_submit_button("Log in", type="primary")
     if submitted:
-        try:
-            signed_in = signin.login(svc, email, password, session.client())
-        except DomainError as error:
-            show_error(str(error))
-        else:
-            session.sign_in(signed_in)
+        with shown_errors():
+            session.sign_in(signin.login(svc, email, password, session.client()))
             st.rerun()
 
 if registration_open:
     with tabs[1]:
         with st.form("register_form"):
             new_email = st.text_input("Email", key="register_email", autocomplete="email")
-            new_password = st.text_input(
-                "Password",
-                type="password",
-                key="register_password",
-                autocomplete="new-password",
-                help="At least 12 characters. A few unrelated words make a strong passphrase.",
-            )
-            repeat = st.text_input(
-                "Repeat password", type="password", key="register_repeat", autocomplete="new-password"
-            )
+            new_password, repeat = new_password_fields("Password", "Repeat password", key="register")
             created = st.form_submit_button("Create account", type="primary")
-        if created:
-            if new_password != repeat:
-                st.error("The two passwords do not match.")
-            else:
-                try:
-                    signed_in = signin.register(svc, new_email, new_password, session.client())
-                except DomainError as error:
-                    show_error(str(error))
-                else:
-                    session.sign_in(signed_in)
-                    flash("success", "Welcome! Top up your wallet to start editing.")
-                    st.rerun()
+        if created and passwords_match(new_password, repeat):
+            with shown_errors():
+                session.sign_in(signin.register(svc, new_email, new_password, session.client()))
+                flash("success", "Welcome! Top up your wallet to start editing.")
+                st.rerun()
 else:
     st.caption("New accounts are created by an administrator.")

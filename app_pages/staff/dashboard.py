@@ -1,15 +1,14 @@
 """Dashboard for admins and moderators: KPIs and daily charts over a chosen period."""
 
-from datetime import date, timedelta
-
 import pandas as pd
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import app_services, escape_markdown, show_error
-from textedit_core import dashboard
-from textedit_core.errors import DomainError
-from textedit_core.money import format_amount
+from app_pages.components.actions import loaded
+from app_pages.components.common import app_services, escape_markdown
+from app_pages.components.inputs import date_range
+from textedit_core.billing.money import format_amount
+from textedit_core.reports import dashboard
 from textedit_core.usecases import staff
 
 account = session.require_account(staff=True)
@@ -17,20 +16,8 @@ svc = app_services()
 st.set_page_config(layout="wide")  # wide tables and charts
 
 st.title("Dashboard")
-today = date.today()
-dates = st.date_input(
-    "Period (UTC days, both included)", value=(today - timedelta(days=29), today), key="dash_dates"
-)
-if len(dates) != 2:
-    st.info("Pick the end date of the period.")
-    st.stop()
-date_from, date_to = dates
-
-try:
-    figures = staff.dashboard(svc, session.token(), date_from, date_to)
-except DomainError as error:
-    show_error(str(error))
-    st.stop()
+date_from, date_to = date_range("Period (UTC days, both included)", key="dash_dates", days=30)
+figures = loaded(lambda: staff.dashboard(svc, session.token(), date_from, date_to))
 kpis, series = figures.kpis, figures.daily
 
 row1 = st.columns(3)

@@ -1,17 +1,17 @@
 """Transactions: filter the ledger, page through it, see totals; admins export the filtered set."""
 
-from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pandas as pd
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import app_services, escape_markdown, show_error
-from textedit_core import ledger
-from textedit_core.errors import DomainError
-from textedit_core.money import format_amount
-from textedit_core.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, TxColumn
+from app_pages.components.actions import loaded
+from app_pages.components.common import app_services, escape_markdown
+from app_pages.components.inputs import date_range, pager
+from textedit_core.billing.money import format_amount
+from textedit_core.reports import transactions as ledger
+from textedit_core.reports.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, TxColumn
 from textedit_core.usecases import transactions
 
 account = session.require_account(staff=True)
@@ -25,20 +25,11 @@ def _first_page() -> None:
     st.session_state["tx_page"] = 1
 
 
-try:
-    known_currencies = transactions.currencies(svc, session.token())
-except DomainError as error:
-    show_error(str(error))
-    st.stop()
+known_currencies = loaded(lambda: transactions.currencies(svc, session.token()))
 
-today = date.today()
 all_dates = st.toggle("All dates", key="tx_all_dates", on_change=_first_page)
-dates = st.date_input(
-    "Dates (UTC, both included)",
-    value=(today - timedelta(days=29), today),
-    key="tx_dates",
-    disabled=all_dates,
-    on_change=_first_page,
+picked = date_range(
+    "Dates (UTC, both included)", key="tx_dates", days=30, disabled=all_dates, on_change=_first_page
 )
 user_col, kind_col, status_col, currency_col = st.columns(4)
 user_email = user_col.text_input("User email", key="tx_user", on_change=_first_page)
@@ -48,25 +39,14 @@ currencies = currency_col.multiselect(
     "Currency", known_currencies, key="tx_currencies", on_change=_first_page
 )
 
-date_from = date_to = None
-if not all_dates:
-    if len(dates) != 2:
-        st.info("Pick the end date of the range.")
-        st.stop()
-    date_from, date_to = dates
+date_from, date_to = (None, None) if all_dates else picked
 flt = ledger.TxFilter(
     date_from, date_to, user_email.strip() or None, tuple(kinds), tuple(statuses), tuple(currencies)
 )
 
 size_col, page_col = st.columns(2)
-page_size = size_col.selectbox("Rows", [25, 50, 100, 200], index=1, key="tx_page_size", on_change=_first_page)
-page_number = page_col.number_input("Page", min_value=1, step=1, key="tx_page")
-
-try:
-    found = transactions.search(svc, session.token(), flt, int(page_number), page_size)
-except DomainError as error:
-    show_error(str(error))
-    st.stop()
+page_size, page_number = pager(size_col, page_col, "tx", _first_page)
+found = loaded(lambda: transactions.search(svc, session.token(), flt, page_number, page_size))
 result, sums = found.page, found.totals
 
 money = ", ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in sums.money.items()) or "—"

@@ -4,10 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import app_services, escape_markdown, flash, show_error
-from textedit_core import directory
-from textedit_core.errors import DomainError
-from textedit_core.models import Role
+from app_pages.components.actions import loaded, shown_errors
+from app_pages.components.common import app_services, escape_markdown, flash
+from app_pages.components.inputs import pager
+from textedit_core.infra.models import Role
+from textedit_core.reports import users
 from textedit_core.usecases import admin, staff
 
 account = session.require_account(staff=True)
@@ -53,23 +54,16 @@ sort = sort_col.selectbox(
 descending = order_col.selectbox(
     "Order", [True, False], format_func=lambda d: "Descending" if d else "Ascending", key="users_order"
 )
-page_size = size_col.selectbox(
-    "Rows", [25, 50, 100, 200], index=1, key="users_page_size", on_change=_first_page
-)
-page_number = page_col.number_input("Page", min_value=1, step=1, key="users_page")
+page_size, page_number = pager(size_col, page_col, "users", _first_page)
 
-query = directory.UserQuery(search, role, status, sort, descending, int(page_number), page_size)
-try:
-    result = staff.search_users(svc, session.token(), query)
-except DomainError as error:
-    show_error(str(error))
-    st.stop()
+query = users.UserQuery(search, role, status, sort, descending, page_number, page_size)
+result = loaded(lambda: staff.search_users(svc, session.token(), query))
 
 if result.page > result.pages:
     st.info(f"There are only {result.pages} page(s) for this search.")
 st.caption(f"{result.total:,} users · page {result.page} of {result.pages}")
 st.dataframe(
-    pd.DataFrame([row.__dict__ for row in result.rows], columns=list(directory.UserRow.__dataclass_fields__)),
+    pd.DataFrame([row.__dict__ for row in result.rows], columns=list(users.UserRow.__dataclass_fields__)),
     hide_index=True,
     column_config={
         "id": st.column_config.NumberColumn("ID", format="%d"),
@@ -101,11 +95,8 @@ target = targets[target_id]
 
 def _act(action, success: str) -> None:
     """Run an admin use case (`action()`); the core re-checks the admin in its transaction."""
-    try:
+    with shown_errors():
         action()
-    except DomainError as error:
-        show_error(str(error))
-    else:
         flash("success", success)
         st.rerun()
 

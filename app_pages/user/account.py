@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import app_services, escape_markdown, flash, show_error
-from textedit_core.errors import DomainError
+from app_pages.components.actions import loaded, shown_errors
+from app_pages.components.common import app_services, escape_markdown, flash
+from app_pages.components.inputs import new_password_fields, passwords_match
 from textedit_core.usecases import account as own_account
 
 account = session.require_account()
@@ -17,32 +18,16 @@ st.caption(f"Signed in as {escape_markdown(account.email)} · role: {account.rol
 st.subheader("Change password")
 with st.form("password_form", clear_on_submit=True):
     current = st.text_input("Current password", type="password", autocomplete="current-password")
-    new = st.text_input(
-        "New password",
-        type="password",
-        autocomplete="new-password",
-        help="At least 12 characters. A few unrelated words make a strong passphrase.",
-    )
-    repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
+    new, repeat = new_password_fields("New password", "Repeat new password", key="change_password")
     change = st.form_submit_button("Change password", type="primary")
-if change:
-    if new != repeat:
-        st.error("The two new passwords do not match.")
-    else:
-        try:
-            ended = own_account.change_password(svc, session.token(), current, new)
-        except DomainError as error:
-            show_error(str(error))
-        else:
-            flash("success", f"Password changed. Signed out of {ended} other device(s).")
-            st.rerun()
+if change and passwords_match(new, repeat):
+    with shown_errors():
+        ended = own_account.change_password(svc, session.token(), current, new)
+        flash("success", f"Password changed. Signed out of {ended} other device(s).")
+        st.rerun()
 
 st.subheader("Signed-in devices")
-try:
-    devices = own_account.devices(svc, session.token())
-except DomainError as error:
-    show_error(str(error))
-    st.stop()
+devices = loaded(lambda: own_account.devices(svc, session.token()))
 st.dataframe(
     pd.DataFrame(
         [
@@ -67,11 +52,8 @@ if others:
     labels = {d.id: f"{d.user_agent}, last used {d.last_used_at:%Y-%m-%d %H:%M} UTC" for d in others}
     chosen = st.selectbox("Device", options=list(labels), format_func=labels.get, key="revoke_choice")
     if st.button("Sign out that device", key="revoke_device"):
-        try:
+        with shown_errors():
             own_account.revoke_device(svc, session.token(), chosen)
-        except DomainError as error:
-            show_error(str(error))
-        else:
             flash("success", "That device is signed out.")
             st.rerun()
 

@@ -6,8 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.components import common, session
-from textedit_core.errors import DomainError
-from textedit_core.money import format_amount
+from app_pages.components.actions import loaded, shown_errors
+from textedit_core.billing.money import format_amount
 from textedit_core.usecases import wallet
 
 account = session.require_account()
@@ -15,11 +15,7 @@ svc = common.app_services()
 
 DONE_KEY = "topup_done"
 
-try:
-    view = wallet.overview(svc, session.token())
-except DomainError as error:
-    common.show_error(str(error))
-    st.stop()
+view = loaded(lambda: wallet.overview(svc, session.token()))
 rate, history = view.rate, view.history
 
 
@@ -47,11 +43,8 @@ amount = st.text_input(
 )
 quote = None
 if amount.strip():
-    try:
+    with shown_errors():
         quote = wallet.preview(amount, rate)
-    except DomainError as error:
-        common.show_error(str(error))
-    else:
         st.info(
             f"You get **{quote.tokens:,} tokens** and pay **{format_amount(quote.charged)} "
             f"{rate.currency}** (1 token = {format_amount(rate.rate)} {rate.currency}; "
@@ -67,11 +60,8 @@ elif st.button(
     type="primary",
     key=f"topup_confirm:{rate.id}:{quote.entered}:{quote.tokens}",
 ):
-    try:
+    with shown_errors():
         tx = wallet.top_up(svc, session.token(), quote, st.session_state["topup_key"])
-    except DomainError as error:
-        common.show_error(str(error))
-    else:
         st.session_state[DONE_KEY] = True
         common.flash("success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}.")
         st.rerun()

@@ -9,8 +9,9 @@ from playwright.sync_api import Locator, expect
 
 from tests.browser.conftest import ADMIN_EMAIL, log_in
 from tests.ollama_standin import Reply
-from textedit_core import auth, billing
-from textedit_core.db import Database
+from textedit_core.billing import ledger
+from textedit_core.identity import accounts
+from textedit_core.infra.db import Database
 
 pytestmark = pytest.mark.browser
 
@@ -32,10 +33,10 @@ def make_user(page, running_app, email: str, tokens: int = 0) -> None:
     expect(page.get_by_role("button", name="Log in")).to_be_visible()
     db = Database(running_app.database_url)
     try:
-        user = db.run(lambda s: auth.register(s, email, PASSWORD))
+        user = db.run(lambda s: accounts.register(s, email, PASSWORD))
         if tokens:
-            admin = db.run(lambda s: auth.find_user_by_email(s, ADMIN_EMAIL))
-            db.run(lambda s: billing.adjust_balance(s, admin.id, user.id, str(tokens), "browser test"))
+            admin = db.run(lambda s: accounts.find_user_by_email(s, ADMIN_EMAIL))
+            db.run(lambda s: ledger.adjust_balance(s, admin.id, user.id, str(tokens), "browser test"))
     finally:
         db.dispose()
 

@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, log_in
-from textedit_core.db import Database
-from textedit_core.models import Transaction
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Transaction
 
 pytestmark = pytest.mark.browser
 

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import inspect, text
 
 from tests.ollama_standin import OllamaStandIn
-from textedit_core import billing, passwords, services
-from textedit_core.coltypes import utcnow
-from textedit_core.config import Lifetimes, Settings
-from textedit_core.db import Database
-from textedit_core.models import Role, User
+from textedit_core import bootstrap
+from textedit_core.billing import ledger
+from textedit_core.identity import passwords
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.config import Lifetimes, Settings
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Role, User
 
 # 64 bytes: above the 32-byte floor, and long enough that PyJWT does not warn even for the
 # HS512 tokens the security suite forges.
@@ -78,15 +80,15 @@ def fund(db: Database) -> Callable[[int, int], None]:
 
     def give(user_id: int, tokens: int) -> None:
         def work(session) -> None:
-            rate = billing.current_rate(session)
+            rate = ledger.current_rate(session)
             amount = tokens * rate.rate
             assert amount == amount.quantize(Decimal("0.01")), "pick a rate that fits 2 decimals"
             key = f"fund-{user_id}-{next(_emails)}"
-            billing.top_up(session, user_id, billing.quote_topup(str(amount), rate), key)
+            ledger.top_up(session, user_id, ledger.quote_topup(str(amount), rate), key)
 
         db.run(work)
         with db.read() as session:
-            assert billing.balance_of(session, user_id) >= tokens
+            assert ledger.balance_of(session, user_id) >= tokens
 
     return give
 
@@ -111,14 +113,14 @@ def db_state(db: Database) -> Callable[[], dict[str, list[tuple]]]:
 
 
 @pytest.fixture
-def make_services(test_db, tmp_path) -> Iterator[Callable[..., services.Services]]:
+def make_services(test_db, tmp_path) -> Iterator[Callable[..., bootstrap.Services]]:
     """The app's Services on the test database (SQLite or PostgreSQL), with settings overridable.
 
-    Built by `services.start`, as the app builds them; the database is already migrated.
+    Built by `bootstrap.start`, as the app builds them; the database is already migrated.
     """
-    started: list[services.Services] = []
+    started: list[bootstrap.Services] = []
 
-    def make(**overrides) -> services.Services:
+    def make(**overrides) -> bootstrap.Services:
         values = {
             "database_url": test_db.url,
             "data_dir": tmp_path / "data",
@@ -128,7 +130,7 @@ def make_services(test_db, tmp_path) -> Iterator[Callable[..., services.Services
             "admin_password": None,
             **overrides,
         }
-        svc = services.start(Settings(_env_file=None, **values))
+        svc = bootstrap.start(Settings(_env_file=None, **values))
         started.append(svc)
         return svc
 
@@ -140,7 +142,7 @@ def make_services(test_db, tmp_path) -> Iterator[Callable[..., services.Services
 
 
 @pytest.fixture
-def svc(make_services) -> services.Services:
+def svc(make_services) -> bootstrap.Services:
     return make_services()
 
 

@@ -9,26 +9,27 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
+from tests.core.conftest import KNOWN_PASSWORD
+from tests.core.test_signin import NEW_PASSWORD, SESSION_ENDED, open_device
 from tests.ollama_standin import unused_url
-from textedit_core import admin, billing, sessions, signin
-from textedit_core.actor import Actor, require_actor
-from textedit_core.editing import start_edit
+from textedit_core.billing import ledger
+from textedit_core.editing.gateway import OllamaGateway
+from textedit_core.editing.jobs import start_edit
 from textedit_core.errors import AccountBlocked, AuthenticationFailed, NotAuthorized
-from textedit_core.llm import OllamaGateway
-from textedit_core.models import Role, User
+from textedit_core.identity import devices, roles
+from textedit_core.identity.actor import Actor, require_actor
+from textedit_core.infra.models import Role, User
+from textedit_core.usecases import signin
 
-from .conftest import KNOWN_PASSWORD
-from .test_signin import NEW_PASSWORD, SESSION_ENDED, open_device
 
-
-def preview(svc, amount: str = "1.00") -> billing.TopupQuote:
+def preview(svc, amount: str = "1.00") -> ledger.TopupQuote:
     with svc.db.read() as session:
-        return billing.quote_topup(amount, billing.current_rate(session))
+        return ledger.quote_topup(amount, ledger.current_rate(session))
 
 
 def top_up_as(svc, device, key: str = "k1"):
     quote = preview(svc)
-    return signin.act(svc, device.access_token, lambda s, user: billing.top_up(s, user.id, quote, key))
+    return signin.act(svc, device.access_token, lambda s, user: ledger.top_up(s, user.id, quote, key))
 
 
 def test_a_live_session_tops_up(svc, make_user):
@@ -73,13 +74,13 @@ def test_a_token_issued_before_a_role_change_cannot_act(svc, make_user, db_state
     device = open_device(svc, admin_id)
     # Another admin demotes this one: the old token's version no longer matches.
     other_admin = make_user(role=Role.ADMIN)
-    svc.db.run(lambda s: admin.set_role(s, other_admin, admin_id, "user"))
+    svc.db.run(lambda s: roles.set_role(s, other_admin, admin_id, "user"))
     before = db_state()
     with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
         signin.act(
             svc,
             device.access_token,
-            lambda s, user: billing.set_rate(s, user.id, "EUR", "0.20"),
+            lambda s, user: ledger.set_rate(s, user.id, "EUR", "0.20"),
             Role.ADMIN,
         )
     assert db_state() == before
@@ -110,7 +111,7 @@ def test_an_edit_from_an_ended_session_charges_nothing(svc, make_user, fund, db_
     user_id = make_user()
     fund(user_id, 3)
     device = open_device(svc, user_id)
-    sessions_ended = svc.db.run(lambda s: sessions.revoke_all(s, user_id, "test"))
+    sessions_ended = svc.db.run(lambda s: devices.revoke_all(s, user_id, "test"))
     assert sessions_ended == 1
     gateway = OllamaGateway(unused_url(), "m", timeout=5, connect_timeout=1, num_ctx=2048)
     before = db_state()
@@ -126,7 +127,7 @@ def test_a_password_change_from_an_ended_session_is_refused(svc, make_user):
     with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
         signin.change_password(svc, user_id, device.session_id, KNOWN_PASSWORD, NEW_PASSWORD)
     with svc.db.read() as session:
-        assert sessions.active(session, user_id, svc.settings.lifetimes) == []
+        assert devices.active(session, user_id, svc.settings.lifetimes) == []
     # The old password still works: nothing was changed.
     assert signin.login(svc, session_email(svc, user_id), KNOWN_PASSWORD).account.id == user_id
 

@@ -13,11 +13,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from textedit_core import admin, audit, billing, directory, ledger
-from textedit_core.directory import UserQuery
+from textedit_core.billing import ledger as billing
 from textedit_core.errors import NotAuthorized, ValidationError
-from textedit_core.ledger import Totals, TxFilter
-from textedit_core.models import AuditEntry, Role, Transaction, User
+from textedit_core.identity import roles
+from textedit_core.infra import audit
+from textedit_core.infra.models import AuditEntry, Role, Transaction, User
+from textedit_core.reports import audit as audit_log
+from textedit_core.reports import transactions, users
+from textedit_core.reports.transactions import Totals, TxFilter
+from textedit_core.reports.users import UserQuery
 
 UTC = UTC
 
@@ -95,9 +99,9 @@ def people(db, make_user) -> Directory:
     return ids
 
 
-def find_users(db, actor_id: int, **query) -> directory.Page:
+def find_users(db, actor_id: int, **query) -> users.Page:
     with db.read() as session:
-        return directory.search_users(session, actor_id, UserQuery(**query))
+        return users.search_users(session, actor_id, UserQuery(**query))
 
 
 def found(db, people: Directory, **query) -> list[str]:
@@ -143,7 +147,7 @@ def test_search_and_filters_combine(db, people):
 def test_a_row_shows_the_account_as_staff_see_it(db, people):
     (row,) = find_users(db, people.admin, search="modxone").rows
 
-    assert row == directory.UserRow(
+    assert row == users.UserRow(
         id=people.mx,
         email="modXone@example.org",
         role="user",
@@ -179,7 +183,7 @@ ORDERS = {
 
 
 def test_every_sortable_column_has_an_expected_order():
-    assert {sort for sort, _ in ORDERS} == set(directory.SORTABLE)
+    assert {sort for sort, _ in ORDERS} == set(users.SORTABLE)
 
 
 @pytest.mark.parametrize(("sort", "descending"), list(ORDERS), ids=lambda v: str(v))
@@ -318,14 +322,14 @@ def book(db, make_user) -> Ledger:
     return Ledger(admin_id, mod, ann, ben, db.run(build))
 
 
-def search(db, actor_id: int, page: int = 1, page_size: int = 50, **flt) -> ledger.Page:
+def search(db, actor_id: int, page: int = 1, page_size: int = 50, **flt) -> transactions.Page:
     with db.read() as session:
-        return ledger.search(session, actor_id, TxFilter(**flt), page, page_size)
+        return transactions.search(session, actor_id, TxFilter(**flt), page, page_size)
 
 
 def totals(db, actor_id: int, **flt) -> Totals:
     with db.read() as session:
-        return ledger.totals(session, actor_id, TxFilter(**flt))
+        return transactions.totals(session, actor_id, TxFilter(**flt))
 
 
 def ids(page) -> list[int]:
@@ -464,7 +468,7 @@ def test_totals_of_a_range_without_rows_are_zeros(db, book):
 
 def test_iter_rows_yields_everything_oldest_first_across_batches(db, book):
     with db.read() as session:
-        rows = list(ledger.iter_export_rows(session, TxFilter(), batch_size=3))
+        rows = list(transactions.iter_export_rows(session, TxFilter(), batch_size=3))
 
     assert [row.id for row in rows] == book.rows
     assert rows[7].note == "goodwill"
@@ -472,14 +476,18 @@ def test_iter_rows_yields_everything_oldest_first_across_batches(db, book):
 
 def test_iter_rows_applies_the_filter(db, book):
     with db.read() as session:
-        rows = list(ledger.iter_export_rows(session, TxFilter(user_email="ben@example.com"), batch_size=2))
+        rows = list(
+            transactions.iter_export_rows(session, TxFilter(user_email="ben@example.com"), batch_size=2)
+        )
 
     assert [row.id for row in rows] == book.r(2, 7, 8)
 
 
 def test_iter_rows_of_an_unknown_email_yields_nothing(db, book):
     with db.read() as session:
-        rows = list(ledger.iter_export_rows(session, TxFilter(user_email="x@example.com"), batch_size=3))
+        rows = list(
+            transactions.iter_export_rows(session, TxFilter(user_email="x@example.com"), batch_size=3)
+        )
 
     assert rows == []
 
@@ -685,7 +693,7 @@ def test_each_adjustment_writes_one_audit_row(db, staff):
         (staff["admin"], staff["user"]),
     ]
     with db.read() as session:
-        details = [row.details for row in audit.entries(session, staff["admin"])]
+        details = [row.details for row in audit_log.entries(session, staff["admin"])]
     assert details == [
         {"tokens": -2, "reason": "duplicate", "transaction_id": second.id},
         {"tokens": 5, "reason": "goodwill", "transaction_id": first.id},
@@ -705,9 +713,9 @@ def crew(make_user) -> dict[str, int]:
     }
 
 
-def entries(db, actor_id: int, **filters) -> list[audit.AuditRow]:
+def entries(db, actor_id: int, **filters) -> list[audit_log.AuditRow]:
     with db.read() as session:
-        return audit.entries(session, actor_id, **filters)
+        return audit_log.entries(session, actor_id, **filters)
 
 
 def test_set_rate_is_audited_with_the_old_and_new_rate(db, crew):
@@ -722,7 +730,7 @@ def test_set_rate_is_audited_with_the_old_and_new_rate(db, crew):
 
 
 def test_set_role_is_audited_with_the_old_and_new_role(db, crew):
-    db.run(lambda s: admin.set_role(s, crew["admin"], crew["user"], "moderator"))
+    db.run(lambda s: roles.set_role(s, crew["admin"], crew["user"], "moderator"))
 
     (row,) = entries(db, crew["admin"])
     assert (row.action, row.actor, row.target) == ("role_change", "Root@Example.com", "payer@example.com")
@@ -730,8 +738,8 @@ def test_set_role_is_audited_with_the_old_and_new_role(db, crew):
 
 
 def test_block_and_unblock_are_audited(db, crew):
-    db.run(lambda s: admin.set_blocked(s, crew["admin"], crew["user"], True))
-    db.run(lambda s: admin.set_blocked(s, crew["admin"], crew["user"], False))
+    db.run(lambda s: roles.set_blocked(s, crew["admin"], crew["user"], True))
+    db.run(lambda s: roles.set_blocked(s, crew["admin"], crew["user"], False))
 
     unblock, block = entries(db, crew["admin"])
     assert (block.action, block.target, block.details) == (
@@ -744,7 +752,7 @@ def test_block_and_unblock_are_audited(db, crew):
 
 def test_a_refused_admin_action_writes_no_audit_row(db, crew):
     with pytest.raises(ValidationError):
-        db.run(lambda s: admin.set_role(s, crew["admin"], crew["user"], "user"))
+        db.run(lambda s: roles.set_role(s, crew["admin"], crew["user"], "user"))
     with pytest.raises(ValidationError):
         db.run(lambda s: billing.set_rate(s, crew["admin"], "USD", "0.10"))
 
@@ -763,9 +771,9 @@ def history(db, crew) -> dict[str, int]:
 
     def build(session) -> None:
         billing.set_rate(session, crew["admin"], "EUR", "0.25")
-        admin.set_blocked(session, crew["other_admin"], crew["user"], True)
-        admin.set_blocked(session, crew["admin"], crew["user"], False)
-        admin.set_role(session, crew["other_admin"], crew["user"], "moderator")
+        roles.set_blocked(session, crew["other_admin"], crew["user"], True)
+        roles.set_blocked(session, crew["admin"], crew["user"], False)
+        roles.set_role(session, crew["other_admin"], crew["user"], "moderator")
         session.flush()
         audit_ids = session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).all()
         for audit_id, when in zip(
@@ -777,7 +785,7 @@ def history(db, crew) -> dict[str, int]:
     return crew
 
 
-def actions(rows: list[audit.AuditRow]) -> list[str]:
+def actions(rows: list[audit_log.AuditRow]) -> list[str]:
     return [row.action for row in rows]
 
 

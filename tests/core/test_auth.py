@@ -12,29 +12,28 @@ import argon2
 import pytest
 from sqlalchemy import func, select, update
 
-from textedit_core import auth, passwords
-from textedit_core.coltypes import utcnow
-from textedit_core.config import Settings
+from tests.core.conftest import KNOWN_PASSWORD
+from textedit_core.bootstrap import StartupRefused, seed_admin
 from textedit_core.errors import (
     AdminEmailTaken,
     AuthenticationFailed,
     EmailTaken,
     ValidationError,
 )
-from textedit_core.models import Role, User
-from textedit_core.services import StartupRefused, seed_admin
-
-from .conftest import KNOWN_PASSWORD
+from textedit_core.identity import accounts, passwords
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.config import Settings
+from textedit_core.infra.models import Role, User
 
 PASSWORD = "quiet lantern meadow"
 
 
 def register(db, email: str, password: str = PASSWORD) -> User:
-    return db.run(lambda s: auth.register(s, email, password))
+    return db.run(lambda s: accounts.register(s, email, password))
 
 
 def login(db, email: str, password: str = KNOWN_PASSWORD) -> User:
-    return db.run(lambda s: auth.authenticate(s, email, password))
+    return db.run(lambda s: accounts.authenticate(s, email, password))
 
 
 def stored(db, user_id: int) -> User:
@@ -212,9 +211,9 @@ def test_unknown_email_and_wrong_password_fail_with_the_same_message(db, make_us
 def test_an_unknown_email_costs_one_default_argon2id_check_like_a_wrong_password(db, make_user):
     make_user("judy@example.com")
     with argon2_checks() as unknown, pytest.raises(AuthenticationFailed), db.read() as session:
-        auth.verify_credentials(session, "nobody@example.com", KNOWN_PASSWORD)
+        accounts.verify_credentials(session, "nobody@example.com", KNOWN_PASSWORD)
     with argon2_checks() as wrong, pytest.raises(AuthenticationFailed), db.read() as session:
-        auth.verify_credentials(session, "judy@example.com", KNOWN_PASSWORD + "x")
+        accounts.verify_credentials(session, "judy@example.com", KNOWN_PASSWORD + "x")
     assert len(unknown) == 1 and len(wrong) == 1
     # The same cost as checking a real (default-parameter) hash: RFC 9106 low-memory profile.
     assert hash_parameters(unknown[0]) == (argon2.Type.ID, 3, 65536, 4)
@@ -270,16 +269,16 @@ def test_login_keeps_a_hash_that_already_has_the_default_parameters(db, make_use
 
 def test_create_admin_creates_a_new_admin(db):
     user, outcome = db.run(
-        lambda s: auth.create_admin(s, "root@example.com", PASSWORD, promote_existing=False)
+        lambda s: accounts.create_admin(s, "root@example.com", PASSWORD, promote_existing=False)
     )
-    assert outcome is auth.AdminOutcome.CREATED
+    assert outcome is accounts.AdminOutcome.CREATED
     assert stored(db, user.id).role == Role.ADMIN.value
 
 
 def test_create_admin_needs_a_password_for_a_new_account(db, db_state):
     before = db_state()
     with pytest.raises(ValidationError, match="password is needed"):
-        db.run(lambda s: auth.create_admin(s, "root@example.com", None, promote_existing=True))
+        db.run(lambda s: accounts.create_admin(s, "root@example.com", None, promote_existing=True))
     assert db_state() == before
 
 
@@ -288,7 +287,7 @@ def test_create_admin_refuses_an_existing_account_unless_promoting_is_asked_for(
     make_user("peggy@example.com")
     before = db_state()
     with pytest.raises(AdminEmailTaken, match=r"peggy@example\.com already exists"):
-        db.run(lambda s: auth.create_admin(s, "Peggy@Example.com", PASSWORD, promote_existing=False))
+        db.run(lambda s: accounts.create_admin(s, "Peggy@Example.com", PASSWORD, promote_existing=False))
     assert db_state() == before
 
 
@@ -297,9 +296,9 @@ def test_create_admin_promotes_an_existing_user_when_asked_and_bumps_the_token_v
 ):
     user_id = make_user("peggy@example.com")
     user, outcome = db.run(
-        lambda s: auth.create_admin(s, "Peggy@Example.com", "ignored pass", promote_existing=True)
+        lambda s: accounts.create_admin(s, "Peggy@Example.com", "ignored pass", promote_existing=True)
     )
-    assert (user.id, outcome) == (user_id, auth.AdminOutcome.PROMOTED)
+    assert (user.id, outcome) == (user_id, accounts.AdminOutcome.PROMOTED)
     row = stored(db, user_id)
     assert (row.role, row.token_version) == ("admin", 1)
     assert row.password_hash == known_hash  # the account keeps its own password
@@ -310,9 +309,9 @@ def test_create_admin_on_an_existing_admin_changes_nothing(db, make_user, db_sta
     make_user("root@example.com", role=Role.ADMIN)
     before = db_state()
     _user, outcome = db.run(
-        lambda s: auth.create_admin(s, "root@example.com", PASSWORD, promote_existing=promote_existing)
+        lambda s: accounts.create_admin(s, "root@example.com", PASSWORD, promote_existing=promote_existing)
     )
-    assert outcome is auth.AdminOutcome.ALREADY_ADMIN
+    assert outcome is accounts.AdminOutcome.ALREADY_ADMIN
     assert db_state() == before
 
 
@@ -326,7 +325,7 @@ def admin_settings(tmp_path, email: str = "seed@example.com") -> Settings:
 def test_seed_admin_creates_the_configured_admin(db, tmp_path):
     seed_admin(db, admin_settings(tmp_path))
     with db.read() as session:
-        user = auth.find_user_by_email(session, "seed@example.com")
+        user = accounts.find_user_by_email(session, "seed@example.com")
     assert user is not None and user.is_admin
 
 
@@ -360,7 +359,7 @@ def test_start_refuses_when_the_admin_email_belongs_to_an_account_that_is_not_ad
 def test_start_creates_the_configured_admin_when_the_address_is_free(make_services, db):
     make_services(admin_email="seed@example.com", admin_password=PASSWORD)
     with db.read() as session:
-        user = auth.find_user_by_email(session, "seed@example.com")
+        user = accounts.find_user_by_email(session, "seed@example.com")
     assert user.is_admin
     assert passwords.verify(user.password_hash, PASSWORD)
 

@@ -10,32 +10,31 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from textedit_core import billing
-from textedit_core.coltypes import utcnow
+from tests.core.test_money import BAD_AMOUNTS
+from textedit_core.billing import ledger
 from textedit_core.errors import InsufficientBalance, NotAuthorized, ValidationError
-from textedit_core.models import RateSetting, Role, Transaction, User
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import RateSetting, Role, Transaction, User
 
-from .test_money import BAD_AMOUNTS
 
-
-def rate_now(db) -> billing.Rate:
+def rate_now(db) -> ledger.Rate:
     with db.read() as session:
-        return billing.current_rate(session)
+        return ledger.current_rate(session)
 
 
-def top_up(db, user_id: int, amount: str, key: str = "key-1", rate: billing.Rate | None = None):
+def top_up(db, user_id: int, amount: str, key: str = "key-1", rate: ledger.Rate | None = None):
     """Preview `amount` at `rate` (default: the current one), then confirm that preview."""
-    preview = billing.quote_topup(amount, rate or rate_now(db))
-    return db.run(lambda s: billing.top_up(s, user_id, preview, key))
+    preview = ledger.quote_topup(amount, rate or rate_now(db))
+    return db.run(lambda s: ledger.top_up(s, user_id, preview, key))
 
 
-def set_rate(db, admin_id: int, currency: object, rate: object) -> billing.Rate:
-    return db.run(lambda s: billing.set_rate(s, admin_id, currency, rate))
+def set_rate(db, admin_id: int, currency: object, rate: object) -> ledger.Rate:
+    return db.run(lambda s: ledger.set_rate(s, admin_id, currency, rate))
 
 
 def balance(db, user_id: int) -> int:
     with db.read() as session:
-        return billing.balance_of(session, user_id)
+        return ledger.balance_of(session, user_id)
 
 
 def rows(db, user_id: int, kind: str | None = None) -> list[Transaction]:
@@ -51,9 +50,9 @@ def charge_row(db, charge_id: int) -> Transaction:
         return session.get(Transaction, charge_id)
 
 
-def mismatches(db) -> list[billing.LedgerMismatch]:
+def mismatches(db) -> list[ledger.LedgerMismatch]:
     with db.read() as session:
-        return billing.ledger_mismatches(session)
+        return ledger.ledger_mismatches(session)
 
 
 def assert_ledger_exact(db) -> None:
@@ -96,17 +95,17 @@ def run_at_once(count: int, work) -> tuple[list[object], float]:
 # --- quote_topup: the one rounding rule -----------------------------------------------------
 
 
-def rate(value: str, currency: str = "USD") -> billing.Rate:
-    return billing.Rate(id=1, currency=currency, rate=Decimal(value))
+def rate(value: str, currency: str = "USD") -> ledger.Rate:
+    return ledger.Rate(id=1, currency=currency, rate=Decimal(value))
 
 
 def test_quote_rounds_tokens_down_and_charges_only_whole_tokens():
-    quote = billing.quote_topup("1.00", rate("0.30"))
+    quote = ledger.quote_topup("1.00", rate("0.30"))
     assert (quote.entered, quote.tokens, quote.charged) == (Decimal("1.00"), 3, Decimal("0.90"))
 
 
 def test_quote_charges_the_whole_amount_when_it_divides_exactly():
-    quote = billing.quote_topup("1.00", rate("0.25"))
+    quote = ledger.quote_topup("1.00", rate("0.25"))
     assert (quote.tokens, quote.charged) == (4, Decimal("1.00"))
 
 
@@ -124,7 +123,7 @@ def test_quote_charges_the_whole_amount_when_it_divides_exactly():
 def test_quote_charges_tokens_times_rate_never_more_than_entered(amount, rate_value):
     r = rate(rate_value)
     try:
-        quote = billing.quote_topup(amount, r)
+        quote = ledger.quote_topup(amount, r)
     except ValidationError:
         assert Decimal(amount) < r.rate  # refused only when not even one token fits
         return
@@ -136,11 +135,11 @@ def test_quote_charges_tokens_times_rate_never_more_than_entered(amount, rate_va
 
 def test_quote_refuses_an_amount_below_the_price_of_one_token():
     with pytest.raises(ValidationError, match=r"too small: one token costs 0\.30 EUR"):
-        billing.quote_topup("0.29", rate("0.30", "EUR"))
+        ledger.quote_topup("0.29", rate("0.30", "EUR"))
 
 
 def test_quote_gives_one_token_for_exactly_its_price():
-    quote = billing.quote_topup("0.30", rate("0.30"))
+    quote = ledger.quote_topup("0.30", rate("0.30"))
     assert (quote.tokens, quote.charged) == (1, Decimal("0.30"))
 
 
@@ -215,12 +214,12 @@ def test_an_idempotency_key_of_65_characters_is_refused_and_nothing_is_written(d
 
 
 def test_replaying_a_key_after_a_rate_change_returns_the_original_top_up(db, user, admin):
-    preview = billing.quote_topup("1.00", rate_now(db))  # 10 tokens at 0.10 USD
-    first = db.run(lambda s: billing.top_up(s, user, preview, "pay-1"))
+    preview = ledger.quote_topup("1.00", rate_now(db))  # 10 tokens at 0.10 USD
+    first = db.run(lambda s: ledger.top_up(s, user, preview, "pay-1"))
     set_rate(db, admin, "USD", "0.20")
     # The same submission again (a double click, a resent form): its preview now has a stale
     # rate, but the key has already been paid: no "rate changed" error, nothing more credited.
-    again = db.run(lambda s: billing.top_up(s, user, preview, "pay-1"))
+    again = db.run(lambda s: ledger.top_up(s, user, preview, "pay-1"))
     assert (again.id, again.tokens, again.rate) == (first.id, 10, Decimal("0.10"))
     assert balance(db, user) == 10
     assert len(rows(db, user)) == 1
@@ -239,13 +238,13 @@ def test_a_stale_quoted_rate_is_refused_and_nothing_is_written(db, user, admin, 
 def test_a_preview_that_does_not_match_its_amount_is_refused_and_nothing_is_written(db, user, db_state):
     # The preview the user saw was for 1.00 (10 tokens); a tampered or stale preview claiming
     # 10,000 tokens for it must not credit anything.
-    real = billing.quote_topup("1.00", rate_now(db))
-    forged = billing.TopupQuote(
+    real = ledger.quote_topup("1.00", rate_now(db))
+    forged = ledger.TopupQuote(
         entered=Decimal("1.00"), tokens=10_000, charged=Decimal("1000.00"), rate=real.rate
     )
     before = db_state()
     with pytest.raises(ValidationError, match="preview is out of date"):
-        db.run(lambda s: billing.top_up(s, user, forged, "forged"))
+        db.run(lambda s: ledger.top_up(s, user, forged, "forged"))
     assert db_state() == before
 
 
@@ -305,7 +304,7 @@ def test_set_rate_writes_a_history_row_with_old_and_new_values_and_who(db, admin
     new = set_rate(db, admin, "eur", "0.25")
     with db.read() as session:
         row = session.get(RateSetting, new.id)
-        history = billing.rate_history(session)
+        history = ledger.rate_history(session)
     assert (row.currency, row.rate) == ("EUR", Decimal("0.25"))
     assert (row.old_currency, row.old_rate) == ("USD", Decimal("0.1"))
     assert row.changed_by_id == admin
@@ -352,20 +351,20 @@ def test_later_top_ups_use_the_new_rate_and_old_rows_keep_theirs(db, user, admin
 
 
 def charge(db, user_id: int, operation: str = "fix") -> Transaction:
-    return db.run(lambda s: billing.charge(s, user_id, operation))
+    return db.run(lambda s: ledger.charge(s, user_id, operation))
 
 
 def dead_charge(db, user_id: int) -> Transaction:
     """A pending charge whose lease ran out a minute ago: its worker died without renewing it."""
-    return db.run(lambda s: billing.charge(s, user_id, "fix", lease_seconds=-60))
+    return db.run(lambda s: ledger.charge(s, user_id, "fix", lease_seconds=-60))
 
 
 def settle(db, charge_id: int) -> bool:
-    return db.run(lambda s: billing.settle(s, charge_id))
+    return db.run(lambda s: ledger.settle(s, charge_id))
 
 
 def refund(db, charge_id: int, reason: str = "model failed") -> bool:
-    return db.run(lambda s: billing.refund(s, charge_id, reason))
+    return db.run(lambda s: ledger.refund(s, charge_id, reason))
 
 
 def test_charge_debits_one_token_and_records_a_pending_charge(db, user, fund):
@@ -445,7 +444,7 @@ def test_refund_with_an_extra_condition_that_does_not_hold_refunds_nothing(db, u
     fund(user, 1)
     tx = charge(db, user)
     before = db_state()
-    assert db.run(lambda s: billing.refund(s, tx.id, "reconciler", Transaction.id != tx.id)) is False
+    assert db.run(lambda s: ledger.refund(s, tx.id, "reconciler", Transaction.id != tx.id)) is False
     assert db_state() == before
 
 
@@ -487,8 +486,8 @@ def test_reconcile_refunds_stale_pending_charges_exactly_once(db, user, fund):
     pending = dead_charge(db, user)
     settled = charge(db, user)
     settle(db, settled.id)
-    assert db.run(lambda s: billing.reconcile(s, 0)) == 1
-    assert db.run(lambda s: billing.reconcile(s, 0)) == 0
+    assert db.run(lambda s: ledger.reconcile(s, 0)) == 1
+    assert db.run(lambda s: ledger.reconcile(s, 0)) == 0
     assert charge_row(db, pending.id).status == "refunded"
     assert charge_row(db, settled.id).status == "success"
     assert balance(db, user) == 2
@@ -498,7 +497,7 @@ def test_reconcile_refunds_stale_pending_charges_exactly_once(db, user, fund):
 def test_reconcile_leaves_recent_pending_charges_alone(db, user, fund):
     fund(user, 1)
     tx = charge(db, user)
-    assert db.run(lambda s: billing.reconcile(s, 3600)) == 0
+    assert db.run(lambda s: ledger.reconcile(s, 3600)) == 0
     assert charge_row(db, tx.id).status == "pending"
 
 
@@ -506,7 +505,7 @@ def test_reconcile_leaves_a_leased_charge_alone_however_old_it_is(db, user, fund
     fund(user, 1)
     tx = charge(db, user)
     # An age threshold of 0 s would take every pending charge: the live lease is what counts.
-    assert db.run(lambda s: billing.reconcile(s, 0)) == 0
+    assert db.run(lambda s: ledger.reconcile(s, 0)) == 0
     assert charge_row(db, tx.id).status == "pending"
     assert balance(db, user) == 0
 
@@ -516,8 +515,8 @@ def test_reconcile_refunds_a_charge_without_a_lease_only_past_the_age_threshold(
     tx = charge(db, user)
     # Crafted state: a charge left pending before migration 0004 added leases.
     db.run(lambda s: s.execute(update(Transaction).where(Transaction.id == tx.id).values(lease_until=None)))
-    assert db.run(lambda s: billing.reconcile(s, 3600)) == 0
-    assert db.run(lambda s: billing.reconcile(s, 0)) == 1
+    assert db.run(lambda s: ledger.reconcile(s, 3600)) == 0
+    assert db.run(lambda s: ledger.reconcile(s, 0)) == 1
     assert charge_row(db, tx.id).status == "refunded"
     assert balance(db, user) == 1
     assert_ledger_exact(db)
@@ -526,16 +525,16 @@ def test_reconcile_refunds_a_charge_without_a_lease_only_past_the_age_threshold(
 def test_renewing_one_lease_leaves_the_other_charges_to_the_reconciler(db, user, fund):
     fund(user, 2)
     kept, dead = dead_charge(db, user), dead_charge(db, user)
-    assert db.run(lambda s: billing.renew_lease(s, kept.id, 60)) is True
-    assert db.run(lambda s: billing.reconcile(s, 0)) == 1
+    assert db.run(lambda s: ledger.renew_lease(s, kept.id, 60)) is True
+    assert db.run(lambda s: ledger.reconcile(s, 0)) == 1
     assert (charge_row(db, kept.id).status, charge_row(db, dead.id).status) == ("pending", "refunded")
 
 
 def test_a_renewed_lease_keeps_the_charge_from_the_reconciler(db, user, fund):
     fund(user, 1)
     tx = dead_charge(db, user)
-    assert db.run(lambda s: billing.renew_lease(s, tx.id, 60)) is True
-    assert db.run(lambda s: billing.reconcile(s, 0)) == 0
+    assert db.run(lambda s: ledger.renew_lease(s, tx.id, 60)) is True
+    assert db.run(lambda s: ledger.reconcile(s, 0)) == 0
     assert charge_row(db, tx.id).status == "pending"
 
 
@@ -548,7 +547,7 @@ def test_renewing_the_lease_of_a_charge_no_longer_pending_returns_false(db, user
     else:
         refund(db, tx.id)
     before = charge_row(db, tx.id).lease_until
-    assert db.run(lambda s: billing.renew_lease(s, tx.id, 60)) is False
+    assert db.run(lambda s: ledger.renew_lease(s, tx.id, 60)) is False
     assert charge_row(db, tx.id).lease_until == before
 
 
@@ -565,7 +564,7 @@ def test_the_ledger_is_exact_after_every_kind_of_operation(db, user, admin, make
     settle(db, first.id)
     refund(db, second.id)
     refund(db, second.id)
-    db.run(lambda s: billing.reconcile(s, 0))  # refunds the third
+    db.run(lambda s: ledger.reconcile(s, 0))  # refunds the third
     charge(db, other)
     with pytest.raises(InsufficientBalance):
         for _ in range(10):
@@ -590,7 +589,7 @@ def test_a_tampered_balance_shows_up_as_a_ledger_mismatch(db, user, make_user):
 def test_a_balance_without_any_ledger_row_is_a_mismatch_against_a_sum_of_0(db, user):
     # Crafted corrupt state, as above: a balance and not one ledger row behind it.
     db.run(lambda s: s.execute(update(User).where(User.id == user).values(balance=4)))
-    assert mismatches(db) == [billing.LedgerMismatch(user, "payer@example.com", 4, 0)]
+    assert mismatches(db) == [ledger.LedgerMismatch(user, "payer@example.com", 4, 0)]
 
 
 # --- concurrency --------------------------------------------------------------------------
@@ -598,7 +597,7 @@ def test_a_balance_without_any_ledger_row_is_a_mismatch_against_a_sum_of_0(db, u
 
 def test_sixteen_concurrent_charges_on_a_balance_of_five_succeed_exactly_five_times(db, test_db, user, fund):
     fund(user, 5)
-    outcomes, elapsed = run_at_once(16, lambda: db.run(lambda s: billing.charge(s, user, "fix")))
+    outcomes, elapsed = run_at_once(16, lambda: db.run(lambda s: ledger.charge(s, user, "fix")))
 
     successes = [o for o in outcomes if isinstance(o, Transaction)]
     refused = [o for o in outcomes if isinstance(o, InsufficientBalance)]
@@ -615,9 +614,9 @@ def test_sixteen_concurrent_charges_on_a_balance_of_five_succeed_exactly_five_ti
 
 
 def test_eight_concurrent_top_ups_with_one_idempotency_key_credit_once(db, test_db, user):
-    preview = billing.quote_topup("1.00", rate_now(db))
+    preview = ledger.quote_topup("1.00", rate_now(db))
     outcomes, elapsed = run_at_once(
-        8, lambda: db.run(lambda s: billing.top_up(s, user, preview, "same-click"))
+        8, lambda: db.run(lambda s: ledger.top_up(s, user, preview, "same-click"))
     )
 
     errors = [o for o in outcomes if isinstance(o, Exception)]
@@ -638,7 +637,7 @@ def test_eight_concurrent_top_ups_with_one_idempotency_key_credit_once(db, test_
 def history(db, user_id: int, **limit) -> list[tuple[int, int]]:
     """(owner, tokens) of each row `user_transactions` returns, in its order."""
     with db.read() as session:
-        return [(tx.user_id, tx.tokens) for tx in billing.user_transactions(session, user_id, **limit)]
+        return [(tx.user_id, tx.tokens) for tx in ledger.user_transactions(session, user_id, **limit)]
 
 
 def test_history_shows_each_user_only_their_own_rows_newest_first(db, user, make_user):
@@ -684,7 +683,7 @@ def test_history_returns_the_newest_200_rows_by_default(db, user, fund):
 
     def spend_all(session) -> None:
         for _ in range(201):  # ... and 201 charge rows after it
-            billing.charge(session, user, "fix")
+            ledger.charge(session, user, "fix")
 
     db.run(spend_all)
     assert history(db, user) == [(user, -1)] * 200

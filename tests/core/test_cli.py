@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from textedit_core import auth, billing, passwords
-from textedit_core.db import Database
-from textedit_core.models import Transaction, User
+from textedit_core.billing import ledger
+from textedit_core.identity import accounts, passwords
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Transaction, User
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "granite kettle sparrow"
@@ -55,11 +56,11 @@ def migrated(sqlite_db: Database) -> Database:
 
 def user_row(db: Database, email: str) -> User | None:
     with db.read() as session:
-        return auth.find_user_by_email(session, email)
+        return accounts.find_user_by_email(session, email)
 
 
 def add_user(db: Database, email: str) -> User:
-    return db.run(lambda s: auth.register(s, email, "quiet lantern meadow"))
+    return db.run(lambda s: accounts.register(s, email, "quiet lantern meadow"))
 
 
 # --- migrate ------------------------------------------------------------------------------
@@ -73,7 +74,7 @@ def test_migrate_creates_the_schema_with_the_default_rate(tmp_path, data_dir):
     db = Database(url)
     try:
         with db.read() as session:
-            rate = billing.current_rate(session)
+            rate = ledger.current_rate(session)
         assert (rate.currency, str(rate.rate)) == ("USD", "0.1")
     finally:
         db.dispose()
@@ -145,7 +146,7 @@ def test_create_admin_with_promote_existing_promotes_the_account_and_keeps_its_p
 @pytest.mark.parametrize("flags", [(), ("--promote-existing",)], ids=["plain", "promote-existing"])
 def test_create_admin_on_an_admin_says_already_admin_and_changes_nothing(migrated, data_dir, flags):
     admin = migrated.run(
-        lambda s: auth.register(s, "root@example.com", "quiet lantern meadow", auth.Role.ADMIN)
+        lambda s: accounts.register(s, "root@example.com", "quiet lantern meadow", accounts.Role.ADMIN)
     )
     result = run_cli(
         migrated.url,
@@ -185,8 +186,8 @@ def test_create_admin_with_a_weak_password_exits_2_and_creates_nothing(migrated,
 def funded(migrated) -> int:
     user = add_user(migrated, "payer@example.com")
     with migrated.read() as session:
-        preview = billing.quote_topup("1.00", billing.current_rate(session))
-    migrated.run(lambda s: billing.top_up(s, user.id, preview, "cli-test"))
+        preview = ledger.quote_topup("1.00", ledger.current_rate(session))
+    migrated.run(lambda s: ledger.top_up(s, user.id, preview, "cli-test"))
     return user.id
 
 
@@ -286,11 +287,11 @@ def test_help_documents_the_exit_codes(data_dir):
 
 def test_reconcile_refunds_a_pending_charge_and_prints_the_count(migrated, data_dir, funded):
     # A charge whose lease ran out a minute ago: its worker died.
-    pending = migrated.run(lambda s: billing.charge(s, funded, "fix", lease_seconds=-60))
+    pending = migrated.run(lambda s: ledger.charge(s, funded, "fix", lease_seconds=-60))
     result = run_cli(migrated.url, data_dir, "reconcile")
     assert result.returncode == 0, result.stderr
     assert "refunded 1 pending charge(s)" in result.stdout
     with migrated.read() as session:
         assert session.get(Transaction, pending.id).status == "refunded"
-        assert billing.balance_of(session, funded) == 10
-        assert billing.ledger_mismatches(session) == []
+        assert ledger.balance_of(session, funded) == 10
+        assert ledger.ledger_mismatches(session) == []

@@ -8,8 +8,8 @@ import os
 import pydantic
 import pytest
 
-from textedit_core.clientaddr import client_address
-from textedit_core.config import Settings
+from textedit_core.infra.clientaddr import client_address
+from textedit_core.infra.config import Settings
 
 PEER = "10.0.0.5"
 

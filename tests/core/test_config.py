@@ -8,7 +8,7 @@ import stat
 import pydantic
 import pytest
 
-from textedit_core.config import SECRET_FILE_NAME, Settings, resolve_jwt_secret
+from textedit_core.infra.config import SECRET_FILE_NAME, Settings, resolve_jwt_secret
 
 SECRET_32 = "s" * 32
 

@@ -13,9 +13,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from textedit_core import billing, dashboard
+from textedit_core.billing import ledger as billing
 from textedit_core.errors import NotAuthorized, ValidationError
-from textedit_core.models import Role, Transaction, User
+from textedit_core.infra.models import Role, Transaction, User
+from textedit_core.reports import dashboard
 
 UTC = UTC
 NOW = datetime(2024, 3, 9, 12, 0, tzinfo=UTC)  # the 7-day window is [03-02 12:00, 03-09 12:00]

@@ -22,15 +22,19 @@ import pytest
 from sqlalchemy import func, inspect, select, text
 
 from tests.conftest import make_test_database
-from textedit_core import audit, auth, billing, cli, demo, samples
-from textedit_core.coltypes import utcnow
-from textedit_core.config import Settings
-from textedit_core.db import Database
+from textedit_core import cli
+from textedit_core.billing import ledger
+from textedit_core.demo import samples, seed
 from textedit_core.errors import ValidationError
-from textedit_core.models import AuditEntry, Role, Transaction, TxKind, TxStatus, User
+from textedit_core.identity import accounts
+from textedit_core.infra import audit
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.config import Settings
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import AuditEntry, Role, Transaction, TxKind, TxStatus, User
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-KNOWN_FAILURES = {reason for reason, _, _ in demo.FAILURES} | {demo.OUTAGE_REASON}
+KNOWN_FAILURES = {reason for reason, _, _ in seed.FAILURES} | {seed.OUTAGE_REASON}
 
 
 def demo_settings(url: str, data_dir: Path, **overrides) -> Settings:
@@ -42,7 +46,7 @@ def demo_settings(url: str, data_dir: Path, **overrides) -> Settings:
 class Seeded:
     db: Database
     settings: Settings
-    summary: demo.DemoSummary
+    summary: seed.DemoSummary
     cache: dict = dataclasses.field(default_factory=dict)
 
 
@@ -51,7 +55,7 @@ def seeded(request, tmp_path_factory) -> Seeded:
     tmp = tmp_path_factory.mktemp("demo")
     for test_database in make_test_database(request.param, tmp):
         settings = demo_settings(test_database.url, tmp / "data")
-        yield Seeded(test_database.db, settings, demo.seed(test_database.db, settings))
+        yield Seeded(test_database.db, settings, seed.seed(test_database.db, settings))
 
 
 def table_rows(db: Database) -> dict[str, list[tuple]]:
@@ -97,7 +101,7 @@ def audit_entries(db: Database, action: str) -> list[AuditEntry]:
 
 def test_seed_creates_the_three_demo_accounts_with_their_roles(seeded):
     roles = {u.email: u.role for u in users(seeded)}
-    assert {a.email: roles[a.email] for a in demo.DEMO_ACCOUNTS} == {
+    assert {a.email: roles[a.email] for a in seed.DEMO_ACCOUNTS} == {
         "admin@demo.example": "admin",
         "moderator@demo.example": "moderator",
         "user@demo.example": "user",
@@ -106,7 +110,7 @@ def test_seed_creates_the_three_demo_accounts_with_their_roles(seeded):
 
 def test_seed_creates_at_least_60_more_users_with_plausible_demo_emails(seeded):
     emails = [u.email for u in users(seeded)]
-    others = set(emails) - {a.email for a in demo.DEMO_ACCOUNTS}
+    others = set(emails) - {a.email for a in seed.DEMO_ACCOUNTS}
     assert len(emails) >= 63 and len(others) >= 60
     assert len(set(emails)) == len(emails)
     assert all(re.fullmatch(r"[a-z]+[._]?[a-z]+\d*@demo\.example", e) for e in others)
@@ -122,18 +126,18 @@ def test_users_were_created_across_the_last_90_days(seeded):
 
 
 def test_the_demo_admin_can_log_in_with_the_printed_password(seeded):
-    user = seeded.db.run(lambda s: auth.authenticate(s, demo.DEMO_ADMIN.email, demo.DEMO_ADMIN.password))
+    user = seeded.db.run(lambda s: accounts.authenticate(s, seed.DEMO_ADMIN.email, seed.DEMO_ADMIN.password))
     assert user.role == Role.ADMIN.value
 
 
 def test_the_demo_user_has_a_healthy_balance(seeded):
     with seeded.db.read() as session:
-        user = auth.find_user_by_email(session, demo.DEMO_USER.email)
+        user = accounts.find_user_by_email(session, seed.DEMO_USER.email)
     assert user.balance >= 100 and not user.is_blocked
 
 
 def test_the_generated_users_share_one_hash_apart_from_the_demo_accounts(seeded):
-    demo_emails = {a.email for a in demo.DEMO_ACCOUNTS}
+    demo_emails = {a.email for a in seed.DEMO_ACCOUNTS}
     hashes = {u.email: u.password_hash for u in users(seeded)}
     shared = {h for e, h in hashes.items() if e not in demo_emails}
     assert len(shared) == 1
@@ -141,8 +145,8 @@ def test_the_generated_users_share_one_hash_apart_from_the_demo_accounts(seeded)
 
 
 def test_the_demo_passwords_meet_the_password_policy():
-    for account in demo.DEMO_ACCOUNTS:
-        assert auth.passwords.check_policy(account.password, account.email) == account.password
+    for account in seed.DEMO_ACCOUNTS:
+        assert accounts.passwords.check_policy(account.password, account.email) == account.password
 
 
 # --- the ledger ---------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def test_no_timestamp_lies_in_the_future(seeded):
 
 def test_every_balance_equals_the_sum_of_its_ledger(seeded):
     with seeded.db.read() as session:
-        assert billing.ledger_mismatches(session) == []
+        assert ledger.ledger_mismatches(session) == []
 
 
 def test_usage_counters_match_the_charges(seeded):
@@ -190,7 +194,7 @@ def test_usage_counters_match_the_charges(seeded):
 
 def test_no_charge_is_left_pending(seeded):
     with seeded.db.read() as session:
-        assert billing.stale_pending_charges(session, 0) == []
+        assert ledger.stale_pending_charges(session, 0) == []
 
 
 def test_every_refund_returns_one_refunded_charge_of_the_same_user(seeded):
@@ -241,14 +245,14 @@ def test_activity_grows_over_time(seeded):
 
 def test_the_rate_changed_about_30_days_ago_from_0_10_to_0_08_usd(seeded):
     with seeded.db.read() as session:
-        history = billing.rate_history(session)
-        current = billing.current_rate(session)
+        history = ledger.rate_history(session)
+        current = ledger.current_rate(session)
     change, default = history
     assert (current.currency, current.rate) == ("USD", Decimal("0.08"))
     assert (change.old_currency, change.old_rate, change.changed_by) == (
         "USD",
         Decimal("0.1"),
-        demo.DEMO_ADMIN.email,
+        seed.DEMO_ADMIN.email,
     )
     assert timedelta(days=28) < utcnow() - change.changed_at < timedelta(days=32)
     assert default.changed_at < change.changed_at
@@ -261,9 +265,9 @@ def test_the_rate_change_is_in_the_audit_log(seeded):
 
 def test_top_ups_buy_tokens_at_the_rate_in_force_then(seeded):
     with seeded.db.read() as session:
-        change = billing.rate_history(session)[0]
+        change = ledger.rate_history(session)[0]
     quotes = {
-        rate: {billing.quote_topup(a, billing.Rate(0, "USD", rate)).charged for a in (5, 10, 20, 50)}
+        rate: {ledger.quote_topup(a, ledger.Rate(0, "USD", rate)).charged for a in (5, 10, 20, 50)}
         for rate in (Decimal("0.1"), Decimal("0.08"))
     }
     for topup in transactions(seeded, TxKind.TOPUP.value):
@@ -302,7 +306,7 @@ def test_role_changes_in_the_audit_log_lead_to_the_roles_users_have(seeded):
         assert details["old"] == last.get(entry.target_user_id, Role.USER.value)
         last[entry.target_user_id] = details["new"]
     assert all(by_id[user_id].role == role for user_id, role in last.items())
-    staff = {u.id for u in by_id.values() if u.role != Role.USER.value and u.email != demo.DEMO_ADMIN.email}
+    staff = {u.id for u in by_id.values() if u.role != Role.USER.value and u.email != seed.DEMO_ADMIN.email}
     assert staff <= set(last)
 
 
@@ -331,7 +335,7 @@ def test_token_versions_count_the_role_changes_and_blocks(seeded):
 
 def test_seeding_again_writes_nothing_and_says_so(seeded):
     before = table_rows(seeded.db)
-    again = demo.seed(seeded.db, seeded.settings)
+    again = seed.seed(seeded.db, seeded.settings)
     assert not again.created
     assert table_rows(seeded.db) == before
     assert (again.users, again.transactions) == (seeded.summary.users, seeded.summary.transactions)
@@ -352,15 +356,15 @@ class Rollback(Exception):
 def test_rows_added_after_seeding_get_fresh_ids(seeded):
     # The seed gives ids itself; on PostgreSQL the sequences must have moved past them.
     with seeded.db.read() as session:
-        user_id = session.scalar(select(User.id).where(User.email == demo.DEMO_USER.email))
+        user_id = session.scalar(select(User.id).where(User.email == seed.DEMO_USER.email))
         top_user, top_tx = session.execute(
             select(select(func.max(User.id)).scalar_subquery(), func.max(Transaction.id))
         ).one()
     new_ids = []
     # Rollback: leave the shared database as it was.
     with pytest.raises(Rollback), seeded.db.write() as session:
-        new_ids.append(billing.charge(session, user_id, "fix").id)
-        new_ids.append(auth.create_user(session, auth.NewAccount("late@demo.example", "x")).id)
+        new_ids.append(ledger.charge(session, user_id, "fix").id)
+        new_ids.append(accounts.create_user(session, accounts.NewAccount("late@demo.example", "x")).id)
         raise Rollback
     assert new_ids[0] > top_tx and new_ids[1] > top_user
 
@@ -371,7 +375,7 @@ def test_rows_added_after_seeding_get_fresh_ids(seeded):
 def test_seed_refuses_when_demo_mode_is_off(sqlite_db, tmp_path):
     settings = demo_settings(sqlite_db.url, tmp_path, demo_mode=False)
     with pytest.raises(ValidationError, match="TEXTEDIT_DEMO_MODE=true"):
-        demo.seed(sqlite_db, settings)
+        seed.seed(sqlite_db, settings)
     assert table_counts(sqlite_db)["users"] == 0
 
 
@@ -379,7 +383,7 @@ def test_seed_refuses_when_the_settings_name_the_main_database(sqlite_db, tmp_pa
     settings = Settings(_env_file=None, data_dir=tmp_path, demo_mode=True)
     assert settings.database_url == "sqlite:///data/textedit.db"
     with pytest.raises(ValidationError, match="main database"):
-        demo.seed(sqlite_db, settings)
+        seed.seed(sqlite_db, settings)
     assert table_counts(sqlite_db)["users"] == 0
 
 
@@ -394,11 +398,11 @@ def test_seed_refuses_when_the_settings_name_the_main_database(sqlite_db, tmp_pa
 )
 def test_the_guard_knows_the_main_database_however_it_is_spelled(url, tmp_path):
     with pytest.raises(ValidationError, match="main database"):
-        demo.check_allowed(demo_settings(url, tmp_path))
+        seed.check_allowed(demo_settings(url, tmp_path))
 
 
 def test_the_guard_allows_a_separate_database_in_demo_mode(tmp_path):
-    demo.check_allowed(demo_settings(demo.DEMO_DATABASE_URL, tmp_path))
+    seed.check_allowed(demo_settings(seed.DEMO_DATABASE_URL, tmp_path))
 
 
 def test_seed_refuses_a_database_that_already_has_other_accounts(sqlite_db, tmp_path):
@@ -418,7 +422,7 @@ def test_seed_refuses_a_database_that_already_has_other_accounts(sqlite_db, tmp_
 
     sqlite_db.run(add)
     with pytest.raises(ValidationError, match="new, empty database"):
-        demo.seed(sqlite_db, demo_settings(sqlite_db.url, tmp_path))
+        seed.seed(sqlite_db, demo_settings(sqlite_db.url, tmp_path))
     assert table_counts(sqlite_db)["users"] == 1
 
 
@@ -485,7 +489,7 @@ def test_seed_demo_seeds_then_reports_the_data_already_present(tmp_path):
     finally:
         db.dispose()
     for output in (first.stdout, second.stdout):
-        for account in demo.DEMO_ACCOUNTS:
+        for account in seed.DEMO_ACCOUNTS:
             assert account.email in output and account.password in output
         assert "http://localhost:8501" in output
     assert not (tmp_path / "data" / "textedit.db").exists()

@@ -14,11 +14,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url
-from textedit_core import auth, billing
-from textedit_core.actor import Actor
-from textedit_core.coltypes import utcnow
-from textedit_core.db import Database
-from textedit_core.editing import EditJob, start_edit
+from textedit_core.billing import ledger
+from textedit_core.editing.gateway import OllamaGateway
+from textedit_core.editing.jobs import EditJob, start_edit
 from textedit_core.errors import (
     InsufficientBalance,
     ModelBrokenAnswer,
@@ -29,8 +27,11 @@ from textedit_core.errors import (
     ModelUnavailable,
     ValidationError,
 )
-from textedit_core.llm import OllamaGateway
-from textedit_core.models import Transaction, TxKind, TxStatus
+from textedit_core.identity import accounts
+from textedit_core.identity.actor import Actor
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Transaction, TxKind, TxStatus
 
 TEXT = "Their going to the libary tomorow."
 MAX_CHARS = 6000
@@ -68,11 +69,11 @@ def register(db: Database, email: str, tokens: int) -> int:
     """A user made the way the app makes one: registered, then topped up at the current rate."""
 
     def work(session) -> int:
-        user = auth.register(session, email, PASSWORD)
+        user = accounts.register(session, email, PASSWORD)
         if tokens:
-            rate = billing.current_rate(session)
-            billing.top_up(
-                session, user.id, billing.quote_topup(str(tokens * rate.rate), rate), f"topup-{user.id}"
+            rate = ledger.current_rate(session)
+            ledger.top_up(
+                session, user.id, ledger.quote_topup(str(tokens * rate.rate), rate), f"topup-{user.id}"
             )
         return user.id
 
@@ -88,7 +89,7 @@ def user_id(db) -> int:
 
 def balance(db: Database, uid: int) -> int:
     with db.read() as session:
-        return billing.balance_of(session, uid)
+        return ledger.balance_of(session, uid)
 
 
 def transaction_count(db: Database, uid: int) -> int:
@@ -108,7 +109,7 @@ def refunds_of(db: Database, charge_id: int) -> list[Transaction]:
 
 def ledger_mismatches(db: Database) -> list:
     with db.read() as session:
-        return billing.ledger_mismatches(session)
+        return ledger.ledger_mismatches(session)
 
 
 def assert_refunded_once(db: Database, uid: int, job: EditJob, balance_before: int) -> None:
@@ -294,8 +295,8 @@ def test_reconcile_refunds_a_stale_pending_charge_exactly_once(db, gateway, user
         )
 
     db.run(backdate)
-    first = db.run(lambda s: billing.reconcile(s, STALE_AFTER_SECONDS))
-    second = db.run(lambda s: billing.reconcile(s, STALE_AFTER_SECONDS))
+    first = db.run(lambda s: ledger.reconcile(s, STALE_AFTER_SECONDS))
+    second = db.run(lambda s: ledger.reconcile(s, STALE_AFTER_SECONDS))
     assert (first, second) == (1, 0)
     assert_refunded_once(db, user_id, job, START_TOKENS)
 
@@ -309,6 +310,6 @@ def test_a_charge_is_leased_for_the_read_timeout_plus_a_minute(db, gateway, user
 
 def test_reconcile_leaves_a_charge_of_a_live_call_alone(db, gateway, user_id):
     job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
-    assert db.run(lambda s: billing.reconcile(s, STALE_AFTER_SECONDS)) == 0
+    assert db.run(lambda s: ledger.reconcile(s, STALE_AFTER_SECONDS)) == 0
     assert charge_row(db, job.charge_id).status == TxStatus.PENDING.value
     assert balance(db, user_id) == START_TOKENS - 1

@@ -23,10 +23,15 @@ import openpyxl
 import pytest
 from sqlalchemy import insert, select, update
 
-from textedit_core import audit, auth, billing, ledger
-from textedit_core.coltypes import utcnow
+from textedit_core.billing import ledger as billing
 from textedit_core.errors import NotAuthorized, ValidationError
-from textedit_core.exports import (
+from textedit_core.identity import accounts
+from textedit_core.infra import audit
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import AuditEntry, Role, Transaction
+from textedit_core.reports import audit as audit_log
+from textedit_core.reports import transactions
+from textedit_core.reports.exports import (
     DANGEROUS_PREFIXES,
     export_filename,
     export_transactions,
@@ -35,8 +40,7 @@ from textedit_core.exports import (
     write_csv,
     write_xlsx,
 )
-from textedit_core.ledger import COLUMNS, ExportRow, TxFilter
-from textedit_core.models import AuditEntry, Role, Transaction
+from textedit_core.reports.transactions import COLUMNS, ExportRow, TxFilter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -336,7 +340,7 @@ def world(db, make_user) -> World:
     adjustment noted '-1+2'. other: a top-up of 2.00 (6 tokens for 1.999998).
     """
     # An email may begin with '=' and contain '+': both are legal in a local part.
-    payer_id = make_user(auth.normalize_email("=2+5@example.com"))
+    payer_id = make_user(accounts.normalize_email("=2+5@example.com"))
     other_id = make_user("other@example.com")
     admin_id = make_user("boss@example.com", role=Role.ADMIN)
     moderator_id = make_user("mod@example.com", role=Role.MODERATOR)
@@ -434,7 +438,7 @@ def test_csv_export_neutralises_the_email_of_an_admin_that_starts_with_a_formula
     db, make_user, tmp_path
 ):
     # '+' may begin an email's local part; the actor column carries the admin's email.
-    admin_id = make_user(auth.normalize_email("+boss@example.com"), role=Role.ADMIN)
+    admin_id = make_user(accounts.normalize_email("+boss@example.com"), role=Role.ADMIN)
     user_id = make_user("amy@example.com")
     db.run(lambda s: billing.adjust_balance(s, admin_id, user_id, "5", "goodwill"))
     path = tmp_path / "t.csv"
@@ -565,14 +569,14 @@ def test_export_refuses_an_unknown_format_and_writes_nothing(db, world, tmp_path
 
 def test_export_writes_exactly_one_audit_row_with_format_rows_filter_and_file(db, world, tmp_path):
     flt = TxFilter(date(2020, 1, 1), None, "other@example.com", ("topup",), ("success",), ("USD",))
-    export_transactions(db, world.admin_id, flt, "xlsx", tmp_path / "ledger.xlsx")
+    export_transactions(db, world.admin_id, flt, "xlsx", tmp_path / "transactions.xlsx")
     with db.read() as session:
-        [entry] = audit.entries(session, world.admin_id, action=audit.EXPORT)
+        [entry] = audit_log.entries(session, world.admin_id, action=audit.EXPORT)
     assert entry.actor == "boss@example.com"
     assert entry.details == {
         "format": "xlsx",
         "rows": 1,
-        "file": "ledger.xlsx",
+        "file": "transactions.xlsx",
         "filter": {
             "date_from": "2020-01-01",
             "date_to": None,
@@ -618,7 +622,7 @@ def test_stream_csv_audits_the_format_the_filter_and_the_file_name(db, world):
     flt = TxFilter(date(2020, 1, 1), date(2020, 12, 31))
     stream_csv(db, world.admin_id, flt)
     with db.read() as session:
-        [entry] = audit.entries(session, world.admin_id, action=audit.EXPORT)
+        [entry] = audit_log.entries(session, world.admin_id, action=audit.EXPORT)
     assert entry.details == {
         "format": "csv",
         "rows": 0,
@@ -678,7 +682,7 @@ def test_csv_export_of_20000_rows_keeps_peak_memory_below_5_mb(db, make_user, tm
     tracemalloc.start()
     try:
         with db.read() as session, (tmp_path / "big.csv").open("wb") as out:
-            written = write_csv(ledger.iter_export_rows(session, TxFilter()), out)
+            written = write_csv(transactions.iter_export_rows(session, TxFilter()), out)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -709,7 +713,9 @@ def run_cli(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli_db(sqlite_db, known_hash):
     """A SQLite file with two top-ups and a charge; the CLI process opens the same file."""
-    user = sqlite_db.run(lambda s: auth.create_user(s, auth.NewAccount("payer@example.com", known_hash)))
+    user = sqlite_db.run(
+        lambda s: accounts.create_user(s, accounts.NewAccount("payer@example.com", known_hash))
+    )
     with sqlite_db.read() as session:
         rate = billing.current_rate(session)
     sqlite_db.run(lambda s: billing.top_up(s, user.id, billing.quote_topup("1.00", rate), "cli-1"))
@@ -719,7 +725,7 @@ def cli_db(sqlite_db, known_hash):
 
 
 def test_cli_exports_csv_and_prints_the_row_count(cli_db, tmp_path):
-    out = tmp_path / "ledger.csv"
+    out = tmp_path / "transactions.csv"
     result = run_cli(cli_db.url, tmp_path, "export-transactions", "--format", "csv", "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"exported 3 rows to {out}"
@@ -727,7 +733,7 @@ def test_cli_exports_csv_and_prints_the_row_count(cli_db, tmp_path):
 
 
 def test_cli_exports_xlsx_with_filters(cli_db, tmp_path):
-    out = tmp_path / "ledger.xlsx"
+    out = tmp_path / "transactions.xlsx"
     result = run_cli(
         cli_db.url,
         tmp_path,
@@ -756,7 +762,7 @@ def test_cli_exports_xlsx_with_filters(cli_db, tmp_path):
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "20260901"])
 def test_cli_export_with_a_bad_date_exits_2_and_writes_no_file(cli_db, tmp_path, bad):
-    out = tmp_path / "ledger.csv"
+    out = tmp_path / "transactions.csv"
     result = run_cli(
         cli_db.url, tmp_path, "export-transactions", "--format", "csv", "--from", bad, "--out", str(out)
     )

@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url, wait_until
+from textedit_core.editing.gateway import OllamaGateway, clean_answer
+from textedit_core.editing.operations import OPERATIONS, get_operation
 from textedit_core.errors import (
     ModelBrokenAnswer,
     ModelBusy,
@@ -20,8 +22,6 @@ from textedit_core.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from textedit_core.llm import OllamaGateway, clean_answer
-from textedit_core.operations import OPERATIONS, get_operation
 
 NUM_CTX = 8192
 TEXT = "Their going to the libary tomorow."

@@ -10,10 +10,10 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import fresh_postgres_schema
-from textedit_core import migrate
-from textedit_core.coltypes import UTCDateTime
-from textedit_core.db import Database
-from textedit_core.models import Transaction, User
+from textedit_core.infra import migrate
+from textedit_core.infra.coltypes import UTCDateTime
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Transaction, User
 
 CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # Rows as release 0001 wrote them: only the columns that revision has.

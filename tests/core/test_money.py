@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from textedit_core import money
+from textedit_core.billing import money
 from textedit_core.errors import ValidationError
 
 # Every input the top-up form must refuse; test_billing sends the same list through top_up.

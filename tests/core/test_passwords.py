@@ -7,8 +7,8 @@ import re
 import argon2
 import pytest
 
-from textedit_core import passwords
 from textedit_core.errors import ValidationError
+from textedit_core.identity import passwords
 
 EMAIL = "alice@example.com"
 PASSPHRASE = "plain tulip orbit harvest"

@@ -14,15 +14,16 @@ import pytest
 from sqlalchemy import select, text, update
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, wait_until
-from textedit_core import billing, services
-from textedit_core.actor import Actor
-from textedit_core.coltypes import utcnow
-from textedit_core.config import Settings
-from textedit_core.db import Database
-from textedit_core.editing import EditJob, start_edit
+from textedit_core import bootstrap
+from textedit_core.billing import ledger
+from textedit_core.editing.gateway import OllamaGateway
+from textedit_core.editing.jobs import EditJob, start_edit
 from textedit_core.errors import ChargeExpired
-from textedit_core.llm import OllamaGateway
-from textedit_core.models import Transaction
+from textedit_core.identity.actor import Actor
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.config import Settings
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Transaction
 
 TEXT = "Their going to the libary tomorow."
 MAX_CHARS = 6000
@@ -59,12 +60,12 @@ def refunds_of(db: Database, charge_id: int) -> int:
 
 def balance(db: Database, uid: int) -> int:
     with db.read() as session:
-        return billing.balance_of(session, uid)
+        return ledger.balance_of(session, uid)
 
 
 def ledger_mismatches(db: Database) -> list:
     with db.read() as session:
-        return billing.ledger_mismatches(session)
+        return ledger.ledger_mismatches(session)
 
 
 def reconcile_as_if_the_lease_ran_out(db: Database, job: EditJob) -> None:
@@ -76,7 +77,7 @@ def reconcile_as_if_the_lease_ran_out(db: Database, job: EditJob) -> None:
             update(Transaction).where(Transaction.id == job.charge_id).values(lease_until=long_ago)
         )
     )
-    assert db.run(lambda s: billing.reconcile(s, 3600)) == 1
+    assert db.run(lambda s: ledger.reconcile(s, 3600)) == 1
 
 
 # --- the periodic reconciler inside the app process ----------------------------------------------
@@ -175,14 +176,14 @@ def test_an_answer_completed_after_its_charge_was_refunded_is_delivered_free(db,
 
 @pytest.mark.parametrize("test_db", ["postgres"], indirect=True)
 def test_reconcile_does_not_refund_a_charge_renewed_while_it_decided(db, user_id):
-    charge = db.run(lambda s: billing.charge(s, user_id, "fix", lease_seconds=-60))
+    charge = db.run(lambda s: ledger.charge(s, user_id, "fix", lease_seconds=-60))
     outcome: list[int] = []
     with db.write() as session:
         # The worker renews, holding the row until it commits.
-        assert billing.renew_lease(session, charge.id, 60) is True
+        assert ledger.renew_lease(session, charge.id, 60) is True
         # Meanwhile the reconciler sees the lease that ran out, and waits on the row to refund it.
         reconciler = threading.Thread(
-            target=lambda: outcome.append(db.run(lambda s: billing.reconcile(s, 3600)))
+            target=lambda: outcome.append(db.run(lambda s: ledger.reconcile(s, 3600)))
         )
         reconciler.start()
         with db.read() as probe:
@@ -204,9 +205,9 @@ def test_shared_services_are_started_once_per_settings(test_db, tmp_path):
         jwt_secret="s" * 40,
         ollama_host="http://127.0.0.1:9",
     )
-    first = services.shared(settings)
+    first = bootstrap.shared(settings)
     try:
-        assert services.shared(settings) is first
+        assert bootstrap.shared(settings) is first
     finally:
         first.reconciler.stop()
         first.db.dispose()

@@ -12,20 +12,23 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from textedit_core import admin, billing, directory, exports, ledger, sessions, signin, tokens
+from tests.core.conftest import LIFETIMES, SECRET
+from textedit_core.billing import ledger as billing
 from textedit_core.errors import AuthenticationFailed, DomainError, NotAuthorized, ValidationError
-from textedit_core.ledger import TxFilter
-from textedit_core.models import Role, User
-
-from .conftest import LIFETIMES, SECRET
+from textedit_core.identity import devices as sessions
+from textedit_core.identity import roles, tokens
+from textedit_core.infra.models import Role, User
+from textedit_core.reports import exports, transactions, users
+from textedit_core.reports.transactions import TxFilter
+from textedit_core.usecases import signin
 
 
 def set_role(db, actor_id: int, target_id: int, role: str) -> User:
-    return db.run(lambda s: admin.set_role(s, actor_id, target_id, role))
+    return db.run(lambda s: roles.set_role(s, actor_id, target_id, role))
 
 
 def set_blocked(db, actor_id: int, target_id: int, blocked: bool) -> User:
-    return db.run(lambda s: admin.set_blocked(s, actor_id, target_id, blocked))
+    return db.run(lambda s: roles.set_blocked(s, actor_id, target_id, blocked))
 
 
 def stored(db, user_id: int) -> User:
@@ -241,8 +244,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db, make_user):
     a, b = make_user(role=Role.ADMIN), make_user(role=Role.ADMIN)
     outcomes = race(
         db,
-        lambda s: admin.set_role(s, a, b, "user"),
-        lambda s: admin.set_role(s, b, a, "user"),
+        lambda s: roles.set_role(s, a, b, "user"),
+        lambda s: roles.set_role(s, b, a, "user"),
     )
     assert succeeded(outcomes) == 1
     assert active_admins(db) == 1
@@ -252,8 +255,8 @@ def test_two_admins_blocking_each_other_at_once_leave_one_active_admin(db, make_
     a, b = make_user(role=Role.ADMIN), make_user(role=Role.ADMIN)
     outcomes = race(
         db,
-        lambda s: admin.set_blocked(s, a, b, True),
-        lambda s: admin.set_blocked(s, b, a, True),
+        lambda s: roles.set_blocked(s, a, b, True),
+        lambda s: roles.set_blocked(s, b, a, True),
     )
     assert succeeded(outcomes) == 1
     assert active_admins(db) == 1
@@ -263,7 +266,7 @@ def test_two_admins_blocking_each_other_at_once_leave_one_active_admin(db, make_
 
 
 def export_csv(db, actor: int, folder) -> int:
-    return exports.export_transactions(db, actor, TxFilter(), "csv", folder / "ledger.csv")
+    return exports.export_transactions(db, actor, TxFilter(), "csv", folder / "transactions.csv")
 
 
 def stream_csv(db, actor: int, _folder) -> list[bytes]:
@@ -272,8 +275,8 @@ def stream_csv(db, actor: int, _folder) -> list[bytes]:
 
 # Each takes (db, actor id, target user id, a folder for files).
 ADMIN_ONLY = {
-    "set_role": lambda db, actor, target, _: db.run(lambda s: admin.set_role(s, actor, target, "moderator")),
-    "block": lambda db, actor, target, _: db.run(lambda s: admin.set_blocked(s, actor, target, True)),
+    "set_role": lambda db, actor, target, _: db.run(lambda s: roles.set_role(s, actor, target, "moderator")),
+    "block": lambda db, actor, target, _: db.run(lambda s: roles.set_blocked(s, actor, target, True)),
     "set_rate": lambda db, actor, _target, _: db.run(lambda s: billing.set_rate(s, actor, "EUR", "0.25")),
     "export_transactions": lambda db, actor, _target, folder: export_csv(db, actor, folder),
     "stream_transactions_csv": lambda db, actor, _target, folder: stream_csv(db, actor, folder),
@@ -289,7 +292,7 @@ def test_only_an_admin_may_act(db, make_user, fund, db_state, tmp_path, operatio
     with pytest.raises(NotAuthorized):
         operation(db, actor, target, tmp_path)
     assert db_state() == before
-    assert not (tmp_path / "ledger.csv").exists()
+    assert not (tmp_path / "transactions.csv").exists()
 
 
 @pytest.mark.parametrize("operation", ADMIN_ONLY.values(), ids=ADMIN_ONLY.keys())
@@ -311,7 +314,7 @@ def test_an_admin_may_export_the_ledger(db, make_user, fund, tmp_path):
 def test_a_moderator_can_list_users(db, make_user):
     moderator, user = make_user(role=Role.MODERATOR), make_user()
     with db.read() as session:
-        page = directory.search_users(session, moderator, directory.UserQuery())
+        page = users.search_users(session, moderator, users.UserQuery())
     assert {row.id for row in page.rows} == {moderator, user}
 
 
@@ -319,15 +322,15 @@ def test_a_moderator_can_list_transactions(db, make_user, fund):
     moderator, user = make_user(role=Role.MODERATOR), make_user()
     fund(user, 3)
     with db.read() as session:
-        page = ledger.search(session, moderator, ledger.TxFilter())
+        page = transactions.search(session, moderator, transactions.TxFilter())
     assert [(row.kind, row.tokens) for row in page.rows] == [("topup", 3)]
 
 
 @pytest.mark.parametrize(
     "listing",
     [
-        lambda session, actor: directory.search_users(session, actor, directory.UserQuery()),
-        lambda session, actor: ledger.search(session, actor, ledger.TxFilter()),
+        lambda session, actor: users.search_users(session, actor, users.UserQuery()),
+        lambda session, actor: transactions.search(session, actor, transactions.TxFilter()),
     ],
     ids=["users", "transactions"],
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from textedit_core.models import Base
+from textedit_core.infra.models import Base
 
 
 def test_the_migrated_schema_matches_the_models(test_db):

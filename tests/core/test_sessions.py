@@ -13,13 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from textedit_core import sessions
-from textedit_core.coltypes import utcnow
-from textedit_core.config import Lifetimes
+from tests.core.conftest import LIFETIMES
 from textedit_core.errors import AuthenticationFailed, NotAuthorized
-from textedit_core.models import AuthSession, RefreshToken, User
-
-from .conftest import LIFETIMES
+from textedit_core.identity import devices
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.config import Lifetimes
+from textedit_core.infra.models import AuthSession, RefreshToken, User
 
 T0 = utcnow().replace(microsecond=0)
 
@@ -28,7 +27,7 @@ def start(db, user_id: int, lifetimes: Lifetimes = LIFETIMES, *, now=None, user_
     """A new device session: (session id, handoff code)."""
 
     def work(session):
-        family, code = sessions.start(
+        family, code = devices.start(
             session, session.get(User, user_id), lifetimes, user_agent=user_agent, now=now
         )
         return family.id, code
@@ -36,8 +35,8 @@ def start(db, user_id: int, lifetimes: Lifetimes = LIFETIMES, *, now=None, user_
     return db.run(work)
 
 
-def redeem(db, code: str, lifetimes: Lifetimes = LIFETIMES, *, now=None) -> sessions.Refreshed:
-    return db.run(lambda s: sessions.redeem_handoff(s, code, lifetimes, now=now))
+def redeem(db, code: str, lifetimes: Lifetimes = LIFETIMES, *, now=None) -> devices.Refreshed:
+    return db.run(lambda s: devices.redeem_handoff(s, code, lifetimes, now=now))
 
 
 def login(db, user_id: int, lifetimes: Lifetimes = LIFETIMES, *, now=None, user_agent=None):
@@ -47,17 +46,17 @@ def login(db, user_id: int, lifetimes: Lifetimes = LIFETIMES, *, now=None, user_
 
 
 def rotate(db, raw: str, lifetimes: Lifetimes = LIFETIMES, *, now=None):
-    return db.run(lambda s: sessions.rotate(s, raw, lifetimes, now=now))
+    return db.run(lambda s: devices.rotate(s, raw, lifetimes, now=now))
 
 
 def is_live(db, session_id: str, lifetimes: Lifetimes = LIFETIMES, *, now=None) -> bool:
     with db.read() as session:
-        return sessions.is_live(session, session_id, lifetimes, now=now)
+        return devices.is_live(session, session_id, lifetimes, now=now)
 
 
 def peek(db, raw: str, lifetimes: Lifetimes = LIFETIMES, *, now=None) -> User | None:
     with db.read() as session:
-        return sessions.peek(session, raw, lifetimes, now=now)
+        return devices.peek(session, raw, lifetimes, now=now)
 
 
 def family(db, session_id: str) -> AuthSession:
@@ -112,7 +111,7 @@ def test_eight_simultaneous_redemptions_of_one_code_give_exactly_one_token(db, m
     def attempt() -> None:
         try:
             barrier.wait(timeout=30)
-            outcomes.append(db.run(lambda s: sessions.redeem_handoff(s, code, LIFETIMES)))
+            outcomes.append(db.run(lambda s: devices.redeem_handoff(s, code, LIFETIMES)))
         except BaseException as error:  # the refusal is an outcome too
             outcomes.append(error)
 
@@ -152,7 +151,7 @@ def test_an_unknown_handoff_code_is_refused(db, make_user, code):
 
 def test_the_handoff_code_of_a_revoked_session_is_refused(db, make_user):
     session_id, code = start(db, make_user())
-    db.run(lambda s: sessions.revoke(s, session_id, "test"))
+    db.run(lambda s: devices.revoke(s, session_id, "test"))
     with pytest.raises(AuthenticationFailed, match="session has ended"):
         redeem(db, code)
 
@@ -215,13 +214,13 @@ def test_an_unknown_refresh_token_is_refused(db, make_user, raw):
 def test_two_simultaneous_rotations_of_one_token_give_exactly_one_success(db, make_user):
     _session_id, r1 = login(db, make_user())
     barrier = threading.Barrier(2)
-    results: list[sessions.Refreshed | None] = []
+    results: list[devices.Refreshed | None] = []
     errors: list[BaseException] = []
 
     def attempt() -> None:
         try:
             barrier.wait(timeout=30)
-            results.append(db.run(lambda s: sessions.rotate(s, r1, LIFETIMES)))
+            results.append(db.run(lambda s: devices.rotate(s, r1, LIFETIMES)))
         except BaseException as error:  # surfaced below, not lost in the thread
             errors.append(error)
 
@@ -285,15 +284,15 @@ def test_the_handoff_code_is_refused_once_the_session_is_idle(db, make_user):
 
 def test_a_revoked_session_refuses_its_refresh_token(db, make_user):
     session_id, r1 = login(db, make_user())
-    assert db.run(lambda s: sessions.revoke(s, session_id, "logged out")) is True
+    assert db.run(lambda s: devices.revoke(s, session_id, "logged out")) is True
     assert rotate(db, r1) is None
     assert not is_live(db, session_id)
 
 
 def test_revoking_an_already_revoked_session_reports_false(db, make_user):
     session_id, _r1 = login(db, make_user())
-    db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
-    assert db.run(lambda s: sessions.revoke(s, session_id, "again")) is False
+    db.run(lambda s: devices.revoke(s, session_id, "logged out"))
+    assert db.run(lambda s: devices.revoke(s, session_id, "again")) is False
     assert family(db, session_id).revoke_reason == "logged out"
 
 
@@ -301,7 +300,7 @@ def test_revoke_all_ends_every_session_of_the_user_but_the_kept_one(db, make_use
     user_id = make_user()
     kept, _ = login(db, user_id)
     others = [login(db, user_id)[0] for _ in range(2)]
-    ended = db.run(lambda s: sessions.revoke_all(s, user_id, "password changed", keep=kept))
+    ended = db.run(lambda s: devices.revoke_all(s, user_id, "password changed", keep=kept))
     assert ended == 2
     assert is_live(db, kept)
     assert not any(is_live(db, session_id) for session_id in others)
@@ -310,7 +309,7 @@ def test_revoke_all_ends_every_session_of_the_user_but_the_kept_one(db, make_use
 def test_revoke_all_without_keep_ends_every_session(db, make_user):
     user_id = make_user()
     ids = [login(db, user_id)[0] for _ in range(2)]
-    assert db.run(lambda s: sessions.revoke_all(s, user_id, "logged out everywhere")) == 2
+    assert db.run(lambda s: devices.revoke_all(s, user_id, "logged out everywhere")) == 2
     assert not any(is_live(db, session_id) for session_id in ids)
 
 
@@ -318,23 +317,23 @@ def test_revoke_all_leaves_other_users_sessions_alone(db, make_user):
     other_session, _ = login(db, make_user())
     user_id = make_user()
     login(db, user_id)
-    db.run(lambda s: sessions.revoke_all(s, user_id, "logged out everywhere"))
+    db.run(lambda s: devices.revoke_all(s, user_id, "logged out everywhere"))
     assert is_live(db, other_session)
 
 
 def test_revoke_all_counts_and_changes_only_the_sessions_still_live(db, make_user):
     user_id = make_user()
     ended, _ = login(db, user_id)
-    db.run(lambda s: sessions.revoke(s, ended, "logged out", now=T0))
+    db.run(lambda s: devices.revoke(s, ended, "logged out", now=T0))
     live, _ = login(db, user_id)
-    assert db.run(lambda s: sessions.revoke_all(s, user_id, "logged out everywhere")) == 1
+    assert db.run(lambda s: devices.revoke_all(s, user_id, "logged out everywhere")) == 1
     assert (family(db, ended).revoke_reason, family(db, ended).revoked_at) == ("logged out", T0)
     assert family(db, live).revoke_reason == "logged out everywhere"
 
 
 def test_revoking_a_session_cuts_the_reason_to_64_characters_and_voids_its_handoff_code(db, make_user):
     session_id, _code = start(db, make_user())  # the code not yet redeemed
-    db.run(lambda s: sessions.revoke(s, session_id, "r" * 100))
+    db.run(lambda s: devices.revoke(s, session_id, "r" * 100))
     ended = family(db, session_id)
     assert (ended.revoke_reason, ended.handoff_hash) == ("r" * 64, None)
 
@@ -342,7 +341,7 @@ def test_revoking_a_session_cuts_the_reason_to_64_characters_and_voids_its_hando
 def test_revoke_all_cuts_the_reason_to_64_characters_and_voids_the_handoff_codes(db, make_user):
     user_id = make_user()
     session_id, _code = start(db, user_id)
-    db.run(lambda s: sessions.revoke_all(s, user_id, "r" * 100))
+    db.run(lambda s: devices.revoke_all(s, user_id, "r" * 100))
     ended = family(db, session_id)
     assert (ended.revoke_reason, ended.handoff_hash) == ("r" * 64, None)
 
@@ -350,7 +349,7 @@ def test_revoke_all_cuts_the_reason_to_64_characters_and_voids_the_handoff_codes
 def test_a_user_can_revoke_their_own_session(db, make_user):
     user_id = make_user()
     session_id, _ = login(db, user_id)
-    db.run(lambda s: sessions.revoke_own(s, user_id, session_id))
+    db.run(lambda s: devices.revoke_own(s, user_id, session_id))
     assert not is_live(db, session_id)
     assert family(db, session_id).revoke_reason == "revoked by the user"
 
@@ -360,13 +359,13 @@ def test_a_user_cannot_revoke_another_users_session(db, make_user, db_state):
     attacker = make_user()
     before = db_state()
     with pytest.raises(NotAuthorized, match=r"^That session is not yours\.$"):
-        db.run(lambda s: sessions.revoke_own(s, attacker, victim_session))
+        db.run(lambda s: devices.revoke_own(s, attacker, victim_session))
     assert db_state() == before
 
 
 def test_revoking_an_unknown_session_id_is_refused(db, make_user):
     with pytest.raises(NotAuthorized):
-        db.run(lambda s: sessions.revoke_own(s, make_user(), "f" * 32))
+        db.run(lambda s: devices.revoke_own(s, make_user(), "f" * 32))
 
 
 # --- active(): the device list --------------------------------------------------------------
@@ -377,11 +376,11 @@ def test_active_lists_only_the_users_live_sessions(db, make_user):
     now = utcnow()
     live, _ = login(db, user_id, now=now)
     revoked, _ = login(db, user_id, now=now)
-    db.run(lambda s: sessions.revoke(s, revoked, "logged out"))
+    db.run(lambda s: devices.revoke(s, revoked, "logged out"))
     login(db, user_id, now=now - LIFETIMES.idle - timedelta(minutes=1))  # idle: ended
     login(db, make_user(), now=now)  # someone else's
     with db.read() as session:
-        listed = sessions.active(session, user_id, LIFETIMES, now=now)
+        listed = devices.active(session, user_id, LIFETIMES, now=now)
     assert [device.id for device in listed] == [live]
 
 
@@ -390,7 +389,7 @@ def test_active_lists_the_most_recently_used_session_first(db, make_user):
     older, _ = login(db, user_id, now=T0)
     newer, _ = login(db, user_id, now=T0 + timedelta(minutes=5))
     with db.read() as session:
-        listed = sessions.active(session, user_id, LIFETIMES, now=T0 + timedelta(minutes=10))
+        listed = devices.active(session, user_id, LIFETIMES, now=T0 + timedelta(minutes=10))
     assert [device.id for device in listed] == [newer, older]
 
 
@@ -399,7 +398,7 @@ def test_active_reports_when_each_session_started_and_was_last_used(db, make_use
     _, r1 = login(db, user_id, now=T0 - timedelta(hours=2))
     rotate(db, r1, now=T0 - timedelta(hours=1))
     with db.read() as session:
-        [device] = sessions.active(session, user_id, LIFETIMES, now=T0)
+        [device] = devices.active(session, user_id, LIFETIMES, now=T0)
     assert (device.created_at, device.last_used_at) == (T0 - timedelta(hours=2), T0 - timedelta(hours=1))
 
 
@@ -407,7 +406,7 @@ def test_active_describes_the_device_from_its_user_agent(db, make_user):
     user_id = make_user()
     login(db, user_id, user_agent=FIREFOX_WINDOWS)
     with db.read() as session:
-        (device,) = sessions.active(session, user_id, LIFETIMES)
+        (device,) = devices.active(session, user_id, LIFETIMES)
     assert device.user_agent == "Firefox on Windows"
 
 
@@ -459,7 +458,7 @@ def test_peek_still_names_the_owner_of_a_token_rotated_a_moment_ago(db, make_use
 
 def test_peek_refuses_a_token_of_a_revoked_session(db, make_user):
     session_id, r1 = login(db, make_user())
-    db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
+    db.run(lambda s: devices.revoke(s, session_id, "logged out"))
     assert peek(db, r1) is None
 
 
@@ -502,12 +501,12 @@ USER_AGENTS = {
 
 @pytest.mark.parametrize("user_agent,expected", USER_AGENTS.items(), ids=list(USER_AGENTS.values()))
 def test_describe_user_agent_names_browser_and_system(user_agent, expected):
-    assert sessions.describe_user_agent(user_agent) == expected
+    assert devices.describe_user_agent(user_agent) == expected
 
 
 @pytest.mark.parametrize("missing", [None, ""])
 def test_describe_user_agent_without_a_header_says_unknown_device(missing):
-    assert sessions.describe_user_agent(missing) == "Unknown device"
+    assert devices.describe_user_agent(missing) == "Unknown device"
 
 
 def test_a_session_without_a_user_agent_stores_none(db, make_user):
@@ -527,18 +526,18 @@ def test_a_session_is_not_live_for_another_user(db, make_user):
     owner, stranger = make_user(), make_user()
     session_id, _ = start(db, owner)
     with db.read() as session:
-        assert sessions.is_live(session, session_id, LIFETIMES, user_id=owner)
-        assert not sessions.is_live(session, session_id, LIFETIMES, user_id=stranger)
+        assert devices.is_live(session, session_id, LIFETIMES, user_id=owner)
+        assert not devices.is_live(session, session_id, LIFETIMES, user_id=stranger)
 
 
 def test_prune_deletes_sessions_ended_over_30_days_ago_with_their_tokens(db, make_user):
     user_id = make_user()
     long_ago = utcnow() - timedelta(days=31)
     old_id, _old_token = login(db, user_id)
-    db.run(lambda s: sessions.revoke(s, old_id, "logged out", now=long_ago))
+    db.run(lambda s: devices.revoke(s, old_id, "logged out", now=long_ago))
     live_id, live_token = login(db, user_id)
     rotate(db, live_token)  # a spent token of a live session: kept for reuse detection
-    pruned = db.run(lambda s: sessions.prune(s, LIFETIMES))
+    pruned = db.run(lambda s: devices.prune(s, LIFETIMES))
     assert pruned == 1
     assert family(db, old_id) is None
     assert family(db, live_id) is not None
@@ -550,13 +549,13 @@ def test_prune_deletes_sessions_ended_over_30_days_ago_with_their_tokens(db, mak
 def test_prune_keeps_recently_ended_sessions(db, make_user):
     user_id = make_user()
     session_id, _ = login(db, user_id)
-    db.run(lambda s: sessions.revoke(s, session_id, "logged out"))
-    assert db.run(lambda s: sessions.prune(s, LIFETIMES)) == 0
+    db.run(lambda s: devices.revoke(s, session_id, "logged out"))
+    assert db.run(lambda s: devices.prune(s, LIFETIMES)) == 0
     assert family(db, session_id) is not None
 
 
 def prune(db, lifetimes: Lifetimes = LIFETIMES, *, now=None) -> int:
-    return db.run(lambda s: sessions.prune(s, lifetimes, now=now))
+    return db.run(lambda s: devices.prune(s, lifetimes, now=now))
 
 
 # Sessions that end by expiring only: the idle time is far longer than the lifetime.

@@ -14,17 +14,18 @@ import argon2
 import pytest
 from sqlalchemy import func, select, update
 
-from textedit_core import passwords, sessions, signin, throttle, tokens
-from textedit_core.coltypes import utcnow
+from tests.core.conftest import KNOWN_PASSWORD
 from textedit_core.errors import (
     AuthenticationFailed,
     LoginThrottled,
     NotAuthorized,
     ValidationError,
 )
-from textedit_core.models import AuthSession, User
-
-from .conftest import KNOWN_PASSWORD
+from textedit_core.identity import devices as sessions
+from textedit_core.identity import passwords, throttle, tokens
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import AuthSession, User
+from textedit_core.usecases import signin
 
 NEW_PASSWORD = "copper kettle winter sonnet"
 SESSION_ENDED = "Your session has ended"

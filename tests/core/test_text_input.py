@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import pytest
 
-from textedit_core import audit, billing, directory, ledger, passwords, signin
-from textedit_core.actor import Actor
-from textedit_core.directory import UserQuery
-from textedit_core.editing import start_edit, validate_text
+from tests.core.conftest import KNOWN_PASSWORD
+from textedit_core.billing import ledger as billing
+from textedit_core.editing.jobs import start_edit, validate_text
 from textedit_core.errors import ValidationError
-from textedit_core.ledger import TxFilter
-from textedit_core.models import Role
-from textedit_core.text_input import check_characters
-
-from .conftest import KNOWN_PASSWORD
+from textedit_core.identity import passwords
+from textedit_core.identity.actor import Actor
+from textedit_core.infra.models import Role
+from textedit_core.infra.text_input import check_characters
+from textedit_core.reports import audit, transactions, users
+from textedit_core.reports.transactions import TxFilter
+from textedit_core.reports.users import UserQuery
+from textedit_core.usecases import signin
 
 NUL_MESSAGE = r"contains a control character \(U\+0000\), which cannot be used\. Remove it and try again\."
 
@@ -83,18 +85,18 @@ def test_the_password_policy_refuses_a_nul():
 
 def test_staff_search_with_a_nul_is_refused(db, admin_id):
     with db.read() as session, pytest.raises(ValidationError, match="^Search " + NUL_MESSAGE):
-        directory.search_users(session, admin_id, UserQuery(search="amy\x00"))
+        users.search_users(session, admin_id, UserQuery(search="amy\x00"))
 
 
 def test_transaction_filter_with_a_nul_in_the_user_email_is_refused(db, admin_id):
     with db.read() as session, pytest.raises(ValidationError, match="^User email " + NUL_MESSAGE):
-        ledger.search(session, admin_id, TxFilter(user_email="amy@example.com\x00"))
+        transactions.search(session, admin_id, TxFilter(user_email="amy@example.com\x00"))
 
 
 def test_transaction_filter_with_a_nul_in_a_currency_is_refused(db, admin_id):
     # The export route takes currencies from the URL, not from the page's fixed list.
     with db.read() as session, pytest.raises(ValidationError, match="^Currency " + NUL_MESSAGE):
-        ledger.totals(session, admin_id, TxFilter(currencies=("US\x00",)))
+        transactions.totals(session, admin_id, TxFilter(currencies=("US\x00",)))
 
 
 def test_audit_log_filter_with_a_nul_in_the_email_is_refused(db, admin_id):

@@ -18,17 +18,17 @@ import argon2
 import pytest
 from sqlalchemy import func, select, update
 
-from textedit_core import passwords, sessions, signin, throttle
-from textedit_core.coltypes import utcnow
+from tests.core.conftest import KNOWN_PASSWORD, LIFETIMES
 from textedit_core.errors import (
     AuthenticationFailed,
     LoginThrottled,
     ValidationError,
     WrongCurrentPassword,
 )
-from textedit_core.models import AuthSession, User
-
-from .conftest import KNOWN_PASSWORD, LIFETIMES
+from textedit_core.identity import devices, passwords, throttle
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import AuthSession, User
+from textedit_core.usecases import signin
 
 T0 = utcnow().replace(microsecond=0)
 KEY = "amy@example.com"
@@ -370,7 +370,7 @@ def test_the_right_password_is_refused_once_parallel_wrong_ones_reach_the_lock(s
 
 def test_parallel_wrong_current_passwords_reach_the_check_five_times(svc, make_user, parallel):
     user_id = cheap_user(svc, make_user)
-    device = svc.db.run(lambda s: sessions.start(s, s.get(User, user_id), LIFETIMES)[0].id)
+    device = svc.db.run(lambda s: devices.start(s, s.get(User, user_id), LIFETIMES)[0].id)
 
     def change() -> object:
         return signin.change_password(svc, user_id, device, WRONG, NEW_PASSWORD)
@@ -395,7 +395,7 @@ def test_a_right_current_password_with_a_refused_new_one_gives_the_attempt_back(
 
 def test_a_password_change_clears_the_account_count(svc, make_user):
     user_id = cheap_user(svc, make_user)
-    device = svc.db.run(lambda s: sessions.start(s, s.get(User, user_id), LIFETIMES)[0].id)
+    device = svc.db.run(lambda s: devices.start(s, s.get(User, user_id), LIFETIMES)[0].id)
     fail_at(svc, utcnow(), times=4)
     signin.change_password(svc, user_id, device, KNOWN_PASSWORD, NEW_PASSWORD)
     assert failures(svc, throttle.ACCOUNT, KEY) == 0

@@ -11,12 +11,12 @@ import jwt
 import pytest
 from sqlalchemy import delete, update
 
-from textedit_core import auth, sessions, signin, tokens
-from textedit_core.coltypes import utcnow
+from tests.core.conftest import LIFETIMES, SECRET
 from textedit_core.errors import AuthenticationFailed
-from textedit_core.models import Role, User
-
-from .conftest import LIFETIMES, SECRET
+from textedit_core.identity import accounts, devices, tokens
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import Role, User
+from textedit_core.usecases import signin
 
 SESSION_ENDED = "Your session has ended"
 OTHER_SECRET = b"another-secret-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKL"
@@ -197,7 +197,7 @@ def token_for(db, user_id: int) -> str:
 
     def work(session) -> str:
         user = session.get(User, user_id)
-        family, _code = sessions.start(session, user, LIFETIMES)
+        family, _code = devices.start(session, user, LIFETIMES)
         return tokens.issue_access_token(user.id, user.token_version, family.id, SECRET, 15)
 
     return db.run(work)
@@ -205,7 +205,7 @@ def token_for(db, user_id: int) -> str:
 
 def user_for(db, token: str) -> User:
     with db.read() as session:
-        return auth.user_from_access_token(session, token, SECRET)
+        return accounts.user_from_access_token(session, token, SECRET)
 
 
 def test_a_valid_token_gives_its_user(db, make_user):
@@ -249,7 +249,7 @@ def test_a_token_of_a_demoted_admin_is_refused_once_the_version_is_bumped(db, ma
 def test_a_token_issued_before_a_promotion_is_refused(db, make_user):
     user_id = make_user("dave@example.com")
     token = token_for(db, user_id)
-    db.run(lambda s: auth.create_admin(s, "dave@example.com", None, promote_existing=True))
+    db.run(lambda s: accounts.create_admin(s, "dave@example.com", None, promote_existing=True))
     with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
         user_for(db, token)
     assert user_for(db, token_for(db, user_id)).is_admin
@@ -257,8 +257,8 @@ def test_a_token_issued_before_a_promotion_is_refused(db, make_user):
 
 def test_a_refresh_token_presented_as_an_access_token_is_refused(db, make_user):
     def work(session) -> str:
-        _family, code = sessions.start(session, session.get(User, make_user()), LIFETIMES)
-        return sessions.redeem_handoff(session, code, LIFETIMES).refresh_token
+        _family, code = devices.start(session, session.get(User, make_user()), LIFETIMES)
+        return devices.redeem_handoff(session, code, LIFETIMES).refresh_token
 
     refresh_token = db.run(work)
     assert_refused(refresh_token)
@@ -277,7 +277,7 @@ def test_current_accepts_a_token_of_a_live_device_session(svc, make_user):
 def test_current_refuses_a_token_whose_device_session_was_revoked(svc, make_user):
     token = token_for(svc.db, make_user())
     session_id = tokens.decode_access_token(token, SECRET).session_id
-    svc.db.run(lambda s: sessions.revoke(s, session_id, "test"))
+    svc.db.run(lambda s: devices.revoke(s, session_id, "test"))
     with pytest.raises(AuthenticationFailed, match=SESSION_ENDED):
         signin.current(svc, token)
 

@@ -1,4 +1,4 @@
-"""The transaction row described once (textedit_core.txcolumns) drives the exports, and the
+"""The transaction row described once (textedit_core.reports.txcolumns) drives the exports, and the
 transaction filter has one query-string form (ledger.TxFilter), shared by the page's export
 links, serve.py's export route and the command line."""
 
@@ -12,9 +12,9 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from textedit_core.errors import ValidationError
-from textedit_core.exports import XLSX_HEADER, write_csv
-from textedit_core.ledger import ExportRow, TxFilter, TxRow
-from textedit_core.txcolumns import TX_COLUMNS, ColumnType
+from textedit_core.reports.exports import XLSX_HEADER, write_csv
+from textedit_core.reports.transactions import ExportRow, TxFilter, TxRow
+from textedit_core.reports.txcolumns import TX_COLUMNS, ColumnType
 
 NAMES = [
     "id",

@@ -11,14 +11,14 @@ from decimal import Decimal
 
 import pytest
 
+from tests.core.conftest import KNOWN_PASSWORD
+from tests.core.test_signin import SESSION_ENDED, open_device
 from tests.ollama_standin import Reply
-from textedit_core import billing, directory, signin
+from textedit_core.billing import ledger
 from textedit_core.errors import AccountBlocked, AuthenticationFailed, NotAuthorized, ValidationError
-from textedit_core.models import Role, TxKind, TxStatus
-from textedit_core.usecases import account, admin, editor, staff, wallet
-
-from .conftest import KNOWN_PASSWORD
-from .test_signin import SESSION_ENDED, open_device
+from textedit_core.infra.models import Role, TxKind, TxStatus
+from textedit_core.reports import users
+from textedit_core.usecases import account, admin, editor, signin, staff, wallet
 
 NEW_PASSWORD = "copper kettle winter sonnet"
 TEXT = "Their going to the libary tomorow."
@@ -82,9 +82,9 @@ def test_wallet_overview_shows_balance_rate_and_own_history(svc, member, make_us
     assert [(e.kind, e.tokens, e.status) for e in view.history] == [("topup", 5, "success")]
 
 
-def wallet_rate(svc) -> billing.Rate:
+def wallet_rate(svc) -> ledger.Rate:
     with svc.db.read() as session:
-        return billing.current_rate(session)
+        return ledger.current_rate(session)
 
 
 def test_a_top_up_credits_the_confirmed_preview_once_per_key(svc, member):
@@ -121,7 +121,7 @@ def test_a_top_up_by_a_user_blocked_meanwhile_writes_nothing(svc, member, boss, 
 
 def test_the_preview_is_the_billing_quote(svc, member):
     rate = wallet.overview(svc, member[1]).rate
-    assert wallet.preview("2.00", rate) == billing.quote_topup("2.00", rate)
+    assert wallet.preview("2.00", rate) == ledger.quote_topup("2.00", rate)
     with pytest.raises(ValidationError, match="at most 2 decimal places"):
         wallet.preview("1.999", rate)
 
@@ -167,7 +167,7 @@ def test_changing_the_password_keeps_this_device_and_ends_the_others(svc, member
 
 # --- staff reads ------------------------------------------------------------------------------
 
-QUERY = directory.UserQuery("example.com", None, None, "email", False, 1, 50)
+QUERY = users.UserQuery("example.com", None, None, "email", False, 1, 50)
 TODAY = date.today()
 
 
@@ -225,7 +225,7 @@ def test_an_admin_sets_roles_blocks_and_adjusts(svc, member, boss):
         signin.current(svc, token)  # blocking ended the user's sessions
     assert admin.set_blocked(svc, boss[1], user_id, False).blocked is False
     with svc.db.read() as session:
-        assert billing.balance_of(session, user_id) == 7
+        assert ledger.balance_of(session, user_id) == 7
 
 
 def test_an_admin_changes_the_rate_and_sees_its_history(svc, boss):
@@ -297,8 +297,8 @@ def test_an_edit_charges_one_token_and_settles(make_services, make_user, fund, s
     assert "".join(job.stream()) == "They're going to the library tomorrow."
     assert job.result.charged
     with svc.db.read() as session:
-        assert billing.balance_of(session, user_id) == 1
-        (charge,) = [t for t in billing.user_transactions(session, user_id) if t.kind == TxKind.CHARGE.value]
+        assert ledger.balance_of(session, user_id) == 1
+        (charge,) = [t for t in ledger.user_transactions(session, user_id) if t.kind == TxKind.CHARGE.value]
         assert charge.status == TxStatus.SUCCESS.value
 
 

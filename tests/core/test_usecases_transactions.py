@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.core.test_signin import open_device
 from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError
-from textedit_core.ledger import TxFilter
-from textedit_core.models import Role
+from textedit_core.infra.models import Role
+from textedit_core.reports.transactions import TxFilter
 from textedit_core.usecases import transactions
-
-from .test_signin import open_device
 
 
 @pytest.fixture

@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from tests.ollama_standin import OllamaStandIn
-from textedit_core import auth, billing, migrate, sessions, tokens
-from textedit_core.config import Settings, resolve_jwt_secret
-from textedit_core.db import Database
-from textedit_core.models import Transaction
+from textedit_core.billing import ledger
+from textedit_core.identity import accounts, devices, tokens
+from textedit_core.infra import migrate
+from textedit_core.infra.config import Settings, resolve_jwt_secret
+from textedit_core.infra.db import Database
+from textedit_core.infra.models import Transaction
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PASSWORD = "violet harbor seventeen lanterns"
@@ -30,44 +32,44 @@ class AppWorld:
         return AppTest.from_file(APP, default_timeout=30)
 
     def user(
-        self, email: str, *, tokens: int = 0, admin: bool = False, role: auth.Role | None = None
-    ) -> auth.Account:
-        role = role or (auth.Role.ADMIN if admin else auth.Role.USER)
-        user = self.db.run(lambda s: auth.register(s, email, PASSWORD, role))
+        self, email: str, *, tokens: int = 0, admin: bool = False, role: accounts.Role | None = None
+    ) -> accounts.Account:
+        role = role or (accounts.Role.ADMIN if admin else accounts.Role.USER)
+        user = self.db.run(lambda s: accounts.register(s, email, PASSWORD, role))
         if tokens:
             self.credit(user.id, tokens)
         with self.db.read() as session:
-            return auth.Account.of(session.get(auth.User, user.id))
+            return accounts.Account.of(session.get(accounts.User, user.id))
 
     def credit(self, user_id: int, tokens: int) -> None:
         def work(session) -> None:
-            rate = billing.current_rate(session)
-            billing.top_up(
-                session, user_id, billing.quote_topup(str(rate.rate * tokens), rate), f"seed-{user_id}"
+            rate = ledger.current_rate(session)
+            ledger.top_up(
+                session, user_id, ledger.quote_topup(str(rate.rate * tokens), rate), f"seed-{user_id}"
             )
 
         self.db.run(work)
 
-    def token_for(self, account: auth.Account, minutes: int = 15) -> str:
+    def token_for(self, account: accounts.Account, minutes: int = 15) -> str:
         """An access token bound to a fresh device session, as a login would give."""
 
         def work(session) -> str:
-            user = session.get(auth.User, account.id)
-            family, _code = sessions.start(session, user, self.settings.lifetimes)
+            user = session.get(accounts.User, account.id)
+            family, _code = devices.start(session, user, self.settings.lifetimes)
             return tokens.issue_access_token(
                 user.id, user.token_version, family.id, resolve_jwt_secret(self.settings), minutes
             )
 
         return self.db.run(work)
 
-    def signed_in(self, account: auth.Account) -> AppTest:
+    def signed_in(self, account: accounts.Account) -> AppTest:
         at = self.app()
         at.session_state["access_token"] = self.token_for(account)
         return at
 
     def balance(self, user_id: int) -> int:
         with self.db.read() as session:
-            return billing.balance_of(session, user_id)
+            return ledger.balance_of(session, user_id)
 
     def transaction_count(self) -> int:
         with self.db.read() as session:

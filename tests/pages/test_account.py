@@ -1,7 +1,7 @@
 """Account page under AppTest: password change and signed-in devices."""
 
 from tests.pages.conftest import PASSWORD
-from textedit_core import auth
+from textedit_core.identity import accounts
 
 NEW_PASSWORD = "quiet river under seven bridges"
 
@@ -21,7 +21,7 @@ def test_change_password_needs_the_current_one(world):
     _change(at, "not my password at all", NEW_PASSWORD)
     assert at.error[0].value == "The current password is not correct."
     with world.db.read() as session:
-        assert auth.verify_credentials(session, "user@example.com", PASSWORD)
+        assert accounts.verify_credentials(session, "user@example.com", PASSWORD)
 
 
 def test_change_password_ends_the_other_sessions_but_not_this_one(world):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from textedit_core import billing
+from textedit_core.billing import ledger
 
 PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 
@@ -47,7 +47,7 @@ def test_admin_sees_users_and_transactions(world):
 
 def _edit_rate(world, at, currency, rate):
     with world.db.read() as session:
-        editor_key = f"rate_editor_{billing.current_rate(session).id}"
+        editor_key = f"rate_editor_{ledger.current_rate(session).id}"
     at.session_state[editor_key] = {
         "edited_rows": {0: {"currency": currency, "rate": rate}},
         "added_rows": [],
@@ -65,8 +65,8 @@ def test_admin_changes_the_rate_and_history_keeps_the_old_one(world):
     _edit_rate(world, at, "EUR", "0.25")
     assert not at.exception
     with world.db.read() as session:
-        rate = billing.current_rate(session)
-        history = billing.rate_history(session)
+        rate = ledger.current_rate(session)
+        history = ledger.rate_history(session)
     assert (rate.currency, str(rate.rate)) == ("EUR", "0.25")
     assert (history[0].old_currency, str(history[0].old_rate)) == ("USD", "0.1")
     assert history[0].changed_by == "boss@example.com"
@@ -89,4 +89,4 @@ def test_bad_rate_gets_a_clear_message_and_changes_nothing(world, currency, rate
     assert message in at.error[0].value
     assert at.button(key="save_rate").disabled
     with world.db.read() as session:
-        assert len(billing.rate_history(session)) == 1
+        assert len(ledger.rate_history(session)) == 1

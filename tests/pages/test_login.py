@@ -44,7 +44,7 @@ def test_wrong_password_and_unknown_email_get_the_same_message(world):
 def _register(world, email, password, repeat=None):
     at = world.app().run()
     at.text_input(key="register_email").input(email)
-    at.text_input(key="register_password").input(password)
+    at.text_input(key="register_new").input(password)
     at.text_input(key="register_repeat").input(password if repeat is None else repeat)
     at.button[1].click().run()
     return at
@@ -55,7 +55,7 @@ def test_registration_signs_the_new_user_in(world):
     assert not at.exception
     assert at.title[0].value == "Editor"
     with world.db.read() as session:
-        from textedit_core.auth import find_user_by_email
+        from textedit_core.identity.accounts import find_user_by_email
 
         assert find_user_by_email(session, "new.writer@example.com").role == "user"
 
@@ -88,7 +88,7 @@ def test_duplicate_email_is_refused_case_insensitively(world):
 def _user_count(world) -> int:
     from sqlalchemy import func, select
 
-    from textedit_core.models import User
+    from textedit_core.infra.models import User
 
     with world.db.read() as session:
         return session.scalar(select(func.count()).select_from(User))

@@ -115,7 +115,7 @@ def test_a_model_server_error_with_a_link_and_an_image_is_shown_escaped(world):
 def test_a_login_page_error_quoting_the_typed_email_is_escaped(world):
     at = world.app().run()
     at.text_input(key="register_email").input("[x](http://evil.example)@x.example")
-    at.text_input(key="register_password").input("violet harbor seventeen lanterns")
+    at.text_input(key="register_new").input("violet harbor seventeen lanterns")
     at.text_input(key="register_repeat").input("violet harbor seventeen lanterns")
     press(at, "Create account")
     assert [e.value for e in at.error] == [

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from textedit_core.models import Role
+from textedit_core.infra.models import Role
 
 STAFF_PAGES = ["app_pages/staff/users.py", "app_pages/staff/transactions.py"]
 

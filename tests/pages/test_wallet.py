@@ -2,8 +2,9 @@
 
 import pytest
 
-from textedit_core import admin as admin_actions
-from textedit_core import billing, sessions
+from textedit_core.billing import ledger
+from textedit_core.identity import devices
+from textedit_core.identity import roles as admin_actions
 
 
 def confirm(at):
@@ -98,7 +99,7 @@ def test_a_click_on_a_preview_made_before_a_rate_change_pays_nothing(world):
     at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("1.00").run()
     assert confirm(at).label == "Pay 1.00 USD for 10 tokens"
-    world.db.run(lambda s: billing.set_rate(s, admin.id, "USD", "0.50"))
+    world.db.run(lambda s: ledger.set_rate(s, admin.id, "USD", "0.50"))
     confirm(at).click().run()
     assert world.balance(account.id) == 0
     assert confirm(at).label == "Pay 1.00 USD for 2 tokens"
@@ -110,7 +111,7 @@ def test_confirm_from_a_tab_whose_sessions_were_all_ended_writes_nothing(world):
     account = world.user("payer@example.com")
     at = world.signed_in(account).switch_page("app_pages/user/wallet.py").run()
     at.text_input(key="topup_amount").input("2.00").run()
-    signin_count = world.db.run(lambda s: sessions.revoke_all(s, account.id, "test"))
+    signin_count = world.db.run(lambda s: devices.revoke_all(s, account.id, "test"))
     assert signin_count == 1
     confirm(at).click().run()
     assert world.balance(account.id) == 0

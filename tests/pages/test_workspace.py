@@ -2,8 +2,8 @@
 
 from urllib.parse import parse_qs, urlsplit
 
-from textedit_core import billing
-from textedit_core.models import Role
+from textedit_core.billing import ledger
+from textedit_core.infra.models import Role
 
 
 def test_users_search_finds_by_part_of_the_email(world):
@@ -38,7 +38,7 @@ def test_admin_adjusts_a_balance_with_a_reason(world):
     assert not at.exception
     assert world.balance(user.id) == 0
     with world.db.read() as session:
-        assert billing.ledger_mismatches(session) == []
+        assert ledger.ledger_mismatches(session) == []
 
 
 def test_an_adjustment_below_zero_or_without_reason_is_refused(world):
@@ -100,13 +100,13 @@ def test_rate_preview_shows_what_100_buys_before_saving(world):
     at.run()
     assert "100.00 EUR now buys 400 tokens" in at.info[0].value
     with world.db.read() as session:
-        assert billing.current_rate(session).currency == "USD"
+        assert ledger.current_rate(session).currency == "USD"
 
 
 def test_audit_log_shows_admin_actions(world):
     admin = world.user("boss@example.com", admin=True)
     user = world.user("user@example.com")
-    world.db.run(lambda s: billing.adjust_balance(s, admin.id, user.id, "7", "Welcome bonus"))
+    world.db.run(lambda s: ledger.adjust_balance(s, admin.id, user.id, "7", "Welcome bonus"))
     at = world.signed_in(admin).switch_page("app_pages/admin/admin.py").run()
     log = at.dataframe[-1].value
     assert list(log["Action"]) == ["balance_adjustment"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from textedit_core import sessions, signin
 from textedit_core.context import Services
+from textedit_core.identity import devices as device_sessions
+from textedit_core.usecases import signin
 from textedit_core.usecases.common import act, read
 
 
@@ -27,7 +28,7 @@ def devices(svc: Services, access_token: str | None) -> list[Device]:
     def work(session, user) -> list[Device]:
         return [
             Device(d.id, d.user_agent, d.ip_address, d.created_at, d.last_used_at, d.id == this_session)
-            for d in sessions.active(session, user.id, svc.settings.lifetimes)
+            for d in device_sessions.active(session, user.id, svc.settings.lifetimes)
         ]
 
     return read(svc, access_token, work)
@@ -35,7 +36,7 @@ def devices(svc: Services, access_token: str | None) -> list[Device]:
 
 def revoke_device(svc: Services, access_token: str | None, session_id: str) -> None:
     """End one of the user's own device sessions (NotAuthorized for anybody else's)."""
-    act(svc, access_token, lambda s, user: sessions.revoke_own(s, user.id, session_id))
+    act(svc, access_token, lambda s, user: device_sessions.revoke_own(s, user.id, session_id))
 
 
 def change_password(svc: Services, access_token: str | None, current_password: str, new_password: str) -> int:

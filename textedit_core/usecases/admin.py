@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from textedit_core import admin, billing, money
+from textedit_core.billing import ledger, money
 from textedit_core.context import Services
 from textedit_core.errors import ValidationError
-from textedit_core.models import Role
+from textedit_core.identity import roles
+from textedit_core.infra.models import Role
 from textedit_core.usecases.common import act, read
 
 # The amount the rate preview prices: "100.00 USD now buys 1,000 tokens".
@@ -38,9 +39,9 @@ class RatePreview:
 
 @dataclass(frozen=True)
 class RateOverview:
-    rate: billing.Rate  # in force
+    rate: ledger.Rate  # in force
     buys: RatePreview  # what PREVIEW_AMOUNT buys at it
-    history: list[billing.RateChange]  # newest first
+    history: list[ledger.RateChange]  # newest first
 
 
 def _changed(user) -> UserChanged:
@@ -49,7 +50,7 @@ def _changed(user) -> UserChanged:
 
 def set_role(svc: Services, access_token: str | None, target_id: int, role: str) -> UserChanged:
     return act(
-        svc, access_token, lambda s, me: _changed(admin.set_role(s, me.id, target_id, role)), Role.ADMIN
+        svc, access_token, lambda s, me: _changed(roles.set_role(s, me.id, target_id, role)), Role.ADMIN
     )
 
 
@@ -58,7 +59,7 @@ def set_blocked(svc: Services, access_token: str | None, target_id: int, blocked
     return act(
         svc,
         access_token,
-        lambda s, me: _changed(admin.set_blocked(s, me.id, target_id, blocked)),
+        lambda s, me: _changed(roles.set_blocked(s, me.id, target_id, blocked)),
         Role.ADMIN,
     )
 
@@ -67,7 +68,7 @@ def adjust_balance(
     svc: Services, access_token: str | None, target_id: int, tokens_raw: object, reason: str
 ) -> Adjusted:
     def work(session, me) -> Adjusted:
-        tx = billing.adjust_balance(session, me.id, target_id, tokens_raw, reason)
+        tx = ledger.adjust_balance(session, me.id, target_id, tokens_raw, reason)
         return Adjusted(tx.id, tx.tokens)
 
     return act(svc, access_token, work, Role.ADMIN)
@@ -75,7 +76,7 @@ def adjust_balance(
 
 def _preview(currency: str, rate: Decimal) -> RatePreview:
     try:
-        quote = billing.quote_topup(PREVIEW_AMOUNT, billing.Rate(id=0, currency=currency, rate=rate))
+        quote = ledger.quote_topup(PREVIEW_AMOUNT, ledger.Rate(id=0, currency=currency, rate=rate))
     except ValidationError:  # the amount does not buy a single token at this rate
         return RatePreview(currency, rate, PREVIEW_AMOUNT, 0)
     return RatePreview(currency, rate, PREVIEW_AMOUNT, quote.tokens)
@@ -88,17 +89,17 @@ def rate_preview(currency_raw: object, rate_raw: object) -> RatePreview:
 
 def rate_overview(svc: Services, access_token: str | None) -> RateOverview:
     def work(session, _me) -> RateOverview:
-        rate = billing.current_rate(session)
-        return RateOverview(rate, _preview(rate.currency, rate.rate), billing.rate_history(session))
+        rate = ledger.current_rate(session)
+        return RateOverview(rate, _preview(rate.currency, rate.rate), ledger.rate_history(session))
 
     return read(svc, access_token, work, Role.ADMIN)
 
 
-def set_rate(svc: Services, access_token: str | None, currency_raw: object, rate_raw: object) -> billing.Rate:
+def set_rate(svc: Services, access_token: str | None, currency_raw: object, rate_raw: object) -> ledger.Rate:
     """A new rate for new top-ups (audited); past top-ups keep theirs."""
     return act(
         svc,
         access_token,
-        lambda s, me: billing.set_rate(s, me.id, currency_raw, rate_raw),
+        lambda s, me: ledger.set_rate(s, me.id, currency_raw, rate_raw),
         Role.ADMIN,
     )

@@ -7,10 +7,10 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from textedit_core import signin
-from textedit_core.actor import require_actor
 from textedit_core.context import Services
-from textedit_core.models import Role, User
+from textedit_core.identity.actor import require_actor
+from textedit_core.infra.models import Role, User
+from textedit_core.usecases import signin
 
 T = TypeVar("T")
 

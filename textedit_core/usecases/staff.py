@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from textedit_core import audit, directory
-from textedit_core import dashboard as figures
 from textedit_core.context import Services
-from textedit_core.models import STAFF_ROLES
-from textedit_core.paging import Page
+from textedit_core.infra.models import STAFF_ROLES
+from textedit_core.reports import audit, users
+from textedit_core.reports import dashboard as figures
+from textedit_core.reports.paging import Page
 from textedit_core.usecases.common import read
 
 
-def search_users(
-    svc: Services, access_token: str | None, query: directory.UserQuery
-) -> Page[directory.UserRow]:
-    return read(svc, access_token, lambda s, user: directory.search_users(s, user.id, query), *STAFF_ROLES)
+def search_users(svc: Services, access_token: str | None, query: users.UserQuery) -> Page[users.UserRow]:
+    return read(svc, access_token, lambda s, user: users.search_users(s, user.id, query), *STAFF_ROLES)
 
 
 @dataclass(frozen=True)

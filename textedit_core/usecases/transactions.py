@@ -7,14 +7,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from textedit_core import exports, ledger, signin
-from textedit_core.coltypes import utcnow
 from textedit_core.context import Services
 from textedit_core.errors import NotAuthorized
-from textedit_core.ledger import TxFilter
-from textedit_core.models import STAFF_ROLES
-from textedit_core.paging import Page
-from textedit_core.txcolumns import RowValues
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import STAFF_ROLES
+from textedit_core.reports import exports, transactions
+from textedit_core.reports.paging import Page
+from textedit_core.reports.transactions import TxFilter
+from textedit_core.reports.txcolumns import RowValues
+from textedit_core.usecases import signin
 from textedit_core.usecases.common import read
 
 EXPORT_REFUSED = "Log in as an admin to export transactions."
@@ -22,13 +23,13 @@ EXPORT_REFUSED = "Log in as an admin to export transactions."
 
 @dataclass(frozen=True)
 class Search:
-    page: Page[RowValues]  # ledger.TxRow rows, newest first
-    totals: ledger.Totals
+    page: Page[RowValues]  # transactions.TxRow rows, newest first
+    totals: transactions.Totals
 
 
 def currencies(svc: Services, access_token: str | None) -> list[str]:
     """The currencies the page's filter offers (staff only)."""
-    return read(svc, access_token, lambda session, _user: ledger.currencies(session), *STAFF_ROLES)
+    return read(svc, access_token, lambda session, _user: transactions.currencies(session), *STAFF_ROLES)
 
 
 def search(
@@ -38,8 +39,8 @@ def search(
 
     def work(session, user) -> Search:
         return Search(
-            ledger.search(session, user.id, flt, page, page_size),
-            ledger.totals(session, user.id, flt),
+            transactions.search(session, user.id, flt, page, page_size),
+            transactions.totals(session, user.id, flt),
         )
 
     return read(svc, access_token, work, *STAFF_ROLES)

@@ -1,0 +1,422 @@
+"""The ledger's write side: rates, top-ups, per-request charges with refunds, adjustments.
+
+The rules it keeps are the design overview in the package docstring (billing/__init__.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from textedit_core.billing import money
+from textedit_core.errors import AccountBlocked, InsufficientBalance, NotAuthorized, ValidationError
+from textedit_core.identity.accounts import require_role
+from textedit_core.infra import audit
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import RateSetting, Role, Transaction, TxKind, TxStatus, User
+from textedit_core.infra.text_input import check_characters
+
+MAX_IDEMPOTENCY_KEY = 64
+# How long a charge stays pending without its worker renewing it, when the caller does not say:
+# the app's default model read timeout (120 s), the longest a live call goes without a chunk,
+# plus a minute. The editor passes its own gateway's timeout plus the same minute.
+LEASE_SLACK_SECONDS = 60.0
+DEFAULT_LEASE_SECONDS = 120.0 + LEASE_SLACK_SECONDS
+
+
+@dataclass(frozen=True)
+class Rate:
+    id: int
+    currency: str
+    rate: Decimal  # price of one token
+
+
+@dataclass(frozen=True)
+class TopupQuote:
+    entered: Decimal
+    tokens: int
+    charged: Decimal  # tokens x rate: what the user actually pays
+    rate: Rate
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    user_id: int
+    email: str
+    balance: int
+    ledger_sum: int
+
+
+def current_rate(session: Session) -> Rate:
+    row = session.scalars(select(RateSetting).order_by(RateSetting.id.desc()).limit(1)).one()
+    return Rate(id=row.id, currency=row.currency, rate=row.rate)
+
+
+@dataclass(frozen=True)
+class RateChange:
+    changed_at: datetime
+    currency: str
+    rate: Decimal
+    old_currency: str | None
+    old_rate: Decimal | None
+    changed_by: str | None  # email; None for the default shipped with the schema
+
+
+def rate_history(session: Session) -> list[RateChange]:
+    rows = session.execute(
+        select(RateSetting, User.email)
+        .outerjoin(User, User.id == RateSetting.changed_by_id)
+        .order_by(RateSetting.id.desc())
+    )
+    return [
+        RateChange(r.changed_at, r.currency, r.rate, r.old_currency, r.old_rate, email) for r, email in rows
+    ]
+
+
+def set_rate(session: Session, admin_id: int, currency_raw: object, rate_raw: object) -> Rate:
+    require_role(session, admin_id, Role.ADMIN)
+    currency = money.parse_currency(currency_raw)
+    rate = money.parse_rate(rate_raw)
+    current = current_rate(session)
+    if currency == current.currency and rate == current.rate:
+        raise ValidationError("Nothing changed: that is the current currency and rate.")
+    row = RateSetting(
+        currency=currency,
+        rate=rate,
+        old_currency=current.currency,
+        old_rate=current.rate,
+        changed_by_id=admin_id,
+        changed_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        admin_id,
+        audit.RATE_CHANGE,
+        {"old": f"{current.rate:f} {current.currency}", "new": f"{rate.normalize():f} {currency}"},
+    )
+    return Rate(id=row.id, currency=row.currency, rate=row.rate)
+
+
+def quote_topup(amount_raw: object, rate: Rate) -> TopupQuote:
+    """Tokens = floor(amount / rate), at least 1; the user pays tokens x rate (never more than entered)."""
+    amount = money.parse_amount(amount_raw)
+    tokens = int((amount / rate.rate).to_integral_value(rounding=ROUND_FLOOR))
+    if tokens < 1:
+        raise ValidationError(
+            f"The amount is too small: one token costs {money.format_amount(rate.rate)} {rate.currency}."
+        )
+    return TopupQuote(entered=amount, tokens=tokens, charged=tokens * rate.rate, rate=rate)
+
+
+def _existing_by_key(session: Session, user_id: int, key: str) -> Transaction | None:
+    return session.scalar(
+        select(Transaction).where(Transaction.user_id == user_id, Transaction.idempotency_key == key)
+    )
+
+
+def top_up(session: Session, user_id: int, preview: TopupQuote, idempotency_key: str) -> Transaction:
+    """Credit exactly the tokens of the preview the user confirmed. The same key credits once.
+
+    The preview binds the amount, the rate (by its history row) and the tokens: if an admin
+    changed the rate since, or the preview does not match what that amount buys, nothing is
+    credited and the user is asked to look at a new preview.
+    """
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationError("This top-up form has expired. Reload the page and try again.")
+    existing = _existing_by_key(session, user_id, idempotency_key)
+    if existing is not None:
+        return existing
+    rate = current_rate(session)
+    if rate != preview.rate:
+        raise ValidationError("The token rate has just changed. Check the new preview and confirm again.")
+    if quote_topup(preview.entered, rate) != preview:
+        raise ValidationError("This preview is out of date. Check the new preview and confirm again.")
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.TOPUP.value,
+        status=TxStatus.SUCCESS.value,
+        tokens=preview.tokens,
+        amount=preview.charged,
+        currency=rate.currency,
+        rate=rate.rate,
+        idempotency_key=idempotency_key,
+        created_at=utcnow(),
+        settled_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(tx)
+            session.flush()
+    except IntegrityError:
+        # A concurrent request with the same key won the race (PostgreSQL, READ COMMITTED).
+        existing = _existing_by_key(session, user_id, idempotency_key)
+        if existing is None:
+            raise
+        return existing
+    # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
+    credited = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.is_blocked.is_(False))
+            .values(balance=User.balance + preview.tokens)
+        ),
+    )
+    if credited.rowcount != 1:
+        # Raising rolls the whole transaction back, the row above included.
+        raise AccountBlocked()
+    return tx
+
+
+def charge(
+    session: Session, user_id: int, operation: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
+) -> Transaction:
+    """Debit one token atomically and record a pending charge, before the model is called.
+
+    The charge is leased to its worker for `lease_seconds`; see `renew_lease` and `reconcile`.
+    """
+    debited = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
+            .values(
+                balance=User.balance - 1,
+                requests_count=User.requests_count + 1,
+                tokens_spent=User.tokens_spent + 1,
+            )
+        ),
+    )
+    if debited.rowcount != 1:
+        if session.scalar(select(User.is_blocked).where(User.id == user_id)):
+            raise AccountBlocked()
+        raise InsufficientBalance()
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.CHARGE.value,
+        status=TxStatus.PENDING.value,
+        tokens=-1,
+        operation=operation,
+        created_at=utcnow(),
+        lease_until=utcnow() + timedelta(seconds=lease_seconds),
+    )
+    session.add(tx)
+    session.flush()
+    return tx
+
+
+def _pending_charge(charge_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Transaction.id == charge_id,
+        Transaction.kind == TxKind.CHARGE.value,
+        Transaction.status == TxStatus.PENDING.value,
+    )
+
+
+def renew_lease(session: Session, charge_id: int, lease_seconds: float) -> bool:
+    """Keep a pending charge from the reconciler for `lease_seconds` more. False if it is no
+    longer pending: the reconciler took it for dead and refunded it."""
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Transaction)
+            .where(*_pending_charge(charge_id))
+            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+        ),
+    )
+    return result.rowcount == 1
+
+
+def settle(session: Session, charge_id: int) -> bool:
+    """Mark a pending charge as paid. False if it was already settled or refunded."""
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Transaction)
+            .where(Transaction.id == charge_id, Transaction.status == TxStatus.PENDING.value)
+            .values(status=TxStatus.SUCCESS.value, settled_at=utcnow())
+        ),
+    )
+    return result.rowcount == 1
+
+
+def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElement[bool]) -> bool:
+    """Return the token of a pending charge, exactly once. False if it was not pending (or does
+    not meet the extra conditions `only_if`, checked in the same statement)."""
+    now = utcnow()
+    result = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Transaction)
+            .where(*_pending_charge(charge_id), *only_if)
+            .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
+        ),
+    )
+    if result.rowcount != 1:
+        return False
+    charge_row = session.get(Transaction, charge_id)
+    assert charge_row is not None  # the UPDATE above just matched it
+    session.add(
+        Transaction(
+            user_id=charge_row.user_id,
+            kind=TxKind.REFUND.value,
+            status=TxStatus.SUCCESS.value,
+            tokens=1,
+            operation=charge_row.operation,
+            refund_of_id=charge_id,
+            failure=reason[:255],
+            created_at=now,
+            settled_at=now,
+        )
+    )
+    session.execute(
+        update(User)
+        .where(User.id == charge_row.user_id)
+        .values(balance=User.balance + 1, tokens_spent=User.tokens_spent - 1)
+    )
+    return True
+
+
+MAX_ADJUSTMENT = 1_000_000
+
+
+def _parse_adjustment(raw: object) -> int:
+    text = str(raw if raw is not None else "").strip().replace(" ", "")
+    # One optional sign, ASCII digits only: "+-5" and "--5" are refused here, not by int().
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise ValidationError("The adjustment must be a whole number of tokens, like 10 or -5.")
+    # The cap before int(): Python refuses to convert strings of more than 4,300 digits.
+    if len(text.lstrip("+-").lstrip("0")) > len(str(MAX_ADJUSTMENT)):
+        raise ValidationError(f"An adjustment can be at most {MAX_ADJUSTMENT:,} tokens either way.")
+    tokens = int(text)
+    if tokens == 0:
+        raise ValidationError("The adjustment must not be 0.")
+    if abs(tokens) > MAX_ADJUSTMENT:
+        raise ValidationError(f"An adjustment can be at most {MAX_ADJUSTMENT:,} tokens either way.")
+    return tokens
+
+
+def adjust_balance(
+    session: Session, admin_id: int, user_id: int, tokens_raw: object, reason: str
+) -> Transaction:
+    """Grant (+) or remove (-) tokens with a reason: a ledger row of its own kind, audited.
+
+    The balance never goes below zero; admins cannot adjust their own balance.
+    """
+    require_role(session, admin_id, Role.ADMIN)
+    tokens = _parse_adjustment(tokens_raw)
+    reason = check_characters((reason or "").strip(), "Reason")
+    if not reason:
+        raise ValidationError("Give a reason for the adjustment.")
+    if len(reason) > 255:
+        raise ValidationError("The reason can be at most 255 characters.")
+    if user_id == admin_id:
+        raise NotAuthorized("You cannot adjust your own balance: ask another admin.")
+    target = session.get(User, user_id)
+    if target is None:
+        raise ValidationError("That user does not exist.")
+    changed = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.balance + tokens >= 0)
+            .values(balance=User.balance + tokens)
+        ),
+    )
+    if changed.rowcount != 1:
+        raise ValidationError(
+            f"{target.email} has {target.balance:,} tokens: removing {-tokens:,} "
+            "would take the balance below zero."
+        )
+    now = utcnow()
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.ADJUSTMENT.value,
+        status=TxStatus.SUCCESS.value,
+        tokens=tokens,
+        note=reason,
+        actor_id=admin_id,
+        created_at=now,
+        settled_at=now,
+    )
+    session.add(tx)
+    session.flush()
+    audit.record(
+        session,
+        admin_id,
+        audit.BALANCE_ADJUSTMENT,
+        {"tokens": tokens, "reason": reason, "transaction_id": tx.id},
+        target_user_id=user_id,
+    )
+    return tx
+
+
+def _abandoned(older_than_seconds: float) -> ColumnElement[bool]:
+    """A pending charge whose worker is gone: its lease ran out, or (a charge from before
+    leases existed) it is older than `older_than_seconds`."""
+    now = utcnow()
+    return and_(
+        Transaction.kind == TxKind.CHARGE.value,
+        Transaction.status == TxStatus.PENDING.value,
+        or_(
+            Transaction.lease_until < now,
+            and_(
+                Transaction.lease_until.is_(None),
+                Transaction.created_at < now - timedelta(seconds=older_than_seconds),
+            ),
+        ),
+    )
+
+
+def stale_pending_charges(session: Session, older_than_seconds: float) -> list[int]:
+    return list(session.scalars(select(Transaction.id).where(_abandoned(older_than_seconds))))
+
+
+def reconcile(session: Session, older_than_seconds: float) -> int:
+    """Refund every pending charge whose worker stopped renewing its lease (a crash, a killed
+    process), and lease-less charges older than `older_than_seconds`. A live call keeps its
+    charge however long it runs."""
+    stale = stale_pending_charges(session, older_than_seconds)
+    # The condition again in the refund itself: a worker may renew between the two statements.
+    return sum(
+        refund(session, charge_id, "interrupted: refunded by the reconciler", _abandoned(older_than_seconds))
+        for charge_id in stale
+    )
+
+
+def ledger_mismatches(session: Session) -> list[LedgerMismatch]:
+    sums = (
+        select(Transaction.user_id, func.coalesce(func.sum(Transaction.tokens), 0).label("total"))
+        .group_by(Transaction.user_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(User.id, User.email, User.balance, func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sums.c.user_id == User.id)
+        .where(User.balance != func.coalesce(sums.c.total, 0))
+    )
+    return [LedgerMismatch(*row) for row in rows]
+
+
+def user_transactions(session: Session, user_id: int, limit: int = 200) -> list[Transaction]:
+    return list(
+        session.scalars(
+            select(Transaction)
+            .where(Transaction.user_id == user_id)
+            .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def balance_of(session: Session, user_id: int) -> int:
+    return session.scalar(select(User.balance).where(User.id == user_id)) or 0

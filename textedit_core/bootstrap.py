@@ -1,0 +1,88 @@
+"""Start-up: migrate, refund what a crash left pending, prune, seed the admin, build the Services."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from textedit_core.billing import ledger
+from textedit_core.billing.reconciler import start_reconciler
+from textedit_core.context import Services
+from textedit_core.editing.gateway import gateway_for
+from textedit_core.errors import AdminEmailTaken
+from textedit_core.identity import accounts, devices, throttle
+from textedit_core.infra import migrate
+from textedit_core.infra.config import Settings, resolve_jwt_secret
+from textedit_core.infra.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class StartupRefused(RuntimeError):
+    """The configuration asks for something unsafe, so the app does not start."""
+
+
+def seed_admin(db: Database, settings: Settings) -> None:
+    """Create the configured admin if missing; an existing admin is left as it is.
+
+    An existing non-admin account on the address stops the start: whoever registered it would
+    otherwise become admin, or the operator would believe an admin exists that does not.
+    """
+    email, password = settings.admin_email, settings.admin_password
+    if not (email and password):
+        return
+
+    def work(session) -> None:
+        _user, outcome = accounts.create_admin(session, email, password, promote_existing=False)
+        if outcome is accounts.AdminOutcome.CREATED:
+            log.info("created admin %s from configuration", email)
+
+    try:
+        db.run(work)
+    except AdminEmailTaken as error:
+        raise StartupRefused(
+            f"TEXTEDIT_ADMIN_EMAIL: {error} Refusing to start. Set TEXTEDIT_ADMIN_EMAIL to "
+            "another address, or make that account an admin deliberately (it keeps its own "
+            f"password): python -m textedit_core create-admin --email {error.email} "
+            "--promote-existing"
+        ) from None
+
+
+def start(settings: Settings) -> Services:
+    """Migrate, refund charges left pending by a crash, seed the admin, and keep refunding
+    them while the process runs. Safe to run repeatedly."""
+    secret = resolve_jwt_secret(settings)
+    db = Database(settings.database_url)
+    migrate.upgrade(db)
+    refunded = db.run(lambda s: ledger.reconcile(s, settings.stale_charge_seconds))
+    if refunded:
+        log.warning("refunded %d charges left pending by an earlier crash", refunded)
+    db.run(lambda s: devices.prune(s, settings.lifetimes) + throttle.prune(s))
+    seed_admin(db, settings)
+    gateway = gateway_for(
+        settings.ollama_host,
+        settings.model,
+        settings.ollama_timeout,
+        settings.ollama_connect_timeout,
+        settings.num_ctx,
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        gateway=gateway,
+        jwt_secret=secret,
+        reconciler=start_reconciler(db, settings),
+    )
+
+
+_started: dict[Settings, Services] = {}
+_started_lock = threading.Lock()
+
+
+def shared(settings: Settings) -> Services:
+    """The process's Services for these settings, started once: serve.py's routes and the pages
+    use the same engine, gateway and reconciler."""
+    with _started_lock:
+        if settings not in _started:
+            _started[settings] = start(settings)
+        return _started[settings]

@@ -1,0 +1,270 @@
+"""Accounts: registration, login, access tokens and the current user."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, cast
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from textedit_core.errors import (
+    ACCOUNT_BLOCKED,
+    AdminEmailTaken,
+    AuthenticationFailed,
+    EmailTaken,
+    NotAuthorized,
+    ValidationError,
+    WrongCurrentPassword,
+)
+from textedit_core.identity import passwords, tokens
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import STAFF_ROLES, Role, User
+from textedit_core.infra.text_input import check_characters
+
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(frozen=True)
+class Account:
+    """The signed-in user as pages see it: plain values, read fresh on every page run."""
+
+    id: int
+    email: str
+    role: str
+    balance: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins and moderators: they may see the users and transactions."""
+        return self.role in {role.value for role in STAFF_ROLES}
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(id=user.id, email=user.email, role=user.role, balance=user.balance)
+
+
+def normalize_email(raw: str) -> str:
+    """Trimmed, syntax-checked email as the user typed it (domain lower-cased)."""
+    email = (raw or "").strip()
+    if not email:
+        raise ValidationError("Enter your email address.")
+    if len(email) > MAX_EMAIL_LENGTH:
+        raise ValidationError(f"Email is too long: at most {MAX_EMAIL_LENGTH} characters.")
+    try:
+        result = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValidationError(f"That email address is not valid: {error}") from error
+    return result.normalized
+
+
+def email_key(email: str) -> str:
+    return email.casefold()
+
+
+def lookup_key(raw_email: str) -> str:
+    """The key an email is stored under, normalised the way registration normalises it."""
+    check_characters(raw_email or "", "Email")
+    try:
+        return email_key(normalize_email(raw_email))
+    except ValidationError:
+        return email_key((raw_email or "").strip())
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email_key == lookup_key(email)))
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A validated registration with its password already hashed (slow work, done outside
+    any write transaction so it never holds the database's write lock)."""
+
+    email: str
+    password_hash: str
+
+
+def prepare_registration(email: str, password: str) -> NewAccount:
+    clean_email = normalize_email(email)
+    clean_password = passwords.check_policy(password, clean_email)
+    return NewAccount(clean_email, passwords.hash_password(clean_password))
+
+
+def register(session: Session, email: str, password: str, role: Role = Role.USER) -> User:
+    return create_user(session, prepare_registration(email, password), role)
+
+
+def create_user(session: Session, new: NewAccount, role: Role = Role.USER) -> User:
+    clean_email = new.email
+    if find_user_by_email(session, clean_email) is not None:
+        raise EmailTaken("An account with this email already exists. Log in instead.")
+    user = User(
+        email=clean_email,
+        email_key=email_key(clean_email),
+        password_hash=new.password_hash,
+        role=role.value,
+        is_blocked=False,
+        token_version=0,
+        balance=0,
+        created_at=utcnow(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as error:
+        # A concurrent registration of the same email won the race (PostgreSQL, READ COMMITTED).
+        if find_user_by_email(session, clean_email) is None:
+            raise
+        raise EmailTaken("An account with this email already exists. Log in instead.") from error
+    return user
+
+
+@dataclass(frozen=True)
+class Verified:
+    user_id: int
+    password_hash: str  # the stored hash this check verified against
+    new_hash: str | None  # set when the stored hash used weaker parameters than today's
+
+
+@dataclass(frozen=True)
+class StoredCredentials:
+    user_id: int
+    password_hash: str
+    is_blocked: bool
+
+
+def stored_credentials(session: Session, email: str) -> StoredCredentials | None:
+    user = find_user_by_email(session, email or "")
+    return StoredCredentials(user.id, user.password_hash, user.is_blocked) if user else None
+
+
+def check_credentials(stored: StoredCredentials | None, password: str) -> Verified:
+    """Check the password (equal work for unknown emails). Raises one generic AuthenticationFailed.
+
+    Needs no database: callers run it after closing their transaction, so a login waiting for
+    a free Argon2 slot (~0.2 s of CPU each) holds no pooled connection.
+    """
+    ok = passwords.verify(stored.password_hash if stored else None, password or "")
+    if stored is None or not ok:
+        raise AuthenticationFailed()
+    if stored.is_blocked:
+        raise AuthenticationFailed(ACCOUNT_BLOCKED)
+    new_hash = passwords.hash_password(password) if passwords.needs_rehash(stored.password_hash) else None
+    return Verified(stored.user_id, stored.password_hash, new_hash)
+
+
+def verify_credentials(session: Session, email: str, password: str) -> Verified:
+    return check_credentials(stored_credentials(session, email), password)
+
+
+def record_login(session: Session, verified: Verified) -> User:
+    """Stamp the login and store an upgraded hash, unless the password changed meanwhile."""
+    user = session.get(User, verified.user_id)
+    if user is None or user.is_blocked or user.password_hash != verified.password_hash:
+        raise AuthenticationFailed()
+    if verified.new_hash is not None:
+        user.password_hash = verified.new_hash
+    user.last_login_at = utcnow()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The user for these credentials, or AuthenticationFailed with one generic message."""
+    return record_login(session, verify_credentials(session, email, password))
+
+
+def user_for_claims(session: Session, claims: tokens.AccessClaims) -> User:
+    """Re-read the token's user, so a blocked, demoted or deleted user loses access at once."""
+    user = session.get(User, claims.user_id)
+    if user is None or user.token_version != claims.token_version:
+        raise AuthenticationFailed("Your session has ended. Please log in again.")
+    if user.is_blocked:
+        raise AuthenticationFailed(ACCOUNT_BLOCKED)
+    return user
+
+
+def user_from_access_token(session: Session, token: str, secret: bytes) -> User:
+    return user_for_claims(session, tokens.decode_access_token(token, secret))
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    user_id: int
+    old_hash: str
+    new_hash: str
+
+
+def prepare_password_change(session: Session, user_id: int, current: str, new: str) -> PasswordChange:
+    """Check the current password and the policy, and hash the new one. Only reads, so callers
+    keep this slow work (~0.6 s) outside any write transaction."""
+    user = session.get(User, user_id)
+    if user is None or not passwords.verify(user.password_hash, current or ""):
+        raise WrongCurrentPassword("The current password is not correct.")
+    clean = passwords.check_policy(new, user.email)
+    if passwords.verify(user.password_hash, clean):
+        raise ValidationError("The new password must differ from the current one.")
+    return PasswordChange(user.id, user.password_hash, passwords.hash_password(clean))
+
+
+def apply_password_change(session: Session, change: PasswordChange) -> None:
+    """Store the new hash, unless the password changed in between (then nothing is written)."""
+    # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
+    stored = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(User)
+            .where(User.id == change.user_id, User.password_hash == change.old_hash)
+            .values(password_hash=change.new_hash)
+        ),
+    )
+    if stored.rowcount != 1:
+        raise ValidationError("Your password was changed elsewhere meanwhile. Try again.")
+
+
+def change_password(session: Session, user_id: int, current: str, new: str) -> None:
+    apply_password_change(session, prepare_password_change(session, user_id, current, new))
+
+
+def require_role(session: Session, user_id: int, *roles: Role) -> User:
+    """The acting user, if they exist, are not blocked and hold one of `roles`."""
+    user = session.get(User, user_id)
+    if user is None or user.is_blocked or user.role not in {r.value for r in roles}:
+        raise NotAuthorized()
+    return user
+
+
+class AdminOutcome(enum.Enum):
+    CREATED = "created"
+    PROMOTED = "promoted"
+    ALREADY_ADMIN = "already admin"
+
+
+def create_admin(
+    session: Session, email: str, password: str | None, *, promote_existing: bool
+) -> tuple[User, AdminOutcome]:
+    """Create an admin with `password`; an existing account becomes admin only if
+    `promote_existing`, and keeps its own password.
+
+    Registration is open and emails are not verified: an existing account with the address may
+    belong to anybody, so promoting it must be asked for explicitly.
+    """
+    user = find_user_by_email(session, email)
+    if user is None:
+        if password is None:
+            raise ValidationError("A password is needed to create a new admin.")
+        return register(session, email, password, role=Role.ADMIN), AdminOutcome.CREATED
+    if user.is_admin:
+        return user, AdminOutcome.ALREADY_ADMIN
+    if not promote_existing:
+        raise AdminEmailTaken(user.email)
+    user.role = Role.ADMIN.value
+    user.token_version += 1
+    return user, AdminOutcome.PROMOTED

@@ -1,0 +1,122 @@
+"""Password policy (length, not composition) and Argon2id hashing."""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from textedit_core.errors import ValidationError
+from textedit_core.infra.text_input import check_characters
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+_COMMON_FILE = Path(__file__).with_name("common_passwords.txt")
+
+# argon2-cffi's defaults are RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
+HASHER = PasswordHasher()
+
+
+class WorkLimiter:
+    """At most `size` callers inside `slot()` at once; the others wait their turn (never fail)."""
+
+    def __init__(self, size: int) -> None:
+        self._slots = threading.BoundedSemaphore(size)
+        self._count = threading.Lock()
+        # How many callers are inside and how many wait, for whoever watches the load.
+        self.running = 0
+        self.waiting = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._count:
+            self.waiting += 1
+        self._slots.acquire()
+        with self._count:
+            self.waiting -= 1
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self._count:
+                self.running -= 1
+            self._slots.release()
+
+
+# Each hash or verify allocates 64 MiB: unbounded, 24 logins at once added ~900 MB to the
+# process. 4 at once cap that at 256 MiB and still keep the CPU busy; the rest queue (~0.2 s each).
+ARGON2_SLOTS = WorkLimiter(4)
+
+
+def normalize(password: str) -> str:
+    return unicodedata.normalize("NFKC", password)
+
+
+def _encodable(text: str) -> bool:
+    """False for text Argon2 cannot take, such as a lone surrogate (not valid UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def check_policy(password: str, email: str) -> str:
+    """Return the normalised password, or raise ValidationError saying what to change."""
+    check_characters(password, "Password")
+    if len(password) > MAX_LENGTH:
+        raise ValidationError(f"Password is too long: at most {MAX_LENGTH} characters.")
+    normalized = normalize(password)
+    if not _encodable(normalized):
+        raise ValidationError("Password contains characters that cannot be used. Retype it.")
+    if len(normalized) < MIN_LENGTH:
+        raise ValidationError(
+            f"Password is too short: use at least {MIN_LENGTH} characters. "
+            "A few unrelated words make a strong, memorable passphrase."
+        )
+    lowered = normalized.casefold()
+    email_key = email.strip().casefold()
+    local_part = email_key.split("@", 1)[0]
+    if email_key and (email_key in lowered or (len(local_part) >= 4 and local_part in lowered)):
+        raise ValidationError("Password must not contain your email address.")
+    if lowered in _common_passwords() or len(set(lowered)) <= 2:
+        raise ValidationError("This password is too common. Choose another one.")
+    return normalized
+
+
+def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
+    with ARGON2_SLOTS.slot():
+        return hasher.hash(normalize(password))
+
+
+# Verified against when the email is unknown, so both failures cost the same work.
+_DUMMY_HASH = HASHER.hash("dummy password for timing equality")
+
+
+def verify(stored_hash: str | None, password: str) -> bool:
+    if len(password) > MAX_LENGTH:
+        return False
+    try:
+        # An empty hash counts as missing: it must not fall through to the dummy and match it.
+        with ARGON2_SLOTS.slot():
+            matches = HASHER.verify(stored_hash or _DUMMY_HASH, normalize(password))
+        return matches and bool(stored_hash)
+    # UnicodeEncodeError: a non-ASCII hash, or a password argon2 cannot encode as UTF-8.
+    except (VerifyMismatchError, VerificationError, InvalidHashError, UnicodeEncodeError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    return HASHER.check_needs_rehash(stored_hash)

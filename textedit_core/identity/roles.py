@@ -1,0 +1,71 @@
+"""Admin actions on users: change a role, block or unblock (audited, effective at once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from textedit_core.errors import NotAuthorized, ValidationError
+from textedit_core.identity import devices
+from textedit_core.identity.accounts import require_role
+from textedit_core.infra import audit
+from textedit_core.infra.models import Role, User
+
+
+def _target(session: Session, actor: User, target_id: int, action: str) -> User:
+    target = session.get(User, target_id)
+    if target is None:
+        raise ValidationError("That user does not exist.")
+    if target.id == actor.id:
+        raise NotAuthorized(f"You cannot {action} yourself.")
+    return target
+
+
+def _ensure_another_admin(session: Session, leaving_id: int) -> None:
+    # FOR UPDATE: two admins demoting each other at once cannot both pass (PostgreSQL);
+    # SQLite's BEGIN IMMEDIATE serialises writers anyway.
+    admins = session.scalars(
+        select(User.id).where(User.role == Role.ADMIN.value, User.is_blocked.is_(False)).with_for_update()
+    ).all()
+    if not any(admin_id != leaving_id for admin_id in admins):
+        raise ValidationError("This is the last active admin: promote another admin first.")
+
+
+def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User:
+    """Change a user's role; their open sessions see it on their next click."""
+    actor = require_role(session, actor_id, Role.ADMIN)
+    try:
+        new_role = Role(role)
+    except ValueError:
+        raise ValidationError(f"Unknown role {role!r}.") from None
+    target = _target(session, actor, target_id, "change the role of")
+    if target.role == new_role.value:
+        raise ValidationError(f"{target.email} is already a {new_role.value}.")
+    if target.is_admin:
+        _ensure_another_admin(session, target.id)
+    old_role = target.role
+    target.role = new_role.value
+    target.token_version += 1
+    audit.record(session, actor.id, audit.ROLE_CHANGE, {"old": old_role, "new": new_role.value}, target.id)
+    return target
+
+
+def set_blocked(session: Session, actor_id: int, target_id: int, blocked: bool) -> User:
+    """Block (ending every session at once) or unblock a user."""
+    actor = require_role(session, actor_id, Role.ADMIN)
+    target = _target(session, actor, target_id, "block" if blocked else "unblock")
+    if target.is_blocked == blocked:
+        raise ValidationError(f"{target.email} is already {'blocked' if blocked else 'active'}.")
+    if blocked and target.is_admin:
+        _ensure_another_admin(session, target.id)
+    target.is_blocked = blocked
+    target.token_version += 1
+    ended = devices.revoke_all(session, target.id, "blocked by an admin") if blocked else 0
+    audit.record(
+        session,
+        actor.id,
+        audit.BLOCK if blocked else audit.UNBLOCK,
+        {"sessions_ended": ended} if blocked else {},
+        target.id,
+    )
+    return target

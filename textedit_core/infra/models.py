@@ -1,0 +1,184 @@
+"""SQLAlchemy 2 typed models. The schema itself is created by the Alembic migrations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from textedit_core.infra.coltypes import Money, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(str, enum.Enum):
+    USER = "user"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+# Staff may look at every user and transaction; only admins may act.
+STAFF_ROLES = (Role.ADMIN, Role.MODERATOR)
+
+
+class TxKind(str, enum.Enum):
+    TOPUP = "topup"
+    CHARGE = "charge"
+    REFUND = "refund"
+    ADJUSTMENT = "adjustment"
+
+
+class TxStatus(str, enum.Enum):
+    SUCCESS = "success"
+    PENDING = "pending"
+    REFUNDED = "refunded"
+
+
+class User(Base):
+    __tablename__ = "users"
+    # The staff Users page sorts and filters by these (migration 0003).
+    __table_args__ = tuple(
+        Index(f"ix_users_{column}", column)
+        for column in ("role", "balance", "created_at", "last_login_at", "requests_count", "tokens_spent")
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    # Lower-cased email: uniqueness is case-insensitive on every database.
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
+    is_blocked: Mapped[bool] = mapped_column(default=False)
+    # Bumped whenever existing access tokens must stop working (role change, block, ...).
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Usage counters kept in step with the ledger by billing (charges and refunds).
+    requests_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    tokens_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN.value
+
+
+class AuthSession(Base):
+    """One signed-in device: a family of refresh tokens. Its id is the access token's `sid`."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoke_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    ip_address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # One-time code that lets the browser fetch its first refresh-token cookie after login.
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    handoff_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RefreshToken(Base):
+    """Opaque refresh token, stored as its SHA-256. Rotated on every use; `rotated_at` marks spent ones."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_session", "session_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("auth_sessions.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins per account (email) and per client (IP), shared by every app process."""
+
+    __tablename__ = "login_throttle"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Transaction(Base):
+    """One ledger row: every balance change is one of these, never an overwrite.
+
+    `tokens` is signed (+N top-up, -1 charge, +1 refund); a user's balance is their sum.
+    """
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_transactions_idempotency"),
+        Index("ix_transactions_user_created", "user_id", "created_at"),
+        Index("ix_transactions_created", "created_at"),
+        Index("ix_transactions_status_kind", "status", "kind"),
+        Index("ix_transactions_kind_created", "kind", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    tokens: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    operation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A refund points at the charge it returns; unique, so a charge is refunded at most once.
+    refund_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("transactions.id"), unique=True, nullable=True
+    )
+    failure: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # Adjustments: the admin's reason, and who made it.
+    note: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Pending charges: the worker streaming the answer keeps pushing this forward; once it has
+    # passed, the worker is dead and the reconciler refunds. None on charges made before 0004.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """One admin action: who, when, what. Written in the same transaction as the action."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_created", "created_at"),
+        Index("ix_audit_log_action_created", "action", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    details: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class RateSetting(Base):
+    """History of the top-up rate: the newest row is in force; rows are never edited."""
+
+    __tablename__ = "rate_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    rate: Mapped[Decimal] = mapped_column(Money)
+    old_currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    old_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
