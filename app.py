@@ -2,19 +2,25 @@
 
 import streamlit as st
 
-from app_pages.components import session, sidebar
+from app_pages.components import narrow, session, sidebar
 from app_pages.components.common import show_flash
 from textedit_core.infra.models import STAFF_ROLES, Role
 
-st.set_page_config(page_title="TextEdit", page_icon="✍️", layout="centered")
+# Staff pages show wide tables and charts; the rest reads better centred.
+WIDE_PAGES = {"dashboard", "users", "transactions", "admin"}
 
 
 def pages_for(role: str | None) -> dict[str, list]:
     """The navigation for a role, in sections: a page a role may not see is not registered."""
     if role is None:
-        return {
-            "": [st.Page("app_pages/public/login.py", title="Log in", icon=":material/login:", default=True)]
-        }
+        login = st.Page("app_pages/public/login.py", title="Log in", icon=":material/login:", default=True)
+        # A deep link (/wallet) opened while signed out shows the login page at that address
+        # instead of "Page not found"; once signed in, the rerun at the same address runs the
+        # page itself (a page is known by its URL path).
+        held = [
+            st.Page("app_pages/public/login.py", title="Log in", url_path=path) for path in signed_in_paths()
+        ]
+        return {"": [login, *held]}
     sections = {
         "Your writing": [
             st.Page("app_pages/user/editor.py", title="Editor", icon=":material/edit_note:", default=True),
@@ -60,11 +66,25 @@ def pages_for(role: str | None) -> dict[str, list]:
     return sections
 
 
+def signed_in_paths() -> list[str]:
+    """The URL paths of every page behind the login (the default page has none of its own)."""
+    every = [page for pages in pages_for(Role.ADMIN.value).values() for page in pages]
+    return [page.url_path for page in every if page.url_path]
+
+
 # Restore the session before st.navigation: a deep link (/admin) only reaches pages registered
 # in this session's first run.
 visitor = session.resolve()
 role = visitor.account.role if visitor.account else visitor.restoring_role
-navigation = st.navigation(pages_for(role))
+navigation = st.navigation(pages_for(role), position="sidebar" if role else "hidden")
+# The layout is set once per run, here, for the page about to run. Set by the page itself after
+# this entrypoint had set another, a click that interrupted a slow page's run could leave the
+# next page in the old layout (Admin -> Transactions shown 736 px wide).
+st.set_page_config(
+    page_title="TextEdit",
+    page_icon="✍️",
+    layout="wide" if navigation.url_path in WIDE_PAGES else "centered",
+)
 
 if visitor.account is None and visitor.restoring_role is not None:
     # Known from the cookie (or an expired token), but not yet verified: the bridge renews the
@@ -78,6 +98,8 @@ if visitor.account is None and visitor.restoring_role is not None:
 
 if visitor.account is not None:
     sidebar.render(visitor.account)
+    narrow.balance_line(visitor.account.balance, visitor.account.email)
+    narrow.close_sidebar_after_navigation(navigation.url_path)
 show_flash()
 navigation.run()
 session.render_bridge()

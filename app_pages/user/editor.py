@@ -55,6 +55,9 @@ text = st.text_area(
     max_chars=limit,
     placeholder="Paste or type the text to improve…",
     help=f"Up to {limit:,} characters. Split longer texts into parts.",
+    # Committed without a rerun: a rerun started by the blur of a click elsewhere (the sidebar's
+    # Wallet, "Top up your wallet") swallowed that click. The text travels with the next rerun.
+    on_change="ignore",
 )
 operation = st.segmented_control(
     "Operation",
@@ -64,7 +67,7 @@ operation = st.segmented_control(
     key="editor_operation",
     required=True,
 )
-st.caption(f"{len(text):,} / {limit:,} characters · 1 token per request")
+st.caption("1 token per request")
 
 if st.button("Run", type="primary", disabled=account.balance <= 0, key="editor_run"):
     try:
