@@ -2,14 +2,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PORT ?= 8501
+# PORT=N picks the port; by default `make run` (8501) and `make demo` (8502) can run side by side.
+RUN_PORT = $(or $(PORT),8501)
+DEMO_PORT = $(or $(PORT),8502)
 # The address the app listens on: this machine only, unless exposed deliberately
 # (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
 TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: run demo bench lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
+.PHONY: messages run demo bench lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
 $(VENV)/.installed: requirements.txt
+	@echo "Installing dependencies into $(VENV) (first run, about 2 minutes)..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
@@ -21,13 +24,13 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m textedit_core migrate
-	$(PY) -m streamlit run serve.py --server.port $(PORT) --server.address $(TEXTEDIT_BIND)
+	$(PY) -m streamlit run serve.py --server.port $(RUN_PORT) --server.address $(TEXTEDIT_BIND)
 
 # A separate demo database with realistic data; never touches the main one.
 DEMO_ENV = TEXTEDIT_DATABASE_URL=sqlite:///demo-data/demo.db TEXTEDIT_DATA_DIR=demo-data TEXTEDIT_DEMO_MODE=true
 demo: $(VENV)/.installed
-	$(DEMO_ENV) $(PY) -m textedit_core seed-demo
-	$(DEMO_ENV) $(PY) -m streamlit run serve.py --server.port $(PORT) --server.address $(TEXTEDIT_BIND)
+	$(DEMO_ENV) $(PY) -m textedit_core seed-demo --port $(DEMO_PORT)
+	$(DEMO_ENV) $(PY) -m streamlit run serve.py --server.port $(DEMO_PORT) --server.address $(TEXTEDIT_BIND)
 
 # Admin queries and exports at 100,000 users / 1,000,000 transactions (BENCH_ARGS=--postgres URL).
 bench: $(VENV)/.installed-dev
@@ -69,3 +72,12 @@ mutate: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache mutants
+
+# Translations: extract every marked string (_, ngettext, N_) and merge it into the Russian
+# catalogue (new entries come in empty; tests/test_translations.py fails until they are filled).
+LOCALE_DIR = textedit_core/locale
+messages: $(VENV)/.installed-dev
+	$(VENV)/bin/pybabel extract --no-location --sort-output --omit-header --width=100 -o $(LOCALE_DIR)/textedit.pot \
+		app.py serve.py app_pages textedit_core
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --width=100 -D textedit \
+		-i $(LOCALE_DIR)/textedit.pot -d $(LOCALE_DIR) -l ru

@@ -34,8 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from textedit_core.bootstrap import Services, shared
 from textedit_core.errors import NotAuthorized, ValidationError
+from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import load_settings
+from textedit_core.infra.i18n import _
 from textedit_core.usecases import signin, transactions
 
 COOKIE = signin.REFRESH_COOKIE
@@ -134,12 +136,21 @@ async def export_transactions(request: Request) -> Response:
     (peeked, not rotated); a cross-site request is refused (Fetch Metadata) so another site
     cannot make an admin's browser run exports.
     """
+    # Set for the rest of this request, the streamed rows included (read in its context): the
+    # messages, then the export's column headers, in the browser's and then the admin's language.
+    i18n.set_language(i18n.best_language(request.headers.get("accept-language")))
     fmt = request.path_params["fmt"]
     if fmt not in ("csv", "xlsx"):
-        return Response(status_code=404)
+        return PlainTextResponse(_("There is no export in that format: use CSV or XLSX."), status_code=404)
     if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
-        return Response(status_code=403)
+        return PlainTextResponse(
+            _("This export was requested from another site. Open it from the Transactions page."),
+            status_code=403,
+        )
     svc, cookie, params = services(), request.cookies.get(COOKIE, ""), request.query_params
+    account = await run_in_threadpool(signin.peek, svc, cookie)
+    if account is not None and account.language:
+        i18n.set_language(account.language)
     try:
         if fmt == "csv":
             export = await run_in_threadpool(transactions.export_csv, svc, cookie, params)

@@ -465,6 +465,7 @@ class _Handler(BaseHTTPRequestHandler):
             if reply.chunks is not None
             else split_into_chunks(default_answer(_last_user_text(messages)))
         )
+        chunks = _cut_at_stop(chunks, (options or {}).get("stop") or [])
         prompt_chars = sum(len(str(m.get("content", ""))) for m in messages if isinstance(m, dict))
         final = {
             "model": model,
@@ -534,6 +535,22 @@ def _default_error(status: int, model: str) -> str:
         503: BUSY_MESSAGE,
         500: CRASH_MESSAGE,
     }.get(status, HTTPStatus(status).phrase.lower())
+
+
+def _cut_at_stop(chunks: list[str], stop: list[str]) -> list[str]:
+    """The chunks up to the first stop string, which is not sent (as Ollama's runner does)."""
+    text = "".join(chunks)
+    ends = [text.find(word) for word in stop if word and word in text]
+    if not ends:
+        return chunks
+    kept, length = [], 0
+    for piece in chunks:
+        if length + len(piece) >= min(ends):
+            kept.append(piece[: min(ends) - length])
+            break
+        kept.append(piece)
+        length += len(piece)
+    return [piece for piece in kept if piece]
 
 
 def _last_user_text(messages: list[Any]) -> str:

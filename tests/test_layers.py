@@ -34,6 +34,7 @@ LAYERS = [
         "infra.config",
         "infra.text_input",
         "infra.clientaddr",
+        "infra.i18n",
     },
     {
         "infra.db",
@@ -42,13 +43,17 @@ LAYERS = [
         "demo.samples",
         "reports.paging",
         "reports.txcolumns",
+        "billing.currencies",
+        "billing.txlabels",
     },
     {
         "infra.migrate",
         "infra.audit",
+        "infra.mailer",
         "identity.passwords",
         "identity.tokens",
         "billing.money",
+        "editing.guard",
         "editing.gateway",
     },
     {
@@ -57,6 +62,7 @@ LAYERS = [
         "identity.devices",
         "identity.throttle",
         "identity.roles",
+        "identity.resets",
         "billing.ledger",
         "billing.reconciler",
         "reports.users",

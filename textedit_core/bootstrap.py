@@ -14,6 +14,7 @@ from textedit_core.identity import accounts, devices, throttle
 from textedit_core.infra import migrate
 from textedit_core.infra.config import Settings, resolve_jwt_secret
 from textedit_core.infra.db import Database
+from textedit_core.infra.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,13 @@ def seed_admin(db: Database, settings: Settings) -> None:
         db.run(work)
     except AdminEmailTaken as error:
         raise StartupRefused(
-            f"TEXTEDIT_ADMIN_EMAIL: {error} Refusing to start. Set TEXTEDIT_ADMIN_EMAIL to "
-            "another address, or make that account an admin deliberately (it keeps its own "
-            f"password): python -m textedit_core create-admin --email {error.email} "
-            "--promote-existing"
+            _(
+                "TEXTEDIT_ADMIN_EMAIL: {refusal} Refusing to start. Set TEXTEDIT_ADMIN_EMAIL to "
+                "another address, or make that account an admin deliberately (it keeps its own "
+                "password): python -m textedit_core create-admin --email {email} --promote-existing",
+                refusal=error,
+                email=error.email,
+            )
         ) from None
 
 

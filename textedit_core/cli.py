@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
+from collections.abc import Mapping
 from datetime import date
 
 from pydantic import ValidationError as SettingsError
@@ -14,9 +16,10 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from textedit_core.billing import ledger as billing
 from textedit_core.errors import AdminEmailTaken, DomainError, ValidationError
 from textedit_core.identity import accounts
-from textedit_core.infra import migrate
+from textedit_core.infra import i18n, migrate
 from textedit_core.infra.config import Settings, load_settings
 from textedit_core.infra.db import Database
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.reports import exports, transactions
 
 EXIT_OK = 0
@@ -43,11 +46,15 @@ def _open(url: str) -> Database:
     try:
         return Database(url)
     except (ArgumentError, ImportError) as error:  # not a URL, or its driver is not installed
-        raise ValidationError(f"invalid setting: TEXTEDIT_DATABASE_URL: {error}") from None
+        raise ValidationError(_("invalid setting: TEXTEDIT_DATABASE_URL: {reason}", reason=error)) from None
     except OSError as error:  # the SQLite file's folder cannot be created
         raise DatabaseUnavailable(
-            f"cannot open the database {_shown_url(url)}: "
-            f"cannot create the folder {error.filename}: {error.strerror}"
+            _(
+                "cannot open the database {url}: cannot create the folder {folder}: {reason}",
+                url=_shown_url(url),
+                folder=error.filename,
+                reason=error.strerror,
+            )
         ) from None
 
 
@@ -57,16 +64,16 @@ def _db() -> Database:
 
 def cmd_migrate(_args) -> int:
     migrate.upgrade(_db())
-    print("database is at the newest schema")
+    print(_("database is at the newest schema"))
     return EXIT_OK
 
 
 def _read_password(args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise DomainError("The passwords do not match.")
+    first = getpass.getpass(_("Password: "))
+    if getpass.getpass(_("Repeat password: ")) != first:
+        raise DomainError(_("The passwords do not match."))
     return first
 
 
@@ -83,13 +90,18 @@ def cmd_create_admin(args) -> int:
         )
     except AdminEmailTaken as error:
         raise ValidationError(
-            f"{error} To make that account an admin deliberately (it keeps its own password), "
-            "run again with --promote-existing."
+            _(
+                "{refusal} To make that account an admin deliberately (it keeps its own password), "
+                "run again with --promote-existing.",
+                refusal=error,
+            )
         ) from None
     if outcome is accounts.AdminOutcome.ALREADY_ADMIN:
-        print(f"{user.email} is already admin: nothing changed")
+        print(_("{email} is already admin: nothing changed", email=user.email))
+    elif outcome is accounts.AdminOutcome.PROMOTED:
+        print(_("promoted admin {email}", email=user.email))
     else:
-        print(f"{outcome.value} admin {user.email}")
+        print(_("created admin {email}", email=user.email))
     return EXIT_OK
 
 
@@ -98,7 +110,13 @@ def cmd_reconcile(args) -> int:
     db = _open(settings.database_url)
     older = args.older_than if args.older_than is not None else settings.stale_charge_seconds
     refunded = db.run(lambda s: billing.reconcile(s, older))
-    print(f"refunded {refunded} pending charge(s) whose worker died")
+    print(
+        ngettext(
+            "refunded {n} pending charge whose worker died",
+            "refunded {n} pending charges whose worker died",
+            refunded,
+        )
+    )
     return EXIT_OK
 
 
@@ -106,22 +124,30 @@ def cmd_check_ledger(_args) -> int:
     with _db().read() as session:
         mismatches = billing.ledger_mismatches(session)
     for m in mismatches:
-        print(f"user {m.user_id} {m.email}: balance {m.balance} != ledger sum {m.ledger_sum}")
+        print(
+            _(
+                "user {id} {email}: balance {balance} != ledger sum {ledger_sum}",
+                id=m.user_id,
+                email=m.email,
+                balance=m.balance,
+                ledger_sum=m.ledger_sum,
+            )
+        )
     if mismatches:
-        print(f"{len(mismatches)} mismatch(es)")
+        print(ngettext("{n} mismatch", "{n} mismatches", len(mismatches)))
         return EXIT_MISMATCH
-    print("ledger OK: every balance equals the sum of its ledger entries")
+    print(_("ledger OK: every balance equals the sum of its ledger entries"))
     return EXIT_OK
 
 
-def cmd_seed_demo(_args) -> int:
+def cmd_seed_demo(args) -> int:
     from textedit_core.demo import seed
 
     settings = load_settings()
     seed.check_allowed(settings)  # before anything opens, creates or migrates a database
     db = _open(settings.database_url)
     migrate.upgrade(db)
-    print(seed.report(seed.seed(db, settings), settings))
+    print(seed.report(seed.seed(db, settings), settings, args.port))
     return EXIT_OK
 
 
@@ -132,7 +158,7 @@ def _day(text: str) -> str:
     except ValueError:
         day = None
     if day is None or day.isoformat() != text:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD")
+        raise argparse.ArgumentTypeError(_("'{text}' is not a date: use YYYY-MM-DD", text=text))
     return text
 
 
@@ -145,9 +171,10 @@ def cmd_export_transactions(args) -> int:
     try:
         rows = exports.export_transactions(_db(), None, flt, args.format, args.out)
     except OSError as error:
-        print(f"error: cannot write {args.out}: {error.strerror or error}", file=sys.stderr)
+        reason = error.strerror or error
+        print(_("error: cannot write {file}: {reason}", file=args.out, reason=reason), file=sys.stderr)
         return EXIT_USAGE
-    print(f"exported {rows} rows to {args.out}")
+    print(ngettext("exported {n} row to {file}", "exported {n} rows to {file}", rows, file=args.out))
     return EXIT_OK
 
 
@@ -181,9 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-ledger", help="verify balances against the ledger").set_defaults(
         func=cmd_check_ledger
     )
-    sub.add_parser(
+    demo = sub.add_parser(
         "seed-demo", help="fill the demo database (TEXTEDIT_DEMO_MODE=true) with sample data"
-    ).set_defaults(func=cmd_seed_demo)
+    )
+    demo.add_argument(
+        "--port", type=int, default=8501, help="the port the app will listen on, for the address printed"
+    )
+    demo.set_defaults(func=cmd_seed_demo)
     exp = sub.add_parser("export-transactions", help="export the ledger as CSV or XLSX (audited)")
     exp.add_argument("--format", required=True, choices=exports.FORMATS)
     exp.add_argument("--from", type=_day, metavar="YYYY-MM-DD")
@@ -213,16 +244,35 @@ def _settings_problem(error: SettingsError) -> str:
         name = f"{Settings.model_config['env_prefix']}{item['loc'][0]}".upper()
         message = item["msg"].removeprefix("Value error, ")
         problems.append(message if name in message else f"{name}: {message}")
-    return "invalid setting: " + "; ".join(problems)
+    return _("invalid setting: {problems}", problems="; ".join(problems))
 
 
 def _database_problem(error: DBAPIError) -> str:
     reason = str(error.orig).strip().partition("\n")[0]
     # Settings loaded before the database was opened, so they load again here.
-    return f"cannot use the database {_shown_url(load_settings().database_url)}: {reason}"
+    return _(
+        "cannot use the database {url}: {reason}", url=_shown_url(load_settings().database_url), reason=reason
+    )
+
+
+def language_of(environ: Mapping[str, str]) -> str:
+    """The language the environment asks for, read as gettext reads it: the first of LANGUAGE
+    (a list: "ru:en"), LC_ALL, LC_MESSAGES and LANG that is set ("ru_RU.UTF-8" -> ru; "C" -> en)."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        if value := environ.get(name):
+            tags = [tag.partition(".")[0].partition("@")[0] for tag in value.split(":")]
+            return i18n.best_language(",".join(tags))
+    return i18n.DEFAULT_LANGUAGE
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The operator's messages in the environment's language (English unless it asks for Russian);
+    # files written (exports) take their headers from it too, their times stay UTC ISO 8601.
+    with i18n.language(language_of(os.environ)):
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -234,5 +284,5 @@ def main(argv: list[str] | None = None) -> int:
         problem, code = str(error), EXIT_DATABASE
     except DBAPIError as error:
         problem, code = _database_problem(error), EXIT_DATABASE
-    print(f"error: {problem}", file=sys.stderr)
+    print(_("error: {problem}", problem=problem), file=sys.stderr)
     return code

@@ -1,6 +1,15 @@
-"""Domain errors. Pages turn each into a friendly message; the message text is user-facing."""
+"""Domain errors. Pages turn each into a friendly message; the message text is user-facing.
+
+A message is translated when the error is raised, into the language of the run that caused it
+(infra.i18n): a class's default text is marked with `N_` where defined and `_()` translates it
+in `__init__`; a message passed in is translated by whoever raises.
+"""
 
 from __future__ import annotations
+
+import math
+
+from textedit_core.infra.i18n import N_, _, ngettext
 
 
 class DomainError(Exception):
@@ -21,9 +30,12 @@ class AdminEmailTaken(EmailTaken):
     def __init__(self, email: str) -> None:
         self.email = email
         super().__init__(
-            f"An account with the email {email} already exists and is not an admin. "
-            "Registration is open and emails are not verified, so whoever registered it could "
-            "be anybody."
+            _(
+                "An account with the email {email} already exists and is not an admin. "
+                "Registration is open and emails are not verified, so whoever registered it could "
+                "be anybody.",
+                email=email,
+            )
         )
 
 
@@ -31,29 +43,34 @@ class WrongCurrentPassword(ValidationError):
     """Counted by the login throttle like a failed login."""
 
 
-class AuthenticationFailed(DomainError):
+class _DefaultMessage(DomainError):
+    """An error with a default text of its own (`message`), translated when raised."""
+
+    message: str
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _(self.message))
+
+
+class AuthenticationFailed(_DefaultMessage):
     """Login or token failure. One generic text, whatever the cause."""
 
-    def __init__(self, message: str = "Wrong email or password.") -> None:
-        super().__init__(message)
+    message = N_("Wrong email or password.")
 
 
-class NotAuthorized(DomainError):
-    def __init__(self, message: str = "You do not have access to this.") -> None:
-        super().__init__(message)
+class NotAuthorized(_DefaultMessage):
+    message = N_("You do not have access to this.")
 
 
-ACCOUNT_BLOCKED = "This account is blocked. Contact an administrator."
+ACCOUNT_BLOCKED = N_("This account is blocked. Contact an administrator.")  # raise it translated: _()
 
 
 class AccountBlocked(NotAuthorized):
-    def __init__(self, message: str = ACCOUNT_BLOCKED) -> None:
-        super().__init__(message)
+    message = ACCOUNT_BLOCKED
 
 
-class InsufficientBalance(DomainError):
-    def __init__(self, message: str = "Your balance is 0 tokens. Top up in the wallet.") -> None:
-        super().__init__(message)
+class InsufficientBalance(_DefaultMessage):
+    message = N_("Your balance is 0 tokens. Top up in the wallet.")
 
 
 class ModelError(DomainError):
@@ -80,6 +97,36 @@ class ModelBrokenAnswer(ModelError):
     pass
 
 
+class AnswerRefused(ModelBrokenAnswer):
+    """The model answered, but the answer guard (editing.guard) found it is not an edit of the
+    text: it is not delivered and its token goes back."""
+
+    message = N_("The model's answer did not look like an edit of your text.")
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or _(self.message))
+
+
+class AnswerEmpty(AnswerRefused):
+    message = N_("The model returned an empty answer.")
+
+
+class AnswerEchoedInstructions(AnswerRefused):
+    message = N_("The model repeated its instructions instead of editing your text.")
+
+
+class AnswerWrongLanguage(AnswerRefused):
+    message = N_("The model answered in a different language from your text.")
+
+
+class AnswerNotShorter(AnswerRefused):
+    message = N_("The model could not make this text shorter.")
+
+
+class AnswerNotAnEdit(AnswerRefused):
+    pass
+
+
 class ChargeExpired(ModelError):
     """The reconciler refunded the charge while its answer was still streaming: the call is
     stopped and its answer not shown, since it was not paid for."""
@@ -88,6 +135,17 @@ class ChargeExpired(ModelError):
 class LoginThrottled(AuthenticationFailed):
     def __init__(self, wait_seconds: int) -> None:
         self.wait_seconds = wait_seconds
-        minutes, seconds = divmod(wait_seconds, 60)
-        wait = f"{minutes} min {seconds} s" if minutes else f"{seconds} seconds"
-        super().__init__(f"Too many failed attempts. Try again in {wait}.")
+        if wait_seconds < 60:
+            message = ngettext(
+                "Too many failed attempts. Try again in {n} second.",
+                "Too many failed attempts. Try again in {n} seconds.",
+                wait_seconds,
+            )
+        else:
+            # Whole minutes, rounded up: never a time at which the lock still holds.
+            message = ngettext(
+                "Too many failed attempts. Try again in {n} minute.",
+                "Too many failed attempts. Try again in {n} minutes.",
+                math.ceil(wait_seconds / 60),
+            )
+        super().__init__(message)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.components.actions import shown_errors
 from app_pages.components.common import flash
+from textedit_core.infra.i18n import _
 
 
 def confirm(title: str, effect: str, confirm_label: str, action: Callable[[], object], success: str) -> None:
@@ -24,7 +25,7 @@ def confirm(title: str, effect: str, confirm_label: str, action: Callable[[], ob
                 action()
                 flash("success", success)
                 st.rerun()
-        if cancel.button("Cancel", key="confirm_cancel", width="stretch"):
+        if cancel.button(_("Cancel"), key="confirm_cancel", width="stretch"):
             st.rerun()
 
     dialog()

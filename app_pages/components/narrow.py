@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.components.common import escape_markdown
+from textedit_core.infra.i18n import ngettext
 
 NARROW_MAX_PX = 768
 BALANCE_KEY = "narrow_balance"
@@ -48,4 +49,4 @@ def balance_line(balance: int, email: str) -> None:
     """The balance above the page, on narrow screens only (the sidebar shows it elsewhere)."""
     st.html(_BALANCE_STYLE)
     with st.container(key=BALANCE_KEY):
-        st.caption(f"{escape_markdown(email)} · **{balance:,} tokens**")
+        st.markdown(f"{escape_markdown(email)} · **{ngettext('{n} token', '{n} tokens', balance)}**")

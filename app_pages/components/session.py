@@ -19,6 +19,7 @@ from textedit_core.errors import AuthenticationFailed
 from textedit_core.identity.accounts import Account
 from textedit_core.infra.clientaddr import client_address
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import _
 from textedit_core.usecases import signin
 
 TOKEN_KEY = "access_token"
@@ -114,7 +115,7 @@ def _on_bridge_result() -> None:
         # no good either, so do not try it again in this tab.
         st.session_state.pop(TOKEN_KEY, None)
         st.session_state[COOKIE_REFUSED_KEY] = True
-        flash("warning", "Your session has ended. Please log in again.")
+        flash("warning", _("Your session has ended. Please log in again."))
 
 
 def render_bridge() -> None:
@@ -229,9 +230,9 @@ def require_account(*, admin: bool = False, staff: bool = False) -> Account:
     """Top-of-page guard: stop the page unless the visitor may see it."""
     account = current_account()
     if account is None:
-        st.warning("Please log in first.")
+        st.warning(_("Please log in first."))
         st.stop()
     if (admin and not account.is_admin) or (staff and not account.is_staff):
-        st.error("This page is for administrators." if admin else "This page is for staff.")
+        st.error(_("This page is for administrators.") if admin else _("This page is for staff."))
         st.stop()
     return account

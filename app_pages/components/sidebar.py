@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import escape_markdown, model_status
+from app_pages.components.common import escape_markdown, model_status, role_name
 from textedit_core.identity.accounts import Account
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import Role
 
 ROLE_BADGES = {
@@ -20,16 +21,16 @@ def render(account: Account) -> None:
         st.text(account.email)
         if account.role in ROLE_BADGES:
             icon, color = ROLE_BADGES[account.role]
-            st.badge(account.role, icon=icon, color=color)
-        st.metric("Balance", f"{account.balance:,} tokens")
+            st.badge(role_name(account.role), icon=icon, color=color)
+        st.metric(_("Balance"), ngettext("{n} token", "{n} tokens", account.balance))
         status = model_status()
         detail = escape_markdown(status.detail)
         if status.reachable and status.model_installed:
-            st.caption(f":green[:material/check_circle:] Model: {detail}")
+            st.caption(":green[:material/check_circle:] " + _("Model: {detail}", detail=detail))
         elif status.reachable:
-            st.caption(f":orange[:material/warning:] Model: {detail}")
+            st.caption(":orange[:material/warning:] " + _("Model: {detail}", detail=detail))
         else:
-            st.caption(f":red[:material/error:] Model service {detail}")
-        if st.button("Log out", key="sidebar_logout", width="stretch"):
+            st.caption(":red[:material/error:] " + _("Model service {detail}", detail=detail))
+        if st.button(_("Log out"), key="sidebar_logout", width="stretch"):
             session.sign_out()
             st.rerun()

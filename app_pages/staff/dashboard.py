@@ -1,5 +1,7 @@
 """Dashboard for admins and moderators: KPIs and daily charts over a chosen period."""
 
+from decimal import Decimal
+
 import pandas as pd
 import streamlit as st
 
@@ -7,52 +9,65 @@ from app_pages.components import session
 from app_pages.components.actions import loaded
 from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.inputs import date_range
-from textedit_core.billing.money import format_amount
+from app_pages.components.staffview import operation_name
+from textedit_core.infra import i18n
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.reports import dashboard
 from textedit_core.usecases import staff
 
 account = session.require_account(staff=True)
 svc = app_services()
-st.set_page_config(layout="wide")  # wide tables and charts
 
-st.title("Dashboard")
-date_from, date_to = date_range("Period (UTC days, both included)", key="dash_dates", days=30)
+st.title(_("Dashboard"))
+date_from, date_to = date_range(_("Period (UTC days, both included)"), key="dash_dates", days=30)
 figures = loaded(lambda: staff.dashboard(svc, session.token(), date_from, date_to))
 kpis, series = figures.kpis, figures.daily
 
+# Plain counts go in captions: a metric's delta would draw an arrow that reads as a trend.
 row1 = st.columns(3)
-row1[0].metric("Users", f"{kpis.users:,}", f"+{kpis.new_users:,} in period", delta_color="off")
-row1[1].metric("Active users, last 7 days", f"{kpis.active_users_7d:,}")
-row1[2].metric("Requests", f"{kpis.requests:,}")
+row1[0].metric(_("Users"), i18n.format_number(kpis.users))
+row1[0].caption(ngettext("{n} joined in the period", "{n} joined in the period", kpis.new_users))
+row1[1].metric(_("Active users, last 7 days"), i18n.format_number(kpis.active_users_7d))
+row1[2].metric(_("Requests"), i18n.format_number(kpis.requests))
 row2 = st.columns(3)
-row2[0].metric(
-    "Refund rate",
-    f"{kpis.refund_rate * 100:.1f} %",
-    f"{kpis.refunded_requests:,} refunded",
-    delta_color="off",
+refund_percent = (kpis.refund_rate * 100).quantize(Decimal("0.1"))
+row2[0].metric(_("Refund rate"), f"{i18n.format_decimal(refund_percent, min_places=1)}\u00a0%")
+row2[0].caption(
+    ngettext(
+        "{refunded} of {n} request refunded",
+        "{refunded} of {n} requests refunded",
+        kpis.requests,
+        refunded=i18n.format_number(kpis.refunded_requests),
+    )
 )
-row2[1].metric("Tokens sold", f"{kpis.tokens_sold:,}")
-row2[2].metric(
-    "Revenue", " · ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in kpis.revenue.items()) or "—"
-)
+row2[1].metric(_("Tokens sold"), i18n.format_number(kpis.tokens_sold))
+revenue = " · ".join(i18n.format_money(v, c) for c, v in kpis.revenue.items())
+row2[2].metric(_("Revenue"), escape_markdown(revenue) or "—")
 
 
 def frame(items: list) -> pd.DataFrame:
     return pd.DataFrame(dashboard.records(items)).set_index("day")
 
 
-st.subheader("Requests per day by operation")
-st.bar_chart(frame(series.requests), stack=True)
+day = _("Day (UTC)")
+st.subheader(_("Requests per day by operation"))
+requests = frame(series.requests)
+st.bar_chart(
+    requests.rename(columns={key: operation_name(key) for key in requests.columns}),
+    stack=True,
+    x_label=day,
+    y_label=_("Requests"),
+)
 left, right = st.columns(2)
 with left:
-    st.subheader("Tokens sold per day")
-    st.bar_chart(frame(series.tokens_sold))
+    st.subheader(_("Tokens sold per day"))
+    st.bar_chart(frame(series.tokens_sold), x_label=day, y_label=_("Tokens"))
 with right:
-    st.subheader("Failures per day")
-    st.bar_chart(frame(series.failures), color="#D9534F")
-st.subheader("Revenue per day")
+    st.subheader(_("Failures per day"))
+    st.bar_chart(frame(series.failures), color="#D9534F", x_label=day, y_label=_("Failures"))
+st.subheader(_("Revenue per day"))
 if series.currencies:
     # Charts need floats; the exact figures are in the KPIs above and the transactions export.
-    st.line_chart(frame(series.revenue).astype(float))
+    st.line_chart(frame(series.revenue).astype(float), x_label=day, y_label=_("Revenue"))
 else:
-    st.caption("No top-ups in this period.")
+    st.caption(_("No top-ups in this period."))

@@ -5,20 +5,23 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from app_pages.components import session
+from app_pages.components import language, session
 from app_pages.components.actions import loaded
 from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.inputs import date_range, pager
-from textedit_core.billing.money import format_amount
+from app_pages.components.staffview import kind_name, local, operation_name, signed, time_column, zone_name
+from textedit_core.billing.txlabels import status_label
+from textedit_core.infra import i18n
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.reports import transactions as ledger
 from textedit_core.reports.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, TxColumn
 from textedit_core.usecases import transactions
 
 account = session.require_account(staff=True)
 svc = app_services()
-st.set_page_config(layout="wide")  # wide tables and charts
+zone = language.time_zone(account.time_zone)
 
-st.title("Transactions")
+st.title(_("Transactions"))
 
 
 def _first_page() -> None:
@@ -27,16 +30,34 @@ def _first_page() -> None:
 
 known_currencies = loaded(lambda: transactions.currencies(svc, session.token()))
 
-all_dates = st.toggle("All dates", key="tx_all_dates", on_change=_first_page)
+all_dates = st.toggle(_("All dates"), key="tx_all_dates", on_change=_first_page)
 picked = date_range(
-    "Dates (UTC, both included)", key="tx_dates", days=30, disabled=all_dates, on_change=_first_page
+    _("Dates (UTC days, both included)"), key="tx_dates", days=30, disabled=all_dates, on_change=_first_page
 )
 user_col, kind_col, status_col, currency_col = st.columns(4)
-user_email = user_col.text_input("User email", key="tx_user", on_change=_first_page)
-kinds = kind_col.multiselect("Kind", ledger.KINDS, key="tx_kinds", on_change=_first_page)
-statuses = status_col.multiselect("Status", ledger.STATUSES, key="tx_statuses", on_change=_first_page)
+user_email = user_col.text_input(
+    _("User email"),
+    key="tx_user",
+    on_change=_first_page,
+    help=_("Part of the email is enough, in any case."),
+)
+kinds = kind_col.multiselect(
+    # Labels made in this run's language (a format_func may be called outside the run).
+    _("Kind"),
+    ledger.KINDS,
+    format_func={k: kind_name(k) for k in ledger.KINDS}.get,
+    key="tx_kinds",
+    on_change=_first_page,
+)
+statuses = status_col.multiselect(
+    _("Status"),
+    ledger.STATUSES,
+    format_func={s: status_label(s) for s in ledger.STATUSES}.get,
+    key="tx_statuses",
+    on_change=_first_page,
+)
 currencies = currency_col.multiselect(
-    "Currency", known_currencies, key="tx_currencies", on_change=_first_page
+    _("Currency"), known_currencies, key="tx_currencies", on_change=_first_page
 )
 
 date_from, date_to = (None, None) if all_dates else picked
@@ -49,35 +70,59 @@ page_size, page_number = pager(size_col, page_col, "tx", _first_page)
 found = loaded(lambda: transactions.search(svc, session.token(), flt, page_number, page_size))
 result, sums = found.page, found.totals
 
-money = ", ".join(f"{format_amount(v)} {escape_markdown(c)}" for c, v in sums.money.items()) or "—"
+money = ", ".join(i18n.format_money(v, c) for c, v in sums.money.items()) or "—"
 first, second, third, fourth = st.columns(4)
-first.metric("Transactions", f"{sums.count:,}")
-second.metric("Tokens sold", f"{sums.tokens_sold:,}")
-third.metric("Tokens charged", f"{sums.tokens_charged:,}")
-fourth.metric("Tokens refunded", f"{sums.tokens_refunded:,}")
-st.caption(f"Top-ups: {money} · adjustments: {sums.tokens_adjusted:+,} tokens")
+first.metric(_("Transactions"), i18n.format_number(sums.count))
+second.metric(_("Tokens sold"), i18n.format_number(sums.tokens_sold))
+third.metric(_("Tokens charged"), i18n.format_number(sums.tokens_charged))
+fourth.metric(_("Tokens refunded"), i18n.format_number(sums.tokens_refunded))
+st.caption(
+    ngettext(
+        "Top-ups: {money} · adjustments: {change} token",
+        "Top-ups: {money} · adjustments: {change} tokens",
+        abs(sums.tokens_adjusted),
+        money=escape_markdown(money),
+        change=signed(sums.tokens_adjusted),
+    )
+)
 
-st.caption(f"Page {result.page} of {result.pages}")
+st.caption(
+    _(
+        "Page {page} of {pages}",
+        page=i18n.format_number(result.page),
+        pages=i18n.format_number(result.pages),
+    )
+)
 
 
 def _column_config(column: TxColumn):
     """The Streamlit column for a descriptor (the core knows no Streamlit)."""
+    label, help = _(column.label), _(column.help) if column.help else None
     if column.type is ColumnType.INTEGER:
-        return st.column_config.NumberColumn(column.label, help=column.help, format="%d")
+        return st.column_config.NumberColumn(label, help=help, format="%d")
     if column.type is ColumnType.TOKENS:
-        return st.column_config.NumberColumn(column.label, help=column.help, format="%+d")
+        return st.column_config.NumberColumn(label, help=help, format="%+d")
     if column.type is ColumnType.TIME:
-        return st.column_config.DatetimeColumn(column.label, help=column.help, format="YYYY-MM-DD HH:mm:ss")
-    return st.column_config.TextColumn(column.label, help=column.help)
+        # The core's label names UTC (as the export's header does); here times are the reader's.
+        return time_column(_("When ({zone})", zone=zone_name(zone)), seconds=True, help=help)
+    if column.type is ColumnType.MONEY:  # text (exact), aligned as numbers are
+        return st.column_config.TextColumn(label, help=help, alignment="right")
+    return st.column_config.TextColumn(label, help=help)
 
 
+# Codes and times as the reader reads them; the export keeps the stored codes and UTC.
+SHOWN_AS = {"kind": kind_name, "status": status_label, "operation": operation_name}
 frame = pd.DataFrame(result.rows, columns=COLUMNS)
 for column in TX_COLUMNS:
     if column.type is ColumnType.MONEY:  # exact text: a float column would round it
         frame[column.name] = frame[column.name].map(
-            lambda v: "" if v is None or pd.isna(v) else format(v, "f")
+            lambda v: "" if v is None or pd.isna(v) else i18n.format_decimal(v, min_places=2)
         )
-    elif column.type is ColumnType.TEXT:
+    elif column.type is ColumnType.TIME:
+        frame[column.name] = [local(moment, zone) for moment in frame[column.name]]
+    elif column.name in SHOWN_AS:
+        frame[column.name] = [SHOWN_AS[column.name](v) if v else "" for v in frame[column.name]]
+    if column.type is ColumnType.TEXT:
         frame[column.name] = frame[column.name].fillna("")
 st.dataframe(
     frame,
@@ -88,6 +133,6 @@ st.dataframe(
 if account.is_admin:
     query = urlencode(flt.to_query_params(), doseq=True)
     csv_col, xlsx_col = st.columns(2)
-    csv_col.link_button("Download CSV", f"/export/transactions.csv?{query}", icon=":material/download:")
-    xlsx_col.link_button("Download XLSX", f"/export/transactions.xlsx?{query}", icon=":material/download:")
-    st.caption("Exports hold the filtered set above (all pages), amounts exact, times in UTC.")
+    csv_col.link_button(_("Download CSV"), f"/export/transactions.csv?{query}", icon=":material/download:")
+    xlsx_col.link_button(_("Download XLSX"), f"/export/transactions.xlsx?{query}", icon=":material/download:")
+    st.caption(_("Exports hold the filtered set above (all pages), amounts exact, times in UTC."))

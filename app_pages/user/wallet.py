@@ -1,22 +1,27 @@
-"""Wallet: balance, a test top-up with a live preview, and the user's own transactions."""
+"""Wallet: balance, a test top-up with a live preview, and the user's own transactions, a page at a time."""
 
 import uuid
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
 
-from app_pages.components import common, session
+from app_pages.components import common, language, session, staffview
 from app_pages.components.actions import loaded, shown_errors
-from textedit_core.billing.money import format_amount
+from app_pages.components.inputs import pager
+from textedit_core.infra import i18n
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.usecases import wallet
 
 account = session.require_account()
 svc = common.app_services()
+zone = language.time_zone(account.time_zone)
 
 DONE_KEY = "topup_done"
 
 view = loaded(lambda: wallet.overview(svc, session.token()))
-rate, history = view.rate, view.history
+rate = view.rate
+price = i18n.format_money(rate.rate, rate.currency)
 
 
 def _new_attempt() -> None:
@@ -25,69 +30,117 @@ def _new_attempt() -> None:
     st.session_state["topup_key"] = uuid.uuid4().hex
 
 
+def _first_page() -> None:
+    st.session_state["wallet_page"] = 1
+
+
 if st.session_state.pop(DONE_KEY, False):
     # Cleared here, before the field exists in this run (Streamlit forbids it afterwards).
     st.session_state["topup_amount"] = ""
 
-st.title("Wallet")
+st.title(_("Wallet"))
 left, right = st.columns(2)
-left.metric("Balance", f"{view.balance:,} tokens")
-right.metric("Price", f"{format_amount(rate.rate)} {rate.currency}", help="The price of 1 token.")
+left.metric(_("Balance"), ngettext("{n} token", "{n} tokens", view.balance))
+right.metric(_("Price"), common.escape_markdown(price), help=_("The price of 1 token."))
 
-st.subheader("Top up")
-st.caption("This is a test top-up: no real payment is taken.")
+st.subheader(_("Top up"))
+st.caption(_("This is a test top-up: no real payment is taken."))
 if "topup_key" not in st.session_state:
     _new_attempt()
 amount = st.text_input(
-    f"Amount ({rate.currency})", key="topup_amount", placeholder="e.g. 10.00", on_change=_new_attempt
+    _("Amount ({currency})", currency=rate.currency),
+    key="topup_amount",
+    placeholder=_("e.g. {amount}", amount=i18n.format_decimal(Decimal(10), min_places=2)),
+    on_change=_new_attempt,
 )
 quote = None
 if amount.strip():
     with shown_errors():
         quote = wallet.preview(amount, rate)
         st.info(
-            f"You get **{quote.tokens:,} tokens** and pay **{format_amount(quote.charged)} "
-            f"{rate.currency}** (1 token = {format_amount(rate.rate)} {rate.currency}; "
-            "tokens are rounded down)."
+            ngettext(
+                "You get **{n} token** and pay **{paid}** (1 token = {price}; tokens are rounded down).",
+                "You get **{n} tokens** and pay **{paid}** (1 token = {price}; tokens are rounded down).",
+                quote.tokens,
+                paid=common.escape_markdown(i18n.format_money(quote.charged, rate.currency)),
+                price=common.escape_markdown(price),
+            )
         )
 if quote is None:
-    st.button("Confirm top-up", type="primary", disabled=True, key="topup_confirm")
+    st.button(_("Confirm top-up"), type="primary", disabled=True, key="topup_confirm")
 # The button names the exact preview and is a new widget for each one: a click aimed at the
 # button of an earlier preview (an amount typed and clicked away in one go, a rate changed
 # meanwhile) finds no such button in this run and pays nothing.
 elif st.button(
-    f"Pay {format_amount(quote.charged)} {rate.currency} for {quote.tokens:,} tokens",
+    ngettext(
+        "Pay {paid} for {n} token",
+        "Pay {paid} for {n} tokens",
+        quote.tokens,
+        paid=i18n.format_money(quote.charged, rate.currency),
+    ),
     type="primary",
     key=f"topup_confirm:{rate.id}:{quote.entered}:{quote.tokens}",
 ):
     with shown_errors():
         tx = wallet.top_up(svc, session.token(), quote, st.session_state["topup_key"])
         st.session_state[DONE_KEY] = True
-        common.flash("success", f"Added {tx.tokens:,} tokens for {format_amount(tx.amount)} {tx.currency}.")
+        common.flash(
+            "success",
+            ngettext(
+                "Added {n} token for {paid}.",
+                "Added {n} tokens for {paid}.",
+                tx.tokens,
+                paid=i18n.format_money(tx.amount, tx.currency),
+            ),
+        )
         st.rerun()
 
-st.subheader("Your transactions")
-if not history:
-    st.caption("No transactions yet.")
-else:
-    frame = pd.DataFrame(
-        [
-            {
-                "When": tx.created_at,
-                "Kind": tx.kind,
-                "Tokens": tx.tokens,
-                "Amount": f"{format_amount(tx.amount)} {tx.currency}" if tx.amount else "",
-                "Operation": tx.operation or "",
-                "Status": tx.status,
-            }
-            for tx in history
-        ]
+st.subheader(_("Your transactions"))
+size_col, page_col = st.columns(2)
+page_size, page_number = pager(size_col, page_col, "wallet", _first_page)
+history = loaded(lambda: wallet.history(svc, session.token(), page_number, page_size))
+if not history.total:
+    st.caption(_("No transactions yet."))
+elif history.rows:
+    st.caption(
+        ngettext(
+            "{n} transaction · page {page} of {pages}",
+            "{n} transactions · page {page} of {pages}",
+            history.total,
+            page=i18n.format_number(history.page),
+            pages=i18n.format_number(history.pages),
+        )
+    )
+    when, what, tokens, paid, status = (
+        _("When ({zone})", zone=staffview.zone_name(zone)),
+        _("What"),
+        _("Tokens"),
+        _("Amount"),
+        _("Status"),
     )
     st.dataframe(
-        frame,
+        pd.DataFrame(
+            [
+                {
+                    when: staffview.local(tx.created_at, zone),
+                    what: tx.what,
+                    tokens: tx.tokens,
+                    paid: i18n.format_money(tx.amount, tx.currency) if tx.amount and tx.currency else "",
+                    status: tx.status,
+                }
+                for tx in history.rows
+            ]
+        ),
         hide_index=True,
         column_config={
-            "When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-            "Tokens": st.column_config.NumberColumn(format="%+d"),
+            when: staffview.time_column(when),
+            tokens: st.column_config.NumberColumn(format="%+d"),
         },
+    )
+else:
+    st.caption(
+        _(
+            "No transactions on this page: the last page is {last}.",
+            last=i18n.format_number(history.pages),
+        )
     )

@@ -144,23 +144,23 @@ def run(root: Path, tag: str) -> None:
 
 
 def pick_first_user(page) -> bool:
-    """Select the first row of the users table (the detail panel); False where rows are not
+    """Click the first row of the users table (the detail panel); False where rows are not
     selectable (the old page picks a user from a dropdown)."""
-    grid = page.get_by_test_id("stDataFrame").first
-    box = grid.bounding_box()
-    if box is None:
-        return False
-    # The row-selection column sits at the left edge; the first data row below the header.
-    page.mouse.click(box["x"] + 12, box["y"] + 35 + 18)
+    before = page.get_by_role("heading").count()
+    # The grid is drawn on a canvas: the first row's selection box sits left, under the header.
+    page.get_by_test_id("stDataFrame").first.click(position={"x": 18, "y": 52})
     settle(page)
-    return page.get_by_text("Balance").count() > 0
+    return page.get_by_role("heading").count() > before
 
 
 def press_block(page) -> None:
-    tab = page.get_by_role("tab", name="Block")
-    if tab.count():
-        tab.first.click()
-    button = page.get_by_role("button", name="Block", exact=True)
+    """Block on the picked user: the new page asks first (a dialog); the old one acts at once."""
+    for tab_name in ("Status", "Block"):
+        tab = page.get_by_role("tab", name=tab_name, exact=True)
+        if tab.count():
+            tab.first.click()
+            break
+    button = page.locator(".st-key-toggle_block button")
     if button.count():
         button.first.click()
         settle(page)

@@ -121,6 +121,44 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
                 process.kill()
 
 
+ROLE_PASSWORD = "amber lantern quietly drifting"
+
+
+@pytest.fixture(scope="module")
+def role_logins(running_app) -> dict[str, tuple[str, str]]:
+    """(email, password) to log in with for each role: a user (with tokens, so the editor's Run
+    button is enabled) and a moderator made here, and the admin the app seeded."""
+    from textedit_core.billing import ledger
+    from textedit_core.identity import accounts
+    from textedit_core.infra import migrate
+    from textedit_core.infra.db import Database
+
+    made = {"user": accounts.Role.USER, "moderator": accounts.Role.MODERATOR}
+    db = Database(running_app.database_url)
+    try:
+        migrate.upgrade(db)  # the app migrates on its first visit, which may not have come yet
+        users = {
+            name: db.run(
+                lambda s, name=name, role=role: accounts.register(
+                    s, f"{name}@example.com", ROLE_PASSWORD, role
+                )
+            )
+            for name, role in made.items()
+        }
+
+        def credit(session) -> None:
+            rate = ledger.current_rate(session)
+            ledger.top_up(
+                session, users["user"].id, ledger.quote_topup(str(rate.rate * 10), rate), "role-logins"
+            )
+
+        db.run(credit)
+    finally:
+        db.dispose()
+    logins = {name: (f"{name}@example.com", ROLE_PASSWORD) for name in made}
+    return {**logins, "admin": (ADMIN_EMAIL, ADMIN_PASSWORD)}
+
+
 @pytest.fixture(scope="module")
 def browser(running_app):
     from playwright.sync_api import sync_playwright

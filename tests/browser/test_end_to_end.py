@@ -38,8 +38,8 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
     amount = page.get_by_label("Amount (USD)")
     amount.fill("5.00")
     amount.press("Enter")
-    expect(page.get_by_text("You get 50 tokens and pay 5.00 USD")).to_be_visible()
-    page.get_by_role("button", name="Pay 5.00 USD for 50 tokens").click()
+    expect(page.get_by_text("You get 50 tokens and pay $5.00")).to_be_visible()
+    page.get_by_role("button", name="Pay $5.00 for 50 tokens").click()
     expect(sidebar_balance(page)).to_have_text("50 tokens")
 
     page.get_by_role("link", name="Editor").first.click()
@@ -68,12 +68,12 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
         assert response.status == 200
         assert 'filename="transactions_' in response.headers["content-disposition"]
         rows = list(csv.DictReader(io.StringIO(response.body().decode("utf-8-sig"))))
-        kinds = sorted((row["user_email"], row["kind"], row["tokens"], row["status"]) for row in rows)
+        kinds = sorted((row["User"], row["Kind"], row["Tokens"], row["Status"]) for row in rows)
         assert kinds == [
             (USER_EMAIL, "charge", "-1", "success"),
             (USER_EMAIL, "topup", "50", "success"),
         ]
-        assert [row["amount"] for row in rows if row["kind"] == "topup"] == ["5"]
+        assert [row["Amount"] for row in rows if row["Kind"] == "topup"] == ["5"]
         admin_page.get_by_role("link", name="Users").first.click()
         expect(admin_page.get_by_role("heading", name="Users")).to_be_visible()
         grid = admin_page.get_by_test_id("stDataFrame").first

@@ -86,15 +86,21 @@ ANSWER_PIECES = [
 ]
 
 
-def test_a_streamed_answer_that_breaks_off_shows_its_markdown_as_text(running_app, context):
+def test_a_streamed_answer_shows_its_markdown_as_text_and_is_gone_when_it_breaks_off(running_app, context):
     page = context.new_page()
     make_user(page, running_app, "reader@x.example", tokens=1)
-    running_app.ollama.script(Reply(chunks=ANSWER_PIECES, mid_stream_error="lost the model"))
+    # Slow pieces, and one more after a pause: the whole answer is on screen for a second while
+    # it streams, then the stream breaks off.
+    running_app.ollama.script(
+        Reply(chunks=[*ANSWER_PIECES, " "], chunk_delay=1.0, mid_stream_error="lost the model")
+    )
     log_in(page, running_app.url, "reader@x.example", PASSWORD)
     page.get_by_role("textbox", name="Your text").fill("Some text.")
     page.get_by_role("textbox", name="Your text").press("Control+Enter")
     page.get_by_role("button", name="Run").click()
-    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("Your token was returned.")
     streamed = page.get_by_test_id("stMain").get_by_test_id("stMarkdownContainer").filter(has_text="Click")
+    expect(streamed).to_contain_text("The end.")
     assert shown_text(streamed) == " ".join("".join(ANSWER_PIECES).split())
     assert streamed.locator(LIVE).count() == 0
+    expect(page.get_by_test_id("stAlertContentError")).to_contain_text("Your token was returned.")
+    expect(streamed).to_have_count(0)

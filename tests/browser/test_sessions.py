@@ -72,7 +72,8 @@ def test_logout_everywhere_ends_the_session_in_another_browser(running_app, brow
         assert session_cookie(other_context) is not None
 
         first.get_by_role("link", name="Account").first.click()
-        first.get_by_role("button", name="Log out everywhere").click()
+        first.get_by_role("button", name="Log out everywhere…").click()
+        first.get_by_role("dialog").get_by_role("button", name="Log out everywhere").click()
         expect_login_page(first)
 
         second.get_by_role("link", name="Wallet").first.click()  # the next click
@@ -90,7 +91,7 @@ def test_export_route_refuses_visitors_and_cross_site_requests(running_app, cont
     log_in(page, running_app.url, ADMIN_EMAIL, ADMIN_PASSWORD)
     assert session_cookie(context) is not None
     own = context.request.get(f"{running_app.url}/export/transactions.csv")
-    assert own.status == 200 and own.text().lstrip("\ufeff").startswith("id,created_at")
+    assert own.status == 200 and own.text().lstrip("\ufeff").startswith("ID,When (UTC ISO 8601)")
     cross_site = context.request.get(
         f"{running_app.url}/export/transactions.csv", headers={"Sec-Fetch-Site": "cross-site"}
     )

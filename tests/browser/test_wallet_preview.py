@@ -22,13 +22,13 @@ def test_typing_a_new_amount_and_clicking_confirm_at_once_pays_nothing_unseen(ru
     amount = page.get_by_label("Amount (USD)")
     amount.fill("1")
     amount.press("Tab")
-    expect(page.get_by_text("You get 10 tokens and pay 1.00 USD")).to_be_visible()
+    expect(page.get_by_text("You get 10 tokens and pay $1.00")).to_be_visible()
 
     amount.fill("1000")
-    page.get_by_role("button", name="Pay 1.00 USD for 10 tokens").click()
-    pay_1000 = page.get_by_role("button", name="Pay 1,000.00 USD for 10,000 tokens")
+    page.get_by_role("button", name="Pay $1.00 for 10 tokens").click()
+    pay_1000 = page.get_by_role("button", name="Pay $1,000.00 for 10,000 tokens")
     expect(pay_1000).to_be_visible()
-    expect(page.get_by_text("You get 10,000 tokens and pay 1,000.00 USD")).to_be_visible()
+    expect(page.get_by_text("You get 10,000 tokens and pay $1,000.00")).to_be_visible()
     expect(balance).to_have_text("0 tokens")
     assert topups(running_app) == []
 

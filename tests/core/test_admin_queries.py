@@ -358,6 +358,16 @@ def test_filter_by_user_email_is_case_insensitive(db, book):
     assert ids(search(db, book.admin, user_email=" ANN@Example.com ")) == book.r(9, 6, 5, 4, 3, 1)
 
 
+def test_filter_by_part_of_the_user_email(db, book):
+    assert ids(search(db, book.admin, user_email="NN@")) == book.r(9, 6, 5, 4, 3, 1)
+    assert totals(db, book.admin, user_email="en@ex").tokens_sold == 20
+
+
+@pytest.mark.parametrize("part", ["a_n", "a%n", "%", "_"])
+def test_a_percent_sign_or_underscore_in_the_user_email_filter_is_literal(db, book, part):
+    assert search(db, book.admin, user_email=part).total == 0
+
+
 def test_an_unknown_email_gives_an_empty_page_and_zero_totals(db, book):
     page = search(db, book.admin, user_email="nobody@example.com")
 

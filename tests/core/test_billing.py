@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from tests.core.test_money import BAD_AMOUNTS
 from textedit_core.billing import ledger
 from textedit_core.errors import InsufficientBalance, NotAuthorized, ValidationError
+from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.models import RateSetting, Role, Transaction, User
 
@@ -134,8 +135,14 @@ def test_quote_charges_tokens_times_rate_never_more_than_entered(amount, rate_va
 
 
 def test_quote_refuses_an_amount_below_the_price_of_one_token():
-    with pytest.raises(ValidationError, match=r"too small: one token costs 0\.30 EUR"):
+    with pytest.raises(ValidationError, match=r"too small: one token costs €0\.30\."):
         ledger.quote_topup("0.29", rate("0.30", "EUR"))
+
+
+def test_a_russian_user_reads_the_price_of_a_token_in_russian_notation():
+    with i18n.language("ru"), pytest.raises(ValidationError) as refused:
+        ledger.quote_topup("0,29", rate("0.30", "EUR"))
+    assert str(refused.value) == "Сумма слишком мала: один токен стоит 0,30\u00a0€."
 
 
 def test_quote_gives_one_token_for_exactly_its_price():

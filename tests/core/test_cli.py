@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from textedit_core import cli
 from textedit_core.billing import ledger
 from textedit_core.identity import accounts, passwords
 from textedit_core.infra.db import Database
@@ -19,12 +20,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "granite kettle sparrow"
 
 
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
 def run_cli(
-    url: str, data_dir: Path, *args: str, stdin: str = "", **settings: str
+    url: str, data_dir: Path, *args: str, stdin: str = "", lang: str = "C.UTF-8", **settings: str
 ) -> subprocess.CompletedProcess:
-    """Run one command; `settings` are further TEXTEDIT_* variables (demo_mode="true")."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTEDIT_")}
+    """Run one command in the locale `lang` (the CLI speaks the environment's language);
+    `settings` are further TEXTEDIT_* variables (demo_mode="true")."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTEDIT_") and k not in LOCALE_VARIABLES}
     env.update(
+        LANG=lang,
         TEXTEDIT_DATABASE_URL=url,
         TEXTEDIT_DATA_DIR=str(data_dir),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
@@ -203,7 +209,48 @@ def test_check_ledger_exits_1_and_names_the_user_whose_balance_was_tampered_with
     result = run_cli(migrated.url, data_dir, "check-ledger")
     assert result.returncode == 1
     assert f"user {funded} payer@example.com: balance 17 != ledger sum 10" in result.stdout
-    assert "1 mismatch(es)" in result.stdout
+    assert "1 mismatch\n" in result.stdout
+
+
+# --- language --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "language"),
+    [
+        ({"LANG": "ru_RU.UTF-8"}, "ru"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANGUAGE": "ru:en", "LANG": "en_US.UTF-8"}, "ru"),
+        ({"LC_ALL": "C", "LANG": "ru_RU.UTF-8"}, "en"),
+        ({"LC_MESSAGES": "ru_RU", "LANG": "en_GB.UTF-8"}, "ru"),
+        ({"LANG": "de_DE.UTF-8"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_the_cli_speaks_the_language_the_environment_asks_for_first(environ, language):
+    assert cli.language_of(environ) == language
+
+
+def test_check_ledger_in_a_russian_locale_reports_in_russian(migrated, data_dir, funded):
+    result = run_cli(migrated.url, data_dir, "check-ledger", lang="ru_RU.UTF-8")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "журнал операций сходится: каждый баланс равен сумме его операций\n"
+
+
+def test_a_refused_input_in_a_russian_locale_is_explained_in_russian(migrated, data_dir):
+    result = run_cli(
+        migrated.url,
+        data_dir,
+        "create-admin",
+        "--email",
+        "root@example.com",
+        "--password-stdin",
+        stdin="short\n",
+        lang="ru_RU.UTF-8",
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("ошибка: Пароль слишком короткий: нужно не меньше 12 символов.")
 
 
 # --- errors: one line on stderr, an exit code per kind --------------------------------------
@@ -290,7 +337,7 @@ def test_reconcile_refunds_a_pending_charge_and_prints_the_count(migrated, data_
     pending = migrated.run(lambda s: ledger.charge(s, funded, "fix", lease_seconds=-60))
     result = run_cli(migrated.url, data_dir, "reconcile")
     assert result.returncode == 0, result.stderr
-    assert "refunded 1 pending charge(s)" in result.stdout
+    assert "refunded 1 pending charge whose worker died" in result.stdout
     with migrated.read() as session:
         assert session.get(Transaction, pending.id).status == "refunded"
         assert ledger.balance_of(session, funded) == 10

@@ -122,3 +122,22 @@ def test_settings_are_frozen():
     config = settings()
     with pytest.raises(pydantic.ValidationError):
         config.jwt_secret = SECRET_32
+
+
+def test_a_mail_server_without_a_sender_address_is_refused():
+    with pytest.raises(pydantic.ValidationError, match="TEXTEDIT_SMTP_HOST needs TEXTEDIT_SMTP_FROM"):
+        settings(smtp_host="smtp.example.com")
+
+
+def test_the_mail_settings_are_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TEXTEDIT_SMTP_HOST", "smtp.example.com")
+    monkeypatch.setenv("TEXTEDIT_SMTP_PORT", "2525")
+    monkeypatch.setenv("TEXTEDIT_SMTP_FROM", "textedit@example.com")
+    monkeypatch.setenv("TEXTEDIT_SMTP_STARTTLS", "false")
+    loaded = Settings()
+    assert (loaded.smtp_host, loaded.smtp_port, loaded.smtp_from, loaded.smtp_starttls) == (
+        "smtp.example.com",
+        2525,
+        "textedit@example.com",
+        False,
+    )

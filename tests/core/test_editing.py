@@ -13,11 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url
+from tests.core.test_guard import RECORDED
+from tests.ollama_standin import DEFAULT_MODEL, Reply, split_into_chunks, unused_url
 from textedit_core.billing import ledger
 from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.jobs import EditJob, start_edit
 from textedit_core.errors import (
+    AnswerRefused,
     InsufficientBalance,
     ModelBrokenAnswer,
     ModelBusy,
@@ -29,6 +31,7 @@ from textedit_core.errors import (
 )
 from textedit_core.identity import accounts
 from textedit_core.identity.actor import Actor
+from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.db import Database
 from textedit_core.infra.models import Transaction, TxKind, TxStatus
@@ -155,17 +158,58 @@ def test_successful_edit_charges_exactly_one_token(db, gateway, user_id):
     assert ledger_mismatches(db) == []
 
 
-def test_successful_edit_delivers_the_cleaned_answer(db, gateway, server, user_id):
-    server.script(Reply(chunks=["Sure! Here is the corrected text:\n\n", "They're going ", "tomorrow."]))
+def test_successful_edit_delivers_the_guarded_answer(db, gateway, server, user_id):
+    server.script(
+        Reply(chunks=["Sure! Here is the corrected text:\n\n", "They're going to the ", "library tomorrow."])
+    )
     job = run_edit(db, gateway, user_id)
-    assert job.result.text == "They're going tomorrow."
+    assert job.result.text == "They're going to the library tomorrow."
     assert job.result.operation == "fix"
 
 
-def test_shorten_answer_that_is_not_shorter_is_flagged(db, gateway, user_id):
-    job = run_edit(db, gateway, user_id, operation="shorten")  # the stand-in echoes the text
-    assert job.result.text == TEXT
-    assert job.result.not_shorter is True
+def test_a_recorded_real_answer_is_delivered_without_what_followed_its_text(db, gateway, server, user_id):
+    record = RECORDED["B/en_plain/fix/2"]  # "...<text>...</text><br />\nThe user message contains..."
+    server.script(Reply(chunks=split_into_chunks(record["answer"])))
+    job = run_edit(db, gateway, user_id, text=record["input"])
+    assert job.result.text.endswith(
+        "Next quarter we plan to hire five engineers and improve our onboarding process."
+    )
+    assert charge_row(db, job.charge_id).status == TxStatus.SUCCESS.value
+    assert balance(db, user_id) == START_TOKENS - 1
+
+
+@pytest.mark.parametrize(
+    ("record_id", "message"),
+    [
+        ("A/en_plain/fix/2", "The model answered in a different language from your text."),
+        ("A/en_inject/fix/1", "The model's answer did not look like an edit of your text."),
+        ("A/en_plain/fix/1", "The model repeated its instructions instead of editing your text."),
+        ("A/en_plain/shorten/1", "The model could not make this text shorter."),
+    ],
+    ids=["russian-for-english", "fix-dropped-a-sentence", "instructions-echoed", "shorten-not-shorter"],
+)
+def test_a_refused_answer_is_refunded_once_and_not_delivered(
+    db, gateway, server, user_id, record_id, message
+):
+    record = RECORDED[record_id]
+    server.script(Reply(chunks=split_into_chunks(record["answer"])))
+    job = start_edit(db, gateway, Actor(user_id), record["operation"], record["input"], MAX_CHARS)
+    with pytest.raises(AnswerRefused) as caught:
+        for _ in job.stream():
+            pass
+    assert str(caught.value) == f"{message} Your token was returned."
+    assert_refunded_once(db, user_id, job, START_TOKENS)
+
+
+def test_a_refusal_says_the_token_was_returned_in_the_language_of_the_user(db, gateway, server, user_id):
+    record = RECORDED["A/en_plain/shorten/1"]
+    server.script(Reply(chunks=split_into_chunks(record["answer"])))
+    with i18n.language("ru"):
+        job = start_edit(db, gateway, Actor(user_id), record["operation"], record["input"], MAX_CHARS)
+        with pytest.raises(AnswerRefused) as caught:
+            for _ in job.stream():
+                pass
+    assert str(caught.value) == "Модели не удалось сократить этот текст. Токен возвращён вам."
 
 
 # --- every failure gives the token back, exactly once -------------------------------------------
@@ -233,8 +277,8 @@ def test_a_huge_answer_is_stopped_near_the_limit_and_refunded_once(db, gateway, 
     assert str(caught.value) == (
         "The model's answer was far longer than the text, so it was stopped. Your token was returned."
     )
-    # What was read stays under the limit for this text (2,000 characters) plus one chunk.
-    assert len("".join(received)) < 2000 + 700
+    # What was read stays under the limit for this text (268 characters).
+    assert len("".join(received)) < 268
     assert_refunded_once(db, user_id, job, START_TOKENS)
 
 
@@ -247,7 +291,7 @@ def test_a_dribbling_answer_is_cut_at_the_deadline_and_refunded_once(db, server,
         for _ in job.stream():
             pass
     assert time.monotonic() - started < 5.0  # generous: the answer itself would take 10 s
-    assert str(caught.value) == "The model did not finish within 1 seconds. Your token was returned."
+    assert str(caught.value) == "The model did not finish within 1 second. Your token was returned."
     assert_refunded_once(db, user_id, job, START_TOKENS)
 
 
@@ -270,6 +314,14 @@ def test_text_over_the_limit_is_refused_before_any_charge(db, gateway, server, u
     assert balance(db, user_id) == START_TOKENS
     assert transaction_count(db, user_id) == before
     assert server.chat_requests == []
+
+
+def test_a_text_over_the_limit_is_refused_with_its_length_in_the_words_of_the_language(db, gateway, user_id):
+    with i18n.language("ru"), pytest.raises(ValidationError) as caught:
+        start_edit(db, gateway, Actor(user_id), "fix", "x" * 6002, MAX_CHARS)
+    assert str(caught.value) == (
+        "Текст слишком длинный: 6\u00a0002 символа при ограничении 6\u00a0000. Разделите его на части."
+    )
 
 
 def test_zero_balance_is_refused_without_calling_the_model(db, gateway, server):

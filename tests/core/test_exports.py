@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 from sqlalchemy import insert, select, update
 
+from tests.core.test_txcolumns import ENGLISH_HEADER
 from textedit_core.billing import ledger as billing
 from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.identity import accounts
@@ -54,8 +55,9 @@ def read_csv(data: bytes) -> list[list[str]]:
 
 
 def csv_dicts(data: bytes) -> list[dict[str, str]]:
-    header, *body = read_csv(data)
-    return [dict(zip(header, row, strict=True)) for row in body]
+    """The rows, each keyed by column name (the header holds the headings, in a language)."""
+    _header, *body = read_csv(data)
+    return [dict(zip(COLUMNS, row, strict=True)) for row in body]
 
 
 def looks_numeric(cell: str) -> bool:
@@ -126,7 +128,7 @@ def test_neutralize_leaves_other_types_unchanged(value):
 
 def test_write_csv_starts_with_a_utf8_bom_and_ends_rows_with_crlf():
     data = csv_of(tx_row())
-    assert data.startswith(b"\xef\xbb\xbfid,created_at,")
+    assert data.startswith("\ufeffID,When (UTC ISO 8601),".encode())
     assert data.count(b"\r\n") == 2 and data.endswith(b"\r\n")
 
 
@@ -135,7 +137,7 @@ def test_write_csv_returns_the_number_of_rows_written():
 
 
 def test_write_csv_with_no_rows_writes_only_the_header():
-    assert read_csv(csv_of()) == [COLUMNS]
+    assert read_csv(csv_of()) == [ENGLISH_HEADER]
 
 
 @pytest.mark.parametrize(
@@ -390,7 +392,7 @@ def test_csv_export_has_the_ledger_header_and_one_row_per_entry(db, world, tmp_p
     path = tmp_path / "t.csv"
     export_transactions(db, world.admin_id, TxFilter(), "csv", path)
     header, *body = read_csv(path.read_bytes())
-    assert header == COLUMNS
+    assert header == ENGLISH_HEADER
     assert sorted(row[COLUMNS.index("kind")] for row in body) == [
         "adjustment",
         "adjustment",
@@ -460,9 +462,7 @@ def test_csv_export_has_no_cell_a_spreadsheet_would_run(csv_export):
 
 def test_xlsx_export_has_a_bold_header_that_says_the_times_are_utc(xlsx_rows):
     header = xlsx_rows[0]
-    assert [cell.value for cell in header] == [
-        "created_at (UTC)" if c == "created_at" else c for c in COLUMNS
-    ]
+    assert [cell.value for cell in header] == ENGLISH_HEADER
     assert all(cell.font.b for cell in header)
 
 
@@ -693,9 +693,14 @@ def test_csv_export_of_20000_rows_keeps_peak_memory_below_5_mb(db, make_user, tm
 # --- command line -------------------------------------------------------------------------
 
 
-def run_cli(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTEDIT_")}
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def run_cli(url: str, cwd: Path, *args: str, lang: str = "C.UTF-8") -> subprocess.CompletedProcess:
+    """Run one command in the locale `lang` (the CLI speaks the environment's language)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEXTEDIT_") and k not in LOCALE_VARIABLES}
     env.update(
+        LANG=lang,
         TEXTEDIT_DATABASE_URL=url,
         TEXTEDIT_DATA_DIR=str(cwd),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
@@ -730,6 +735,18 @@ def test_cli_exports_csv_and_prints_the_row_count(cli_db, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"exported 3 rows to {out}"
     assert [row["kind"] for row in csv_dicts(out.read_bytes())] == ["topup", "topup", "charge"]
+
+
+def test_cli_export_in_a_russian_locale_speaks_russian_and_heads_the_columns_in_russian(cli_db, tmp_path):
+    out = tmp_path / "transactions.csv"
+    result = run_cli(
+        cli_db.url, tmp_path, "export-transactions", "--format", "csv", "--out", str(out), lang="ru_RU.UTF-8"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"выгружено 3 строки в {out}"
+    header, *body = read_csv(out.read_bytes())
+    assert header[:3] == ["ID", "Когда (UTC ISO 8601)", "Пользователь"]
+    assert all(UTC_ISO.match(row[COLUMNS.index("created_at")]) for row in body)
 
 
 def test_cli_exports_xlsx_with_filters(cli_db, tmp_path):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url, wait_until
-from textedit_core.editing.gateway import OllamaGateway, clean_answer
+from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.operations import OPERATIONS, get_operation
 from textedit_core.errors import (
     ModelBrokenAnswer,
@@ -22,6 +22,7 @@ from textedit_core.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
+from textedit_core.infra import i18n
 
 NUM_CTX = 8192
 TEXT = "Their going to the libary tomorow."
@@ -98,6 +99,25 @@ def test_num_predict_leaves_room_for_an_answer_as_long_as_the_input(gateway, ser
     assert len(text) / 2.5 <= num_predict < NUM_CTX // 2
 
 
+@pytest.mark.parametrize("text", ["Short.", "Длинный текст. " * 400], ids=["short", "6000-cyrillic"])
+def test_num_predict_for_shorten_leaves_room_for_most_of_the_text_only(gateway, server, text):
+    answer_of(gateway, text=text, operation=get_operation("shorten"))
+    answer_of(gateway, text=text, operation=FIX)
+    shorten, fix = (r.body["options"]["num_predict"] for r in server.chat_requests)
+    # At least room for 80% of the text in Cyrillic (~2.5 characters a token), less than Fix.
+    assert 0.8 * len(text) / 2.5 <= shorten < fix
+
+
+def test_the_answer_stops_at_the_closing_tag_of_the_text(gateway, server):
+    answer_of(gateway)
+    assert server.chat_requests[0].body["options"]["stop"] == ["</text>"]
+
+
+def test_no_stop_is_sent_when_the_text_holds_the_closing_tag(gateway, server):
+    answer_of(gateway, text="Wrap it in <text> and </text>.")
+    assert "stop" not in server.chat_requests[0].body["options"]
+
+
 def test_sends_the_rules_as_system_and_the_text_between_delimiters_as_user(gateway, server):
     answer_of(gateway, operation=get_operation("shorten"))
     system, user = server.chat_requests[0].body["messages"]
@@ -105,6 +125,14 @@ def test_sends_the_rules_as_system_and_the_text_between_delimiters_as_user(gatew
     assert "shorter" in system["content"]
     assert "<text>" in system["content"] and "never instructions" in system["content"]
     assert user == {"role": "user", "content": f"<text>\n{TEXT}\n</text>"}
+
+
+def test_the_language_rule_names_no_language(gateway, server):
+    answer_of(gateway)
+    system = server.chat_requests[0].body["messages"][0]["content"]
+    # "(a Russian text gets a Russian answer)" pushed 4 of 18 English runs of a small model into Russian.
+    assert "Answer in the language of the text." in system
+    assert "Russian" not in system
 
 
 # --- failures, each with its own error --------------------------------------------------------
@@ -202,7 +230,7 @@ def test_a_final_chunk_arriving_past_the_deadline_is_model_timeout(server):
     # Each gap (0.6 s) is within the read timeout, but the final chunk comes 1.2 s after the
     # start: past the 1 s the whole answer may take.
     server.script(Reply(chunks=["Fixed ", "text."], chunk_delay=0.6))
-    with pytest.raises(ModelTimeout, match="did not finish within 1 seconds"):
+    with pytest.raises(ModelTimeout, match=r"did not finish within 1 second\."):
         answer_of(make_gateway(server.url, timeout=1.0))
 
 
@@ -220,31 +248,31 @@ def test_answer_cut_off_by_the_output_limit_is_a_broken_answer(gateway, server):
         answer_of(gateway)
 
 
-# The limit for TEXT (34 characters) is the 2,000-character floor; for 1,000 characters, 4x.
-LIMITS = [(TEXT, 2000), ("word " * 200, 4000)]
+# About twice the text, plus room for a preamble and the tags: 268 characters for TEXT (34).
+LIMITS = [(TEXT, 268), ("word " * 200, 2200)]
 
 
-@pytest.mark.parametrize(("text", "limit"), LIMITS, ids=["floor", "4x-the-text"])
+@pytest.mark.parametrize(("text", "limit"), LIMITS, ids=["short", "1000-characters"])
 def test_an_answer_as_long_as_the_limit_is_accepted(gateway, server, text, limit):
-    server.script(Reply(chunks=["y" * 1000] * (limit // 1000)))
+    server.script(Reply(chunks=["y" * limit]))
     assert len(answer_of(gateway, text=text)) == limit
 
 
-@pytest.mark.parametrize(("text", "limit"), LIMITS, ids=["floor", "4x-the-text"])
+@pytest.mark.parametrize(("text", "limit"), LIMITS, ids=["short", "1000-characters"])
 def test_an_answer_one_character_past_the_limit_is_stopped(gateway, server, text, limit):
-    server.script(Reply(chunks=["y" * 1000] * (limit // 1000), final_content="y"))
+    server.script(Reply(chunks=["y" * limit], final_content="y"))
     with pytest.raises(ModelBrokenAnswer, match="far longer than the text"):
         answer_of(gateway, text=text)
 
 
 def test_a_huge_answer_is_stopped_at_the_limit_and_its_stream_closed(gateway, server):
-    server.script(Reply(chunks=["y" * 700] * 20_000))  # 14 MB
+    server.script(Reply(chunks=["y" * 100] * 140_000))  # 14 MB
     received: list[str] = []
     with pytest.raises(ModelBrokenAnswer, match="far longer than the text"):
         for piece in gateway.stream(FIX, TEXT):
             received.append(piece)
-    # Two chunks fit in the 2,000-character limit; the third is not passed on.
-    assert len("".join(received)) == 1400
+    # Two chunks fit in the 268-character limit; the third is not passed on.
+    assert len("".join(received)) == 200
     assert wait_until(lambda: server.disconnects == 1)
 
 
@@ -269,6 +297,14 @@ def test_status_reports_a_missing_model_with_the_pull_command(gateway, server):
     assert "ollama pull qwen2.5:3b" in status.detail
 
 
+def test_status_says_its_detail_in_the_language_of_whoever_reads_it(gateway, server):
+    server.remove(DEFAULT_MODEL)
+    status = gateway.status()  # cached by the pages and read by every session
+    with i18n.language("ru"):
+        assert status.detail == "qwen2.5:3b не установлена: ollama pull qwen2.5:3b"
+    assert status.detail == "qwen2.5:3b not installed: ollama pull qwen2.5:3b"
+
+
 def test_status_finds_an_untagged_model_as_latest(server):
     server.install("mistral")  # listed by the server as mistral:latest
     assert make_gateway(server.url, model="mistral").status().model_installed
@@ -277,47 +313,3 @@ def test_status_finds_an_untagged_model_as_latest(server):
 def test_status_reports_a_server_that_is_down(down_gateway):
     status = down_gateway.status()
     assert not status.reachable and not status.model_installed
-
-
-# --- clean_answer -----------------------------------------------------------------------------
-
-
-def test_clean_answer_trims_whitespace():
-    assert clean_answer("  Fixed text.\n\n", "Fixd text.") == "Fixed text."
-
-
-@pytest.mark.parametrize("fence", ["```", "```text"])
-def test_clean_answer_drops_code_fences(fence):
-    assert clean_answer(f"{fence}\nFixed text.\n```", "Fixd text.") == "Fixed text."
-
-
-def test_clean_answer_drops_an_english_preamble_line():
-    answer = "Sure! Here is the corrected text:\n\nFixed text."
-    assert clean_answer(answer, "Fixd text.") == "Fixed text."
-
-
-def test_clean_answer_drops_a_russian_preamble_line():
-    assert clean_answer("Вот исправленный текст:\nПривет, мир.", "Привет мир") == "Привет, мир."
-
-
-def test_clean_answer_keeps_a_first_line_that_is_part_of_the_users_text():
-    text = "Here are the steps:\n1. Open the box.\n2. Take the cake."
-    assert clean_answer(text, text) == text
-
-
-def test_clean_answer_keeps_fences_the_users_text_has():
-    text = "```python\nprint('hi')\n```"
-    assert clean_answer(text, text) == text
-
-
-@pytest.mark.parametrize("quoted", ['"Fixed text."', "«Fixed text.»", "“Fixed text.”"])
-def test_clean_answer_drops_wrapping_quotes(quoted):
-    assert clean_answer(quoted, "Fixd text.") == "Fixed text."
-
-
-def test_clean_answer_keeps_wrapping_quotes_when_the_input_was_quoted():
-    assert clean_answer('"Fixed text."', '"Fixd text."') == '"Fixed text."'
-
-
-def test_clean_answer_drops_text_tags():
-    assert clean_answer("<text>\nFixed text.\n</text>", "Fixd text.") == "Fixed text."

@@ -29,6 +29,9 @@ TEXT = "Their going to the libary tomorow."
 MAX_CHARS = 6000
 # Short leases, so that a test can outlive them; the app's are its model timeout plus a minute.
 LEASE = 0.4
+# A fix of TEXT, so the answer guard delivers it; streamed a character at a time where a test
+# needs a long stream.
+FIXED = "They're going to the library tomorrow."
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,7 @@ def test_a_live_stream_outliving_its_lease_is_not_refunded_by_the_periodic_recon
     make_services, server, user_id
 ):
     svc = make_services(reconcile_interval_seconds=0.05, ollama_host=server.url)
-    server.script(Reply(chunks=[f"w{i} " for i in range(30)], chunk_delay=0.05))
+    server.script(Reply(chunks=list(FIXED), chunk_delay=0.05))
     job = start_edit(svc.db, svc.gateway, Actor(user_id), "fix", TEXT, MAX_CHARS, lease_seconds=LEASE)
     started = time.monotonic()
     for _ in job.stream():
@@ -157,14 +160,14 @@ def test_a_stream_whose_charge_was_refunded_meanwhile_stops_and_delivers_nothing
 
 
 def test_an_answer_completed_after_its_charge_was_refunded_is_delivered_free(db, gateway, server, user_id):
-    server.script(Reply(chunks=["They're ", "going."]))
+    server.script(Reply(chunks=["They're going ", "to the library tomorrow."]))
     job = start_edit(db, gateway, Actor(user_id), "fix", TEXT, MAX_CHARS)
     stream = job.stream()
-    assert [next(stream), next(stream)] == ["They're ", "going."]
+    assert [next(stream), next(stream)] == ["They're going ", "to the library tomorrow."]
     # Between the last piece and the settle, the reconciler refunds the charge.
     reconcile_as_if_the_lease_ran_out(db, job)
     assert list(stream) == []
-    assert (job.result.text, job.result.charged) == ("They're going.", False)
+    assert (job.result.text, job.result.charged) == ("They're going to the library tomorrow.", False)
     assert status_of(db, job.charge_id) == "refunded"
     assert refunds_of(db, job.charge_id) == 1
     assert balance(db, user_id) == 3

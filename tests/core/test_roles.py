@@ -17,6 +17,7 @@ from textedit_core.billing import ledger as billing
 from textedit_core.errors import AuthenticationFailed, DomainError, NotAuthorized, ValidationError
 from textedit_core.identity import devices as sessions
 from textedit_core.identity import roles, tokens
+from textedit_core.infra import i18n
 from textedit_core.infra.models import Role, User
 from textedit_core.reports import exports, transactions, users
 from textedit_core.reports.transactions import TxFilter
@@ -108,7 +109,7 @@ def test_an_unknown_role_is_refused_and_nothing_changes(db, make_user, db_state,
 def test_giving_a_user_the_role_they_have_is_refused(db, make_user, db_state):
     root, user = make_user(role=Role.ADMIN), make_user()
     before = db_state()
-    with pytest.raises(ValidationError, match="already a user"):
+    with pytest.raises(ValidationError, match="already has the role user"):
         set_role(db, root, user, "user")
     assert db_state() == before
 
@@ -123,9 +124,9 @@ def test_changing_the_role_of_an_unknown_user_is_refused(db, make_user, db_state
 
 def test_an_admin_cannot_change_their_own_role(db, make_user, db_state):
     root = make_user(role=Role.ADMIN)
-    make_user(role=Role.ADMIN)  # another admin exists: the refusal is about "yourself"
+    make_user(role=Role.ADMIN)  # another admin exists: the refusal is about their own role
     before = db_state()
-    with pytest.raises(NotAuthorized, match="yourself"):
+    with pytest.raises(NotAuthorized, match="You cannot change your own role"):
         set_role(db, root, root, "user")
     assert db_state() == before
 
@@ -338,3 +339,13 @@ def test_a_plain_user_cannot_list_users_or_transactions(db, make_user, listing):
     user = make_user()
     with db.read() as session, pytest.raises(NotAuthorized):
         listing(session, user)
+
+
+def test_blocking_a_blocked_user_is_refused_in_russian_naming_them(db, make_user, db_state):
+    root, user = make_user(role=Role.ADMIN), make_user("anna@example.com")
+    set_blocked(db, root, user, True)
+    before = db_state()
+    with i18n.language("ru"), pytest.raises(ValidationError) as refused:
+        set_blocked(db, root, user, True)
+    assert str(refused.value) == "Пользователь anna@example.com уже заблокирован."
+    assert db_state() == before

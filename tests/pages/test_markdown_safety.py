@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from tests.ollama_standin import Reply
+from tests.pages.test_users import select_user
+from textedit_core.billing import ledger
 
 WJ = "\u2060"
 # Markdown-ish characters, as far as email syntax allows them.
@@ -56,25 +58,29 @@ def test_an_email_with_markdown_characters_is_escaped_where_the_admin_acts_on_th
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
     at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
-    at.selectbox(key="target_user").set_value(target.id).run()
+    select_user(at, target.email)
     assert r"a\_b\*c\*" + WJ + "@x.example is **active**." in [m.value for m in at.markdown]
     assert_no_live_markdown(at)
 
 
-def test_the_toast_after_blocking_shows_the_email_escaped(world):
+def test_the_block_confirmation_shows_the_email_escaped(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
     at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
-    at.selectbox(key="target_user").set_value(target.id).run()
+    select_user(at, target.email)
     at.button(key="toggle_block").click().run()
-    assert [t.value for t in at.toast] == [r"a\_b\*c\*" + WJ + "@x.example is blocked."]
+    assert (
+        r"Blocking ends all of **a\_b\*c\*" + WJ + "@x.example**'s sessions at once; they cannot log in "
+        "until unblocked." in [m.value for m in at.markdown]
+    )
+    assert_no_live_markdown(at)
 
 
 def test_an_error_quoting_the_email_from_the_database_is_escaped(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
     at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
-    at.selectbox(key="target_user").set_value(target.id).run()
+    select_user(at, target.email)
     at.text_input(key="adjust_tokens").input("-5")
     at.text_input(key="adjust_reason").input("correction")
     press(at, "Adjust balance")
@@ -131,10 +137,12 @@ def test_a_hostile_adjustment_reason_is_plain_text_on_the_staff_pages(world):
     admin = world.user("boss@example.com", admin=True)
     target = world.user(EMPHASIS_EMAIL)
     at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
-    at.selectbox(key="target_user").set_value(target.id).run()
+    select_user(at, target.email)
     at.text_input(key="adjust_tokens").input("7")
     at.text_input(key="adjust_reason").input(HOSTILE_REASON)
     press(at, "Adjust balance")
+    assert_no_live_markdown(at)  # the confirmation quotes the reason
+    world.db.run(lambda s: ledger.adjust_balance(s, admin.id, target.id, "7", HOSTILE_REASON))
     at.switch_page("app_pages/staff/transactions.py").run()
     assert list(at.dataframe[0].value["note"]) == [HOSTILE_REASON]
     assert_no_live_markdown(at)
@@ -142,3 +150,13 @@ def test_a_hostile_adjustment_reason_is_plain_text_on_the_staff_pages(world):
     assert_no_live_markdown(at)
     at.switch_page("app_pages/staff/dashboard.py").run()
     assert_no_live_markdown(at)
+
+
+def test_a_streamed_answer_is_escaped_piece_by_piece_and_never_forms_html_or_a_link():
+    from app_pages.components.common import escape_markdown_stream
+
+    pieces = ["<img src=x onerror=alert(1)>", " **bold** http:", "//evil.example"]
+    shown = "".join(escape_markdown_stream(pieces))
+    # A WORD JOINER starts each later piece (and a line's leading space): "http:" + "//" stays
+    # split, so no link forms across the pieces.
+    assert shown == "\\<img src=x onerror=alert(1)\\>\u2060\u2060 \\*\\*bold\\*\\* http:\u2060//evil.example"

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.pages.test_users import select_user
+from textedit_core.identity import roles
 from textedit_core.infra.models import Role
 
 STAFF_PAGES = ["app_pages/staff/users.py", "app_pages/staff/transactions.py"]
@@ -31,9 +33,10 @@ def test_a_moderator_sees_the_users_table_without_any_controls(world):
     at = world.signed_in(moderator).switch_page("app_pages/staff/users.py").run()
     assert not at.exception
     assert set(at.dataframe[0].value["email"]) == {"mod@example.com", "user@example.com"}
+    select_user(at, "user@example.com")
     labels = [b.label for b in at.button]
-    assert "Save role" not in labels and "Block" not in labels
-    assert "target_user" not in [s.key for s in at.selectbox]
+    assert "Save role" not in labels and "Block user" not in labels
+    assert "target_role" not in [s.key for s in at.selectbox]
     assert len(at.get("form")) == 0  # no balance adjustment either
     assert any("Read-only" in c.value for c in at.caption)
 
@@ -52,10 +55,8 @@ def test_an_admin_blocks_a_user_and_their_next_click_signs_them_out(world):
     user_tab = world.signed_in(user).run()
     assert user_tab.title[0].value == "Editor"
 
-    at = world.signed_in(admin).switch_page("app_pages/staff/users.py").run()
-    at.selectbox(key="target_user").set_value(user.id).run()
-    at.button(key="toggle_block").click().run()
-    assert not at.exception
+    # The page's button only opens a confirmation (tests/browser/test_users_page.py clicks it).
+    world.db.run(lambda s: roles.set_blocked(s, admin.id, user.id, True))
 
     user_tab.run()
     assert user_tab.title[0].value == "✍️ TextEdit"
@@ -65,7 +66,9 @@ def test_an_admin_cannot_pick_themselves_to_demote_or_block(world):
     boss = world.user("boss@example.com", admin=True)
     world.user("user@example.com")
     at = world.signed_in(boss).switch_page("app_pages/staff/users.py").run()
-    assert at.selectbox(key="target_user").options == ["user@example.com"]
+    select_user(at, "boss@example.com")
+    assert [s.key for s in at.selectbox if s.key == "target_role"] == []
+    assert [b.key for b in at.button if b.key in {"save_role", "toggle_block"}] == []
 
 
 def test_a_demoted_admin_loses_the_admin_page_on_the_next_click(world):
@@ -74,10 +77,7 @@ def test_a_demoted_admin_loses_the_admin_page_on_the_next_click(world):
     deputy_tab = world.signed_in(deputy).switch_page("app_pages/admin/admin.py").run()
     assert deputy_tab.title[0].value == "Admin"
 
-    at = world.signed_in(boss).switch_page("app_pages/staff/users.py").run()
-    at.selectbox(key="target_user").set_value(deputy.id).run()
-    at.selectbox(key="target_role").set_value("user").run()
-    at.button(key="save_role").click().run()
+    world.db.run(lambda s: roles.set_role(s, boss.id, deputy.id, "user"))
 
     deputy_tab.run()
     # The demotion ends the tab's access token: it is sent back to the login page ...

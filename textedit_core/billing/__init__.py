@@ -2,7 +2,8 @@
 
 Modules: `ledger` (every write to a balance: top-ups, charges, settles, refunds, adjustments,
 rates), `money` (parsing and formatting of amounts, rates and currency codes), `reconciler`
-(the periodic refund of charges whose worker died).
+(the periodic refund of charges whose worker died), `txlabels` (a ledger row's kind and status
+in the words its owner reads).
 
 Design overview
 ---------------

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from textedit_core.billing import money
 from textedit_core.errors import AccountBlocked, InsufficientBalance, NotAuthorized, ValidationError
 from textedit_core.identity.accounts import require_role
-from textedit_core.infra import audit
+from textedit_core.infra import audit, i18n
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import RateSetting, Role, Transaction, TxKind, TxStatus, User
 from textedit_core.infra.text_input import check_characters
 
@@ -86,7 +87,7 @@ def set_rate(session: Session, admin_id: int, currency_raw: object, rate_raw: ob
     rate = money.parse_rate(rate_raw)
     current = current_rate(session)
     if currency == current.currency and rate == current.rate:
-        raise ValidationError("Nothing changed: that is the current currency and rate.")
+        raise ValidationError(_("Nothing changed: that is the current currency and rate."))
     row = RateSetting(
         currency=currency,
         rate=rate,
@@ -112,7 +113,10 @@ def quote_topup(amount_raw: object, rate: Rate) -> TopupQuote:
     tokens = int((amount / rate.rate).to_integral_value(rounding=ROUND_FLOOR))
     if tokens < 1:
         raise ValidationError(
-            f"The amount is too small: one token costs {money.format_amount(rate.rate)} {rate.currency}."
+            _(
+                "The amount is too small: one token costs {price}.",
+                price=i18n.format_money(rate.rate, rate.currency),
+            )
         )
     return TopupQuote(entered=amount, tokens=tokens, charged=tokens * rate.rate, rate=rate)
 
@@ -131,15 +135,15 @@ def top_up(session: Session, user_id: int, preview: TopupQuote, idempotency_key:
     credited and the user is asked to look at a new preview.
     """
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
-        raise ValidationError("This top-up form has expired. Reload the page and try again.")
+        raise ValidationError(_("This top-up form has expired. Reload the page and try again."))
     existing = _existing_by_key(session, user_id, idempotency_key)
     if existing is not None:
         return existing
     rate = current_rate(session)
     if rate != preview.rate:
-        raise ValidationError("The token rate has just changed. Check the new preview and confirm again.")
+        raise ValidationError(_("The token rate has just changed. Check the new preview and confirm again."))
     if quote_topup(preview.entered, rate) != preview:
-        raise ValidationError("This preview is out of date. Check the new preview and confirm again.")
+        raise ValidationError(_("This preview is out of date. Check the new preview and confirm again."))
     tx = Transaction(
         user_id=user_id,
         kind=TxKind.TOPUP.value,
@@ -287,22 +291,88 @@ def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElemen
 
 
 MAX_ADJUSTMENT = 1_000_000
+MAX_REASON = 255  # the column's width
 
 
 def _parse_adjustment(raw: object) -> int:
     text = str(raw if raw is not None else "").strip().replace(" ", "")
     # One optional sign, ASCII digits only: "+-5" and "--5" are refused here, not by int().
     if not re.fullmatch(r"[+-]?[0-9]+", text):
-        raise ValidationError("The adjustment must be a whole number of tokens, like 10 or -5.")
+        raise ValidationError(_("The adjustment must be a whole number of tokens, like 10 or -5."))
     # The cap before int(): Python refuses to convert strings of more than 4,300 digits.
     if len(text.lstrip("+-").lstrip("0")) > len(str(MAX_ADJUSTMENT)):
-        raise ValidationError(f"An adjustment can be at most {MAX_ADJUSTMENT:,} tokens either way.")
+        raise _too_large()
     tokens = int(text)
     if tokens == 0:
-        raise ValidationError("The adjustment must not be 0.")
+        raise ValidationError(_("The adjustment must not be 0."))
     if abs(tokens) > MAX_ADJUSTMENT:
-        raise ValidationError(f"An adjustment can be at most {MAX_ADJUSTMENT:,} tokens either way.")
+        raise _too_large()
     return tokens
+
+
+def _too_large() -> ValidationError:
+    return ValidationError(
+        ngettext(
+            "An adjustment can be at most {n} token either way.",
+            "An adjustment can be at most {n} tokens either way.",
+            MAX_ADJUSTMENT,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A checked balance adjustment, not yet made: what the admin's confirmation states."""
+
+    user_id: int
+    email: str
+    tokens: int
+    reason: str
+    balance_before: int
+
+    @property
+    def balance_after(self) -> int:
+        return self.balance_before + self.tokens
+
+
+def _below_zero(email: str, balance: int, tokens: int) -> ValidationError:
+    return ValidationError(
+        ngettext(
+            "{email} has {n} token: removing {removed} would take the balance below zero.",
+            "{email} has {n} tokens: removing {removed} would take the balance below zero.",
+            balance,
+            email=email,
+            removed=i18n.format_number(-tokens),
+        )
+    )
+
+
+def check_adjustment(
+    session: Session, admin_id: int, user_id: int, tokens_raw: object, reason: str
+) -> Adjustment:
+    """Every check `adjust_balance` makes, without writing: the amount, the reason, the actor,
+    the target and the balance it would leave."""
+    require_role(session, admin_id, Role.ADMIN)
+    tokens = _parse_adjustment(tokens_raw)
+    reason = check_characters((reason or "").strip(), N_("Reason"))
+    if not reason:
+        raise ValidationError(_("Give a reason for the adjustment."))
+    if len(reason) > MAX_REASON:
+        raise ValidationError(
+            ngettext(
+                "The reason can be at most {n} character.",
+                "The reason can be at most {n} characters.",
+                MAX_REASON,
+            )
+        )
+    if user_id == admin_id:
+        raise NotAuthorized(_("You cannot adjust your own balance: ask another admin."))
+    target = session.get(User, user_id)
+    if target is None:
+        raise ValidationError(_("That user does not exist."))
+    if target.balance + tokens < 0:
+        raise _below_zero(target.email, target.balance, tokens)
+    return Adjustment(target.id, target.email, tokens, reason, target.balance)
 
 
 def adjust_balance(
@@ -312,18 +382,9 @@ def adjust_balance(
 
     The balance never goes below zero; admins cannot adjust their own balance.
     """
-    require_role(session, admin_id, Role.ADMIN)
-    tokens = _parse_adjustment(tokens_raw)
-    reason = check_characters((reason or "").strip(), "Reason")
-    if not reason:
-        raise ValidationError("Give a reason for the adjustment.")
-    if len(reason) > 255:
-        raise ValidationError("The reason can be at most 255 characters.")
-    if user_id == admin_id:
-        raise NotAuthorized("You cannot adjust your own balance: ask another admin.")
-    target = session.get(User, user_id)
-    if target is None:
-        raise ValidationError("That user does not exist.")
+    checked = check_adjustment(session, admin_id, user_id, tokens_raw, reason)
+    tokens, reason = checked.tokens, checked.reason
+    # Atomic: the balance may have changed since it was read.
     changed = cast(
         "CursorResult[Any]",
         session.execute(
@@ -333,10 +394,7 @@ def adjust_balance(
         ),
     )
     if changed.rowcount != 1:
-        raise ValidationError(
-            f"{target.email} has {target.balance:,} tokens: removing {-tokens:,} "
-            "would take the balance below zero."
-        )
+        raise _below_zero(checked.email, balance_of(session, user_id), tokens)
     now = utcnow()
     tx = Transaction(
         user_id=user_id,
@@ -407,15 +465,21 @@ def ledger_mismatches(session: Session) -> list[LedgerMismatch]:
     return [LedgerMismatch(*row) for row in rows]
 
 
-def user_transactions(session: Session, user_id: int, limit: int = 200) -> list[Transaction]:
+def user_transactions(session: Session, user_id: int, limit: int = 200, offset: int = 0) -> list[Transaction]:
+    """The user's ledger rows, newest first: `limit` of them after skipping `offset`."""
     return list(
         session.scalars(
             select(Transaction)
             .where(Transaction.user_id == user_id)
             .order_by(Transaction.created_at.desc(), Transaction.id.desc())
             .limit(limit)
+            .offset(offset)
         )
     )
+
+
+def user_transaction_count(session: Session, user_id: int) -> int:
+    return session.scalar(select(func.count()).where(Transaction.user_id == user_id)) or 0
 
 
 def balance_of(session: Session, user_id: int) -> int:

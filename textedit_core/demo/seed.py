@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session
 from textedit_core.billing import ledger
 from textedit_core.errors import ValidationError
 from textedit_core.identity import accounts as auth
-from textedit_core.identity import passwords
-from textedit_core.infra import audit
+from textedit_core.identity import passwords, roles
+from textedit_core.infra import audit, i18n
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import Settings
 from textedit_core.infra.db import Database
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import (
     AuditEntry,
     Base,
@@ -106,15 +107,22 @@ def check_allowed(settings: Settings, url: str | None = None) -> None:
     """
     if not settings.demo_mode:
         raise ValidationError(
-            "Demo data is only seeded in demo mode: set TEXTEDIT_DEMO_MODE=true and "
-            f"TEXTEDIT_DATABASE_URL to a separate demo database, e.g. {DEMO_DATABASE_URL} "
-            "(`make demo` does both)."
+            _(
+                "Demo data is only seeded in demo mode: set TEXTEDIT_DEMO_MODE=true and "
+                "TEXTEDIT_DATABASE_URL to a separate demo database, e.g. {demo_url} "
+                "(`make demo` does both).",
+                demo_url=DEMO_DATABASE_URL,
+            )
         )
     for candidate in {url or settings.database_url, settings.database_url}:
         if _same_database(candidate, MAIN_DATABASE_URL):
             raise ValidationError(
-                f"Refusing to seed demo data into the main database ({MAIN_DATABASE_URL}): "
-                f"set TEXTEDIT_DATABASE_URL to a separate demo database, e.g. {DEMO_DATABASE_URL}."
+                _(
+                    "Refusing to seed demo data into the main database ({main_url}): "
+                    "set TEXTEDIT_DATABASE_URL to a separate demo database, e.g. {demo_url}.",
+                    main_url=MAIN_DATABASE_URL,
+                    demo_url=DEMO_DATABASE_URL,
+                )
             )
 
 
@@ -472,7 +480,7 @@ class _Story:
         if self.outage[0] <= moment < self.outage[1]:
             reason, delay = OUTAGE_REASON, rng.uniform(0.05, 3.0)
         elif rng.random() < FAILURE_RATE:
-            reason, span, _ = rng.choices(FAILURES, [f[2] for f in FAILURES])[0]
+            reason, span, _weight = rng.choices(FAILURES, [f[2] for f in FAILURES])[0]
             delay = rng.uniform(*span)
         else:
             reason, delay = None, rng.uniform(*DURATION[operation])
@@ -508,7 +516,7 @@ class _Story:
                 in_session = min(count, rng.randint(2, 6))
                 count -= in_session
                 moment = self.at(day, rng.choices(range(24), HOUR_WEIGHTS)[0], rng.randint(0, 59))
-                for _ in range(in_session):
+                for _request in range(in_session):
                     moment += timedelta(seconds=rng.randint(25, 420))
                     person.events.append((moment, "request", None))
 
@@ -789,9 +797,13 @@ def _default_rate_of_empty_database(session: Session) -> RateSetting:
     rates = session.scalars(select(RateSetting).order_by(RateSetting.id)).all()
     if users or len(rates) != 1:
         raise ValidationError(
-            f"The database already has data ({users} account(s), {len(rates)} rate setting(s)) "
-            "but no demo admin: seed demo data into a new, empty database (delete the demo "
-            "database file or point TEXTEDIT_DATABASE_URL elsewhere)."
+            _(
+                "The database already has data ({accounts}, {rates}) but no demo admin: seed demo "
+                "data into a new, empty database (delete the demo database file or point "
+                "TEXTEDIT_DATABASE_URL elsewhere).",
+                accounts=ngettext("{n} account", "{n} accounts", users or 0),
+                rates=ngettext("{n} rate setting", "{n} rate settings", len(rates)),
+            )
         )
     return rates[0]
 
@@ -833,25 +845,47 @@ def seed(db: Database, settings: Settings) -> DemoSummary:
     return db.run(work)
 
 
-def report(summary: DemoSummary, settings: Settings) -> str:
-    """What `seed-demo` prints: what happened, the demo accounts, and how to open the app."""
-    counts = ", ".join(f"{n:,} {kind}s" for kind, n in summary.transactions.items())
+def _kind_count(kind: str, n: int) -> str:
+    """'1,234 top-ups': a ledger kind counted (each noun has its own plural forms)."""
+    if kind == TxKind.TOPUP.value:
+        return ngettext("{n} top-up", "{n} top-ups", n)
+    if kind == TxKind.CHARGE.value:
+        return ngettext("{n} charge", "{n} charges", n)
+    if kind == TxKind.REFUND.value:
+        return ngettext("{n} refund", "{n} refunds", n)
+    if kind == TxKind.ADJUSTMENT.value:
+        return ngettext("{n} adjustment", "{n} adjustments", n)
+    return f"{i18n.format_number(n)} {kind}"
+
+
+def report(summary: DemoSummary, settings: Settings, port: int = 8501) -> str:
+    """What `seed-demo` prints, in the current language: what happened, the demo accounts, and
+    how to open the app."""
+    counts = ", ".join(_kind_count(kind, n) for kind, n in summary.transactions.items())
     if summary.created:
-        head = (
-            f"demo data created in {summary.seconds:.1f} s: {summary.users} users, "
-            f"{summary.transactions_total:,} transactions over {DAYS} days ({counts}), "
-            f"{summary.audit_entries} audit entries"
+        head = _(
+            "demo data created in {seconds} s: {users}, {transactions} over {days} days ({counts}), "
+            "{audit_entries}",
+            seconds=i18n.format_decimal(Decimal(f"{summary.seconds:.1f}"), min_places=1),
+            users=ngettext("{n} user", "{n} users", summary.users),
+            transactions=ngettext("{n} transaction", "{n} transactions", summary.transactions_total),
+            days=DAYS,
+            counts=counts,
+            audit_entries=ngettext("{n} audit entry", "{n} audit entries", summary.audit_entries),
         )
     else:
-        head = "demo data already present: nothing was written"
+        head = _("demo data already present: nothing was written")
     width = max(len(a.email) for a in summary.accounts)
-    lines = [head, "", "Demo accounts (email / password):"]
-    lines += [f"  {a.role:<10} {a.email:<{width}}  {a.password}" for a in summary.accounts]
+    lines = [head, "", _("Demo accounts (email / password):")]
+    lines += [f"  {roles.role_label(a.role):<12} {a.email:<{width}}  {a.password}" for a in summary.accounts]
     lines += [
         "",
-        f"Database: {settings.database_url}",
-        "Open the app at http://localhost:8501 ('make demo' starts it on this database), or run:",
+        _("Database: {url}", url=settings.database_url),
+        _(
+            "Open the app at http://localhost:{port} ('make demo' starts it on this database), or run:",
+            port=port,
+        ),
         f"  TEXTEDIT_DATABASE_URL={settings.database_url} TEXTEDIT_DATA_DIR={settings.data_dir} "
-        "TEXTEDIT_DEMO_MODE=true python -m streamlit run serve.py",
+        f"TEXTEDIT_DEMO_MODE=true python -m streamlit run serve.py --server.port {port}",
     ]
     return "\n".join(lines)

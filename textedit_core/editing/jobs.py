@@ -9,26 +9,27 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from textedit_core.billing import ledger
-from textedit_core.editing.gateway import OllamaGateway, clean_answer
+from textedit_core.editing import guard
+from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.operations import Operation, get_operation
-from textedit_core.errors import ChargeExpired, ModelBrokenAnswer, ModelError, ValidationError
+from textedit_core.errors import ChargeExpired, ModelError, ValidationError
 from textedit_core.identity.actor import Actor, act
+from textedit_core.infra import i18n
 from textedit_core.infra.db import Database
+from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.text_input import check_characters
 
 log = logging.getLogger(__name__)
 
 # A streaming job renews its charge's lease at most this often (one short transaction each).
 MAX_RENEW_INTERVAL_SECONDS = 5.0
-FREE_RESULT_NOTE = "This answer is free: it took so long that its token had already been returned to you."
+FREE_RESULT_NOTE = N_("This answer is free: it took so long that its token had already been returned to you.")
 
 
 @dataclass(frozen=True)
 class EditResult:
     text: str
     operation: str
-    # Flagged for "shorten" when the model did not make the text any shorter.
-    not_shorter: bool
     # False when the reconciler refunded the charge just before the answer was complete: the
     # answer had been streamed to the user already, so it is delivered, free (FREE_RESULT_NOTE).
     charged: bool
@@ -36,12 +37,16 @@ class EditResult:
 
 def validate_text(text: str, max_chars: int) -> str:
     if not text or not text.strip():
-        raise ValidationError("Enter some text to edit first.")
-    check_characters(text, "The text", multiline=True)
+        raise ValidationError(_("Enter some text to edit first."))
+    check_characters(text, N_("The text"), multiline=True)
     if len(text) > max_chars:
         raise ValidationError(
-            f"The text is too long: {len(text):,} characters, the limit is {max_chars:,}. "
-            "Split it into parts."
+            ngettext(
+                "The text is too long: {n} character, the limit is {limit}. Split it into parts.",
+                "The text is too long: {n} characters, the limit is {limit}. Split it into parts.",
+                len(text),
+                limit=i18n.format_number(max_chars),
+            )
         )
     return text
 
@@ -75,9 +80,12 @@ class EditJob:
         if not self._db.run(lambda s: ledger.renew_lease(s, self.charge_id, self._lease_seconds)):
             # Refunded meanwhile: the rest of the answer would be unpaid work, and what came so
             # far is not a paid result. Stop here.
-            raise ChargeExpired("The answer took so long that the request was cancelled.")
+            raise ChargeExpired(_("The answer took so long that the request was cancelled."))
 
     def stream(self) -> Iterator[str]:
+        """Yield the model's raw answer as it comes, for a progress view only: the delivered
+        text is `result.text`, set when the stream ends and the guard has accepted the answer
+        (a refused one raises an AnswerRefused, its token returned)."""
         pieces: list[str] = []
         renewed_at = time.monotonic()
         try:
@@ -90,12 +98,11 @@ class EditJob:
                         renewed_at = time.monotonic()
                     pieces.append(piece)
                     yield piece
-            cleaned = clean_answer("".join(pieces), self.text)
-            if not cleaned:
-                raise ModelBrokenAnswer("The model returned an empty answer.")
+            # Before settling: an answer the guard refuses is refunded here and never delivered.
+            edited = guard.guarded_answer(self.operation, self.text, "".join(pieces))
         except ModelError as error:
             self._refund(str(error))
-            raise type(error)(f"{error} Your token was returned.") from error
+            raise type(error)(_("{problem} Your token was returned.", problem=error)) from error
         except BaseException:
             # The page went away mid-answer (rerun, closed tab) or something unexpected broke:
             # the answer was not delivered, so the token goes back.
@@ -105,9 +112,8 @@ class EditJob:
         if not charged:
             log.warning("charge %d was refunded before its answer came: delivered free", self.charge_id)
         self.result = EditResult(
-            text=cleaned,
+            text=edited,
             operation=self.operation.key,
-            not_shorter=self.operation.key == "shorten" and len(cleaned) >= len(self.text.strip()),
             charged=charged,
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import CursorResult, select, update
@@ -20,8 +21,10 @@ from textedit_core.errors import (
     ValidationError,
     WrongCurrentPassword,
 )
-from textedit_core.identity import passwords, tokens
+from textedit_core.identity import devices, passwords, tokens
+from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, Role, User
 from textedit_core.infra.text_input import check_characters
 
@@ -36,6 +39,8 @@ class Account:
     email: str
     role: str
     balance: int
+    language: str | None = None  # None: the browser's
+    time_zone: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -48,20 +53,34 @@ class Account:
 
     @classmethod
     def of(cls, user: User) -> Account:
-        return cls(id=user.id, email=user.email, role=user.role, balance=user.balance)
+        return cls(
+            id=user.id,
+            email=user.email,
+            role=user.role,
+            balance=user.balance,
+            language=user.language,
+            time_zone=user.time_zone,
+        )
 
 
 def normalize_email(raw: str) -> str:
     """Trimmed, syntax-checked email as the user typed it (domain lower-cased)."""
     email = (raw or "").strip()
     if not email:
-        raise ValidationError("Enter your email address.")
+        raise ValidationError(_("Enter your email address."))
     if len(email) > MAX_EMAIL_LENGTH:
-        raise ValidationError(f"Email is too long: at most {MAX_EMAIL_LENGTH} characters.")
+        raise ValidationError(
+            ngettext(
+                "Email is too long: at most {n} character.",
+                "Email is too long: at most {n} characters.",
+                MAX_EMAIL_LENGTH,
+            )
+        )
     try:
         result = validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
-        raise ValidationError(f"That email address is not valid: {error}") from error
+        # email_validator explains in English only; a translation may give its own hint instead.
+        raise ValidationError(_("That email address is not valid: {reason}", reason=error)) from error
     return result.normalized
 
 
@@ -71,7 +90,7 @@ def email_key(email: str) -> str:
 
 def lookup_key(raw_email: str) -> str:
     """The key an email is stored under, normalised the way registration normalises it."""
-    check_characters(raw_email or "", "Email")
+    check_characters(raw_email or "", N_("Email"))
     try:
         return email_key(normalize_email(raw_email))
     except ValidationError:
@@ -104,7 +123,7 @@ def register(session: Session, email: str, password: str, role: Role = Role.USER
 def create_user(session: Session, new: NewAccount, role: Role = Role.USER) -> User:
     clean_email = new.email
     if find_user_by_email(session, clean_email) is not None:
-        raise EmailTaken("An account with this email already exists. Log in instead.")
+        raise EmailTaken(_("An account with this email already exists. Log in instead."))
     user = User(
         email=clean_email,
         email_key=email_key(clean_email),
@@ -123,7 +142,7 @@ def create_user(session: Session, new: NewAccount, role: Role = Role.USER) -> Us
         # A concurrent registration of the same email won the race (PostgreSQL, READ COMMITTED).
         if find_user_by_email(session, clean_email) is None:
             raise
-        raise EmailTaken("An account with this email already exists. Log in instead.") from error
+        raise EmailTaken(_("An account with this email already exists. Log in instead.")) from error
     return user
 
 
@@ -156,7 +175,7 @@ def check_credentials(stored: StoredCredentials | None, password: str) -> Verifi
     if stored is None or not ok:
         raise AuthenticationFailed()
     if stored.is_blocked:
-        raise AuthenticationFailed(ACCOUNT_BLOCKED)
+        raise AuthenticationFailed(_(ACCOUNT_BLOCKED))
     new_hash = passwords.hash_password(password) if passwords.needs_rehash(stored.password_hash) else None
     return Verified(stored.user_id, stored.password_hash, new_hash)
 
@@ -185,9 +204,9 @@ def user_for_claims(session: Session, claims: tokens.AccessClaims) -> User:
     """Re-read the token's user, so a blocked, demoted or deleted user loses access at once."""
     user = session.get(User, claims.user_id)
     if user is None or user.token_version != claims.token_version:
-        raise AuthenticationFailed("Your session has ended. Please log in again.")
+        raise AuthenticationFailed(_(devices.SESSION_ENDED))
     if user.is_blocked:
-        raise AuthenticationFailed(ACCOUNT_BLOCKED)
+        raise AuthenticationFailed(_(ACCOUNT_BLOCKED))
     return user
 
 
@@ -207,10 +226,10 @@ def prepare_password_change(session: Session, user_id: int, current: str, new: s
     keep this slow work (~0.6 s) outside any write transaction."""
     user = session.get(User, user_id)
     if user is None or not passwords.verify(user.password_hash, current or ""):
-        raise WrongCurrentPassword("The current password is not correct.")
+        raise WrongCurrentPassword(_("The current password is not correct."))
     clean = passwords.check_policy(new, user.email)
     if passwords.verify(user.password_hash, clean):
-        raise ValidationError("The new password must differ from the current one.")
+        raise ValidationError(_("The new password must differ from the current one."))
     return PasswordChange(user.id, user.password_hash, passwords.hash_password(clean))
 
 
@@ -226,7 +245,7 @@ def apply_password_change(session: Session, change: PasswordChange) -> None:
         ),
     )
     if stored.rowcount != 1:
-        raise ValidationError("Your password was changed elsewhere meanwhile. Try again.")
+        raise ValidationError(_("Your password was changed elsewhere meanwhile. Try again."))
 
 
 def change_password(session: Session, user_id: int, current: str, new: str) -> None:
@@ -259,7 +278,7 @@ def create_admin(
     user = find_user_by_email(session, email)
     if user is None:
         if password is None:
-            raise ValidationError("A password is needed to create a new admin.")
+            raise ValidationError(_("A password is needed to create a new admin."))
         return register(session, email, password, role=Role.ADMIN), AdminOutcome.CREATED
     if user.is_admin:
         return user, AdminOutcome.ALREADY_ADMIN
@@ -268,3 +287,20 @@ def create_admin(
     user.role = Role.ADMIN.value
     user.token_version += 1
     return user, AdminOutcome.PROMOTED
+
+
+def set_preferences(session: Session, user_id: int, language: str | None, time_zone: str | None) -> None:
+    """The user's interface language and time zone; None (or "") for the browser's."""
+    if language and language not in i18n.LANGUAGES:
+        raise ValidationError(_("Pick one of the offered languages."))
+    if time_zone:
+        check_characters(time_zone, N_("Time zone"))
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValidationError(_("{zone} is not a known time zone.", zone=time_zone)) from error
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotAuthorized()
+    user.language = language or None
+    user.time_zone = time_zone or None

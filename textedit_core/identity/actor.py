@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from textedit_core.errors import AccountBlocked, AuthenticationFailed, NotAuthorized
 from textedit_core.identity import devices
 from textedit_core.infra.db import Database
+from textedit_core.infra.i18n import _
 from textedit_core.infra.models import Role, User
 
 T = TypeVar("T")
@@ -40,13 +41,13 @@ def require_actor(session: Session, actor: Actor, *roles: Role) -> User:
     `roles` are given) they hold one of them. Raises AuthenticationFailed or NotAuthorized."""
     user = session.get(User, actor.user_id)
     if user is None:
-        raise AuthenticationFailed(devices.SESSION_ENDED)
+        raise AuthenticationFailed(_(devices.SESSION_ENDED))
     if actor.token_version is not None and user.token_version != actor.token_version:
-        raise AuthenticationFailed(devices.SESSION_ENDED)
+        raise AuthenticationFailed(_(devices.SESSION_ENDED))
     if actor.session_id is not None:
         assert actor.lifetimes is not None  # Actor.__post_init__ refuses a session without them
         if not devices.is_live(session, actor.session_id, actor.lifetimes, user_id=user.id):
-            raise AuthenticationFailed(devices.SESSION_ENDED)
+            raise AuthenticationFailed(_(devices.SESSION_ENDED))
     if user.is_blocked:
         raise AccountBlocked()
     if roles and user.role not in {role.value for role in roles}:

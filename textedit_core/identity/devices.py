@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 from textedit_core.errors import AuthenticationFailed, NotAuthorized
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import Lifetimes
+from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import AuthSession, RefreshToken, User
 
 HANDOFF_SECONDS = 60
 PEEK_GRACE = timedelta(seconds=30)
-SESSION_ENDED = "Your session has ended. Please log in again."
+SESSION_ENDED = N_("Your session has ended. Please log in again.")  # raise it translated: _()
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def redeem_handoff(
     now = now or utcnow()
     family = session.scalar(select(AuthSession).where(AuthSession.handoff_hash == _digest(code or "")))
     if family is None or family.handoff_expires_at is None or family.handoff_expires_at <= now:
-        raise AuthenticationFailed(SESSION_ENDED)
+        raise AuthenticationFailed(_(SESSION_ENDED))
     # Session.execute() types a DML result as a plain Result; it is a CursorResult (rowcount).
     claimed = cast(
         "CursorResult[Any]",
@@ -112,7 +113,7 @@ def redeem_handoff(
         ),
     )
     if claimed.rowcount != 1 or not _alive(family, lifetimes, now):
-        raise AuthenticationFailed(SESSION_ENDED)
+        raise AuthenticationFailed(_(SESSION_ENDED))
     return _issue(session, family, now)
 
 
@@ -250,7 +251,7 @@ def revoke_own(session: Session, user_id: int, session_id: str) -> None:
     """A user ends one of their own device sessions."""
     family = session.get(AuthSession, session_id)
     if family is None or family.user_id != user_id:
-        raise NotAuthorized("That session is not yours.")
+        raise NotAuthorized(_("That session is not yours."))
     revoke(session, session_id, "revoked by the user")
 
 
@@ -297,9 +298,9 @@ _SYSTEMS = (
 def describe_user_agent(user_agent: str | None) -> str:
     """'Chrome on Linux' from a User-Agent header; good enough to tell devices apart."""
     if not user_agent:
-        return "Unknown device"
-    browser = next((name for marker, name in _BROWSERS if marker in user_agent), "Browser")
+        return _("Unknown device")
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), _("Browser"))
     if "HeadlessChrome/" in user_agent:
         browser = "Headless Chrome"
     system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
-    return f"{browser} on {system}" if system else browser
+    return _("{browser} on {system}", browser=browser, system=system) if system else browser

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from textedit_core.errors import ValidationError
+from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.text_input import check_characters
 
 MIN_LENGTH = 12
@@ -75,24 +76,35 @@ def _common_passwords() -> frozenset[str]:
 
 def check_policy(password: str, email: str) -> str:
     """Return the normalised password, or raise ValidationError saying what to change."""
-    check_characters(password, "Password")
+    check_characters(password, N_("Password"))
     if len(password) > MAX_LENGTH:
-        raise ValidationError(f"Password is too long: at most {MAX_LENGTH} characters.")
+        raise ValidationError(
+            ngettext(
+                "Password is too long: at most {n} character.",
+                "Password is too long: at most {n} characters.",
+                MAX_LENGTH,
+            )
+        )
     normalized = normalize(password)
     if not _encodable(normalized):
-        raise ValidationError("Password contains characters that cannot be used. Retype it.")
+        raise ValidationError(_("Password contains characters that cannot be used. Retype it."))
     if len(normalized) < MIN_LENGTH:
         raise ValidationError(
-            f"Password is too short: use at least {MIN_LENGTH} characters. "
-            "A few unrelated words make a strong, memorable passphrase."
+            ngettext(
+                "Password is too short: use at least {n} character. "
+                "A few unrelated words make a strong, memorable passphrase.",
+                "Password is too short: use at least {n} characters. "
+                "A few unrelated words make a strong, memorable passphrase.",
+                MIN_LENGTH,
+            )
         )
     lowered = normalized.casefold()
     email_key = email.strip().casefold()
     local_part = email_key.split("@", 1)[0]
     if email_key and (email_key in lowered or (len(local_part) >= 4 and local_part in lowered)):
-        raise ValidationError("Password must not contain your email address.")
+        raise ValidationError(_("Password must not contain your email address."))
     if lowered in _common_passwords() or len(set(lowered)) <= 2:
-        raise ValidationError("This password is too common. Choose another one.")
+        raise ValidationError(_("This password is too common. Choose another one."))
     return normalized
 
 

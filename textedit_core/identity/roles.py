@@ -9,15 +9,29 @@ from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
+from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import Role, User
 
+# A role in words, for messages and pages (the stored value is the code).
+ROLE_LABELS = {
+    Role.USER.value: N_("user"),
+    Role.MODERATOR.value: N_("moderator"),
+    Role.ADMIN.value: N_("admin"),
+}
 
-def _target(session: Session, actor: User, target_id: int, action: str) -> User:
+
+def role_label(role: str) -> str:
+    """The role in the current language; an unknown code as it is."""
+    return _(ROLE_LABELS[role]) if role in ROLE_LABELS else role
+
+
+def _target(session: Session, actor: User, target_id: int, not_yourself: str) -> User:
+    """The user acted on; `not_yourself` is the refusal when it is the actor."""
     target = session.get(User, target_id)
     if target is None:
-        raise ValidationError("That user does not exist.")
+        raise ValidationError(_("That user does not exist."))
     if target.id == actor.id:
-        raise NotAuthorized(f"You cannot {action} yourself.")
+        raise NotAuthorized(not_yourself)
     return target
 
 
@@ -28,7 +42,7 @@ def _ensure_another_admin(session: Session, leaving_id: int) -> None:
         select(User.id).where(User.role == Role.ADMIN.value, User.is_blocked.is_(False)).with_for_update()
     ).all()
     if not any(admin_id != leaving_id for admin_id in admins):
-        raise ValidationError("This is the last active admin: promote another admin first.")
+        raise ValidationError(_("This is the last active admin: promote another admin first."))
 
 
 def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User:
@@ -37,10 +51,12 @@ def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User
     try:
         new_role = Role(role)
     except ValueError:
-        raise ValidationError(f"Unknown role {role!r}.") from None
-    target = _target(session, actor, target_id, "change the role of")
+        raise ValidationError(_("Unknown role: {role}.", role=role)) from None
+    target = _target(session, actor, target_id, _("You cannot change your own role."))
     if target.role == new_role.value:
-        raise ValidationError(f"{target.email} is already a {new_role.value}.")
+        raise ValidationError(
+            _("{email} already has the role {role}.", email=target.email, role=role_label(new_role.value))
+        )
     if target.is_admin:
         _ensure_another_admin(session, target.id)
     old_role = target.role
@@ -53,9 +69,12 @@ def set_role(session: Session, actor_id: int, target_id: int, role: str) -> User
 def set_blocked(session: Session, actor_id: int, target_id: int, blocked: bool) -> User:
     """Block (ending every session at once) or unblock a user."""
     actor = require_role(session, actor_id, Role.ADMIN)
-    target = _target(session, actor, target_id, "block" if blocked else "unblock")
+    yourself = _("You cannot block yourself.") if blocked else _("You cannot unblock yourself.")
+    target = _target(session, actor, target_id, yourself)
     if target.is_blocked == blocked:
-        raise ValidationError(f"{target.email} is already {'blocked' if blocked else 'active'}.")
+        if blocked:
+            raise ValidationError(_("{email} is already blocked.", email=target.email))
+        raise ValidationError(_("{email} is already active.", email=target.email))
     if blocked and target.is_admin:
         _ensure_another_admin(session, target.id)
     target.is_blocked = blocked

@@ -10,6 +10,7 @@ import jwt
 
 from textedit_core.errors import AuthenticationFailed
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import _
 
 ALGORITHM = "HS256"
 ACCESS = "access"
@@ -46,7 +47,7 @@ def issue_access_token(
 
 
 def decode_access_token(token: str, secret: bytes, *, verify_exp: bool = True) -> AccessClaims:
-    session_expired = AuthenticationFailed("Your session has ended. Please log in again.")
+    session_expired = AuthenticationFailed(_("Your session has ended. Please log in again."))
     try:
         payload = jwt.decode(
             token,

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from textedit_core.infra.i18n import _
+
 
 @dataclass(frozen=True)
 class Lifetimes:
@@ -61,14 +63,25 @@ class Settings(BaseSettings):
     demo_mode: bool = False
     admin_email: str | None = None
     admin_password: str | None = None
+    # Optional mail server: when a host is set, password-reset codes are also emailed to the user.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    # Upgrade the connection with STARTTLS before logging in; off only for a local relay.
+    smtp_starttls: bool = True
 
     @field_validator("jwt_secret")
     @classmethod
     def _secret_long_enough(cls, value: str | None) -> str | None:
         if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(
-                f"TEXTEDIT_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes; "
-                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                _(
+                    "TEXTEDIT_JWT_SECRET must be at least {n} bytes; generate one with: "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'",
+                    n=MIN_SECRET_BYTES,
+                )
             )
         return value
 
@@ -78,9 +91,19 @@ class Settings(BaseSettings):
         # client behind the proxy under one throttling key.
         if "client_ip_header" in self.model_fields_set and self.trusted_proxies == 0:
             raise ValueError(
-                "TEXTEDIT_CLIENT_IP_HEADER is read only behind trusted proxies: set "
-                "TEXTEDIT_TRUSTED_PROXIES to the number of reverse proxies in front of the app "
-                "(or unset TEXTEDIT_CLIENT_IP_HEADER)"
+                _(
+                    "TEXTEDIT_CLIENT_IP_HEADER is read only behind trusted proxies: set "
+                    "TEXTEDIT_TRUSTED_PROXIES to the number of reverse proxies in front of the app "
+                    "(or unset TEXTEDIT_CLIENT_IP_HEADER)"
+                )
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _smtp_needs_sender(self) -> Settings:
+        if self.smtp_host and not self.smtp_from:
+            raise ValueError(
+                _("TEXTEDIT_SMTP_HOST needs TEXTEDIT_SMTP_FROM, the address emails are sent from")
             )
         return self
 
@@ -123,5 +146,5 @@ def resolve_jwt_secret(settings: Settings) -> bytes:
             tmp.unlink()
     secret = path.read_bytes().strip()
     if len(secret) < MIN_SECRET_BYTES:
-        raise RuntimeError(f"{path} holds a secret shorter than {MIN_SECRET_BYTES} bytes")
+        raise RuntimeError(_("{path} holds a secret shorter than {n} bytes", path=path, n=MIN_SECRET_BYTES))
     return secret

@@ -1,18 +1,41 @@
-"""The audit log for staff: entries read with filters (written by `infra.audit` with each action)."""
+"""The audit log for staff: entries read with filters (written by `infra.audit` with each action),
+each told as a sentence (`describe`) for the page, and reusable by the CLI or an export."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from textedit_core.billing.money import format_money
 from textedit_core.identity.accounts import require_role
+from textedit_core.identity.roles import role_label
+from textedit_core.infra import audit, i18n
 from textedit_core.infra.clock import day_start
+from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, AuditEntry, User
 from textedit_core.infra.text_input import check_characters
+from textedit_core.reports.transactions import kind_label, status_label
+
+# The action filter's labels, in infra.audit.ACTIONS order; shown as `action_label(action)`.
+ACTION_LABELS = {
+    audit.RATE_CHANGE: N_("Rate change"),
+    audit.ROLE_CHANGE: N_("Role change"),
+    audit.BLOCK: N_("Blocking"),
+    audit.UNBLOCK: N_("Unblocking"),
+    audit.BALANCE_ADJUSTMENT: N_("Balance adjustment"),
+    audit.EXPORT: N_("Transactions export"),
+    audit.PASSWORD_RESET: N_("Password reset"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action in the current language; an action this version does not know, as recorded."""
+    return _(ACTION_LABELS[action]) if action in ACTION_LABELS else action
 
 
 @dataclass(frozen=True)
@@ -22,7 +45,11 @@ class AuditRow:
     actor: str | None
     action: str
     target: str | None
-    details: dict
+    details: dict  # as the action recorded it (infra.audit callers)
+
+    @property
+    def summary(self) -> str:
+        return describe(self)
 
 
 def entries(
@@ -48,7 +75,7 @@ def entries(
     if action:
         query = query.where(AuditEntry.action == action)
     if actor_email:
-        check_characters(actor_email, "Email")
+        check_characters(actor_email, N_("Email"))
         query = query.where(func.lower(actor.email) == actor_email.strip().casefold())
     if date_from:
         query = query.where(AuditEntry.created_at >= day_start(date_from))
@@ -58,3 +85,107 @@ def entries(
         AuditRow(e.id, e.created_at, actor_mail, e.action, target_mail, json.loads(e.details))
         for e, actor_mail, target_mail in session.execute(query)
     ]
+
+
+def _money(text: object) -> str:
+    """'0.1 USD' (a rate as ledger.set_rate records it) -> '0.10 USD'; other text unchanged."""
+    amount, _sep, currency = str(text).partition(" ")
+    try:
+        return format_money(Decimal(amount), currency)
+    except InvalidOperation:
+        return str(text)
+
+
+def _day(text: str) -> str:
+    """An ISO day as recorded ('2024-05-01'), in the current language's notation."""
+    try:
+        return i18n.format_day(date.fromisoformat(text))
+    except ValueError:
+        return text
+
+
+def _signed(tokens: int) -> str:
+    """+50 / -1: an adjustment's direction matters as much as its size."""
+    sign = "+" if tokens > 0 else "-" if tokens < 0 else ""
+    return sign + i18n.format_number(abs(tokens))
+
+
+def _export_filter(flt: dict) -> str:
+    """The export's filter (reports.exports records it), as '1 May 2024 to 31 May 2024; kind: Top-up'."""
+    parts = []
+    start, end = flt.get("date_from"), flt.get("date_to")
+    if start and end:
+        parts.append(_("{start} to {end}", start=_day(start), end=_day(end)))
+    elif start:
+        parts.append(_("from {start}", start=_day(start)))
+    elif end:
+        parts.append(_("up to {end}", end=_day(end)))
+    if flt.get("user_email"):
+        parts.append(_("user {email}", email=flt["user_email"]))
+    if flt.get("kinds"):
+        parts.append(_("kind: {kinds}", kinds=", ".join(map(kind_label, flt["kinds"]))))
+    if flt.get("statuses"):
+        parts.append(_("status: {statuses}", statuses=", ".join(map(status_label, flt["statuses"]))))
+    if flt.get("currencies"):
+        parts.append(_("currency: {currencies}", currencies=", ".join(flt["currencies"])))
+    return "; ".join(parts)
+
+
+def describe(row: AuditRow) -> str:
+    """What happened, as one sentence in the current language with the before and after values:
+    "Changed payer@example.com's role: user → moderator"."""
+    d, user = row.details, row.target or _("(unknown user)")
+    if row.action == audit.RATE_CHANGE:
+        return _(
+            "Changed the rate: 1 token = {new} (was {old})",
+            new=_money(d.get("new")),
+            old=_money(d.get("old")),
+        )
+    if row.action == audit.ROLE_CHANGE:
+        return _(
+            "Changed {user}'s role: {old} → {new}",
+            user=user,
+            old=role_label(str(d.get("old"))),
+            new=role_label(str(d.get("new"))),
+        )
+    if row.action == audit.BLOCK:
+        ended = int(d.get("sessions_ended", 0))
+        return ngettext(
+            "Blocked {user} (ended {n} session)", "Blocked {user} (ended {n} sessions)", ended, user=user
+        )
+    if row.action == audit.UNBLOCK:
+        return _("Unblocked {user}", user=user)
+    if row.action == audit.BALANCE_ADJUSTMENT:
+        tokens = int(d.get("tokens", 0))
+        return ngettext(
+            "Adjusted {user}'s balance by {tokens} token: {reason}",
+            "Adjusted {user}'s balance by {tokens} tokens: {reason}",
+            abs(tokens),
+            user=user,
+            tokens=_signed(tokens),
+            reason=d.get("reason"),
+        )
+    if row.action == audit.PASSWORD_RESET:
+        ended = int(d.get("sessions_ended", 0))
+        return ngettext(
+            "Issued a password reset code for {user} (ended {n} session)",
+            "Issued a password reset code for {user} (ended {n} sessions)",
+            ended,
+            user=user,
+        )
+    if row.action == audit.EXPORT:
+        rows, fmt = int(d.get("rows", 0)), str(d.get("format", "")).upper()
+        scope = _export_filter(d.get("filter") or {})
+        if scope:
+            return ngettext(
+                "Exported {n} transaction as {format} ({scope})",
+                "Exported {n} transactions as {format} ({scope})",
+                rows,
+                format=fmt,
+                scope=scope,
+            )
+        return ngettext(
+            "Exported {n} transaction as {format}", "Exported {n} transactions as {format}", rows, format=fmt
+        )
+    # An action this version does not know (a newer writer): its raw record.
+    return f"{row.action}: {json.dumps(d, sort_keys=True)}"

@@ -21,6 +21,7 @@ from textedit_core.errors import ValidationError
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra.clock import day_start
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, Transaction, TxKind, TxStatus, User
 
 MAX_RANGE_DAYS = 366
@@ -108,12 +109,19 @@ def check_range(date_from: object, date_to: object) -> list[date]:
         or not isinstance(date_to, date)
         or isinstance(date_to, datetime)
     ):
-        raise ValidationError("Pick a start date and an end date.")
+        raise ValidationError(_("Pick a start date and an end date."))
     if date_from > date_to:
-        raise ValidationError("The start date is after the end date.")
+        raise ValidationError(_("The start date is after the end date."))
     length = (date_to - date_from).days + 1
     if length > MAX_RANGE_DAYS:
-        raise ValidationError(f"The period is {length:,} days long: pick at most {MAX_RANGE_DAYS} days.")
+        raise ValidationError(
+            ngettext(
+                "The period is {n} day long: pick at most {most} days.",
+                "The period is {n} days long: pick at most {most} days.",
+                length,
+                most=MAX_RANGE_DAYS,
+            )
+        )
     return [date_from + timedelta(days=n) for n in range(length)]
 
 

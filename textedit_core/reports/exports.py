@@ -25,10 +25,11 @@ from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.db import Database
+from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import Role
 from textedit_core.reports import transactions
 from textedit_core.reports.transactions import TxFilter
-from textedit_core.reports.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, RowValues, indexes
+from textedit_core.reports.txcolumns import TX_COLUMNS, ColumnType, RowValues, heading, indexes
 
 # The full-width forms U+FF1D U+FF0B U+FF0D U+FF20 too: spreadsheet apps normalise them to = + - @.
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -43,7 +44,6 @@ XLSX_OPTIONS = {
     "strings_to_urls": False,
     "strings_to_numbers": False,
 }
-XLSX_HEADER = [f"{c.name} (UTC)" if c.type is ColumnType.TIME else c.name for c in TX_COLUMNS]
 
 
 def neutralize(value: object) -> object:
@@ -55,7 +55,7 @@ def neutralize(value: object) -> object:
 
 def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
-        raise ValidationError(f"Unknown export format {fmt!r}: use {' or '.join(FORMATS)}.")
+        raise ValidationError(_("Unknown export format '{format}': use csv or xlsx.", format=fmt))
 
 
 # --- CSV ----------------------------------------------------------------------------------
@@ -91,12 +91,18 @@ def _csv_cells(row: RowValues) -> list:
     return cells  # None is written as an empty cell
 
 
-def _csv_chunks(rows: Iterable[RowValues]) -> Iterator[bytes]:
-    """UTF-8 with a BOM (Excel then reads it as UTF-8), CRLF line ends, header = COLUMNS."""
+def header() -> list[str]:
+    """The exports' first row: each column's heading in the language of whoever exports."""
+    return [heading(column) for column in TX_COLUMNS]
+
+
+def _csv_chunks(rows: Iterable[RowValues], first_row: list[str]) -> Iterator[bytes]:
+    """UTF-8 with a BOM (Excel then reads it as UTF-8), CRLF line ends, `first_row` (the
+    header, made when the export was asked for: a stream is read later) first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(COLUMNS)
+    writer.writerow(first_row)
 
     def drain() -> bytes:
         chunk = buffer.getvalue().encode("utf-8")
@@ -121,7 +127,7 @@ def write_csv(rows: Iterable[RowValues], out: BinaryIO) -> int:
             count += 1
             yield row
 
-    for chunk in _csv_chunks(counted()):
+    for chunk in _csv_chunks(counted(), header()):
         out.write(chunk)
     return count
 
@@ -159,7 +165,7 @@ def write_xlsx(rows: Iterable[RowValues], path: str | os.PathLike) -> int:
         for col, column in enumerate(TX_COLUMNS):
             sheet.set_column(col, col, column.width)
         sheet.freeze_panes(1, 0)
-        sheet.write_row(0, 0, XLSX_HEADER, bold)
+        sheet.write_row(0, 0, header(), bold)
 
         def write_time(r: int, c: int, value: str) -> None:
             sheet.write_datetime(r, c, datetime.fromisoformat(value.removesuffix("Z")), when)
@@ -190,7 +196,11 @@ def write_xlsx(rows: Iterable[RowValues], path: str | os.PathLike) -> int:
             if count > XLSX_MAX_ROWS:
                 # XlsxWriter would silently drop the rest.
                 raise ValidationError(
-                    f"More than {XLSX_MAX_ROWS:,} rows do not fit in XLSX: narrow the filter or export CSV."
+                    ngettext(
+                        "More than {n} row does not fit in XLSX: narrow the filter or export CSV.",
+                        "More than {n} rows do not fit in XLSX: narrow the filter or export CSV.",
+                        XLSX_MAX_ROWS,
+                    )
                 )
             for col, (write, value) in enumerate(zip(writers, row, strict=True)):
                 if value is not None:
@@ -293,10 +303,10 @@ def stream_csv(db: Database, actor_id: int | None, flt: TxFilter) -> Iterator[by
         _authorize(session, actor_id)
         rows = transactions.count_rows(session, flt)
     _record(db, actor_id, "csv", rows, flt, export_filename(flt, "csv", utcnow().date()))
-    return _stream_rows(db, flt)
+    return _stream_rows(db, flt, header())
 
 
-def _stream_rows(db: Database, flt: TxFilter) -> Iterator[bytes]:
+def _stream_rows(db: Database, flt: TxFilter, first_row: list[str]) -> Iterator[bytes]:
     with db.read() as session:
         _snapshot(db, session)
-        yield from _csv_chunks(transactions.iter_export_rows(session, flt))
+        yield from _csv_chunks(transactions.iter_export_rows(session, flt), first_row)

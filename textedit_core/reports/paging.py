@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from textedit_core.errors import ValidationError
+from textedit_core.infra.i18n import _
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500
@@ -26,7 +27,7 @@ class Page(Generic[T]):
 def check_paging(page: int, page_size: int) -> tuple[int, int]:
     """(offset, limit) for a 1-based page number."""
     if page < 1:
-        raise ValidationError("Page numbers start at 1.")
+        raise ValidationError(_("Page numbers start at 1."))
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationError(f"A page holds 1 to {MAX_PAGE_SIZE} rows.")
+        raise ValidationError(_("A page holds 1 to {most} rows.", most=MAX_PAGE_SIZE))
     return (page - 1) * page_size, page_size

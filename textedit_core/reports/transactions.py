@@ -16,9 +16,10 @@ from sqlalchemy import BigInteger, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import ValidationError
-from textedit_core.identity.accounts import lookup_key, require_role
+from textedit_core.identity.accounts import require_role
 from textedit_core.infra.clock import day_start
 from textedit_core.infra.coltypes import micros_to_decimal
+from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User
 from textedit_core.infra.text_input import check_characters
 from textedit_core.reports.paging import Page, check_paging
@@ -36,6 +37,27 @@ __all__ = ["COLUMNS", "TX_COLUMNS", "ExportRow", "TxFilter", "TxRow"]
 
 KINDS = tuple(k.value for k in TxKind)
 STATUSES = tuple(s.value for s in TxStatus)
+# Staff see a kind or a status in words (`kind_label`, `status_label`); filters and exports keep
+# the codes.
+KIND_LABELS = {
+    TxKind.TOPUP.value: N_("Top-up"),
+    TxKind.CHARGE.value: N_("Charge"),
+    TxKind.REFUND.value: N_("Refund"),
+    TxKind.ADJUSTMENT.value: N_("Adjustment"),
+}
+STATUS_LABELS = {
+    TxStatus.SUCCESS.value: N_("Success"),
+    TxStatus.PENDING.value: N_("Pending"),
+    TxStatus.REFUNDED.value: N_("Refunded"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 def _day(params: Any, name: str) -> date | None:
@@ -45,7 +67,7 @@ def _day(params: Any, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"{name!r} must be a date like 2026-11-29.") from None
+        raise ValidationError(_("'{name}' must be a date like 2026-11-29.", name=name)) from None
 
 
 def _all(params: Any, name: str) -> list[str]:
@@ -68,24 +90,24 @@ class TxFilter:
 
     date_from: date | None = None
     date_to: date | None = None
-    user_email: str | None = None
+    user_email: str | None = None  # part of the email, any case: "petrov" finds anna.petrov@x
     kinds: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     currencies: tuple[str, ...] = ()
 
     def validate(self) -> TxFilter:
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValidationError("The start date is after the end date.")
-        check_characters(self.user_email or "", "User email")
+            raise ValidationError(_("The start date is after the end date."))
+        check_characters(self.user_email or "", N_("User email"))
         for currency in self.currencies:
-            check_characters(currency, "Currency")
-        for value, allowed, what in (
-            (self.kinds, KINDS, "kind"),
-            (self.statuses, STATUSES, "status"),
+            check_characters(currency, N_("Currency"))
+        for value, allowed, unknown_message in (
+            (self.kinds, KINDS, N_("Unknown kind: {values}.")),
+            (self.statuses, STATUSES, N_("Unknown status: {values}.")),
         ):
             unknown = set(value) - set(allowed)
             if unknown:
-                raise ValidationError(f"Unknown {what}: {', '.join(sorted(unknown))}.")
+                raise ValidationError(_(unknown_message, values=", ".join(sorted(unknown))))
         return self
 
     # The query string of /export/transactions.{csv,xlsx}; the CLI's options carry these names.
@@ -136,19 +158,25 @@ class Totals:
     tokens_adjusted: int = 0  # net of grants and removals
 
 
-def _conditions(session: Session, flt: TxFilter) -> list | None:
-    """WHERE clauses; None when the filter cannot match anything (unknown user)."""
+def _escape_like(text: str) -> str:
+    """`%`, `_` and the escape character itself match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(flt: TxFilter) -> list:
+    """The filter's WHERE clauses."""
     flt.validate()
     conditions = []
     if flt.date_from:
         conditions.append(Transaction.created_at >= day_start(flt.date_from))
     if flt.date_to:
         conditions.append(Transaction.created_at < day_start(flt.date_to + timedelta(days=1)))
-    if flt.user_email and flt.user_email.strip():
-        user_id = session.scalar(select(User.id).where(User.email_key == lookup_key(flt.user_email)))
-        if user_id is None:
-            return None
-        conditions.append(Transaction.user_id == user_id)
+    search = (flt.user_email or "").strip().casefold()
+    if search:
+        # Part of the email, as the users search matches it: a scan of users (not of the ledger),
+        # whose rows then come from the (user_id, created_at) index.
+        matching = select(User.id).where(User.email_key.like(f"%{_escape_like(search)}%", escape="\\"))
+        conditions.append(Transaction.user_id.in_(matching))
     if flt.kinds:
         conditions.append(Transaction.kind.in_(flt.kinds))
     if flt.statuses:
@@ -179,9 +207,7 @@ def search(
     """Newest first."""
     require_role(session, actor_id, *STAFF_ROLES)
     offset, limit = check_paging(page, page_size)
-    conditions = _conditions(session, flt)
-    if conditions is None:
-        return Page([], 0, page, page_size)
+    conditions = _conditions(flt)
     total = session.execute(select(func.count()).select_from(Transaction).where(*conditions)).scalar_one()
     rows = session.execute(
         _rows_query(conditions)
@@ -195,9 +221,7 @@ def search(
 def totals(session: Session, actor_id: int, flt: TxFilter) -> Totals:
     """Sums over the whole filtered set, in one grouped scan."""
     require_role(session, actor_id, *STAFF_ROLES)
-    conditions = _conditions(session, flt)
-    if conditions is None:
-        return Totals()
+    conditions = _conditions(flt)
     groups = session.execute(
         select(
             Transaction.kind,
@@ -234,9 +258,7 @@ def currencies(session: Session) -> list[str]:
 
 def count_rows(session: Session, flt: TxFilter) -> int:
     """How many rows match (no role check: callers authorise)."""
-    conditions = _conditions(session, flt)
-    if conditions is None:
-        return 0
+    conditions = _conditions(flt)
     return session.execute(select(func.count()).select_from(Transaction).where(*conditions)).scalar_one()
 
 
@@ -263,9 +285,7 @@ def _utc_iso_text(dialect: str) -> Callable[[Any], Any]:
 def iter_export_rows(session: Session, flt: TxFilter, batch_size: int = 2000) -> Iterator[RowValues]:
     """Every matching row as an ExportRow, oldest first, fetched in keyset batches: memory stays
     bounded (2,000 rows at a time, a few MB)."""
-    conditions = _conditions(session, flt)
-    if conditions is None:
-        return
+    conditions = _conditions(flt)
     # Money as its stored integer micros, made Decimal below (cached): the Money type's own
     # conversion costs more per value.
     wrap = {

@@ -4,8 +4,10 @@ Everything that shows or writes a ledger row derives from `TX_COLUMNS`: the staf
 and its column configuration, the export rows and queries, the CSV and XLSX headers and cell
 formats. Add, drop or reorder a column here and every one of them follows.
 
-`name` is the field of the row types and the header of the CSV and XLSX files; `label` is the
-page's column heading; `type` decides how a value is read, shown and written:
+`name` is the field of the row types; `label` is the column's heading (marked for translation:
+show it as `_(column.label)`), and `heading(column)` its heading in an export, in the language of
+whoever exports (the time's says it is UTC ISO 8601); `type` decides how a value is read, shown
+and written:
 
 - INTEGER, TOKENS: whole numbers (tokens are signed: +3, -1);
 - TIME: an aware UTC datetime on the page, UTC ISO-8601 text (made by the database) in exports;
@@ -25,6 +27,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import QueryableAttribute, aliased
 
+from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import Transaction, User
 
 
@@ -52,30 +55,44 @@ class TxColumn:
     sql: Callable[[Sources], ColumnElement[Any] | QueryableAttribute[Any]]
     help: str | None = None
     width: int = 12  # XLSX column width, in characters
+    export_label: str | None = None  # an export's header, where it differs from `label`
 
 
 TX_COLUMNS: tuple[TxColumn, ...] = (
-    TxColumn("id", "ID", ColumnType.INTEGER, lambda s: Transaction.id),
-    TxColumn("created_at", "When (UTC)", ColumnType.TIME, lambda s: Transaction.created_at, width=20),
-    TxColumn("user_email", "User", ColumnType.TEXT, lambda s: s.owner.email, width=28),
-    TxColumn("kind", "Kind", ColumnType.CODE, lambda s: Transaction.kind),
-    TxColumn("status", "Status", ColumnType.CODE, lambda s: Transaction.status),
-    TxColumn("tokens", "Tokens", ColumnType.TOKENS, lambda s: Transaction.tokens),
-    TxColumn("amount", "Amount", ColumnType.MONEY, lambda s: Transaction.amount),
-    TxColumn("currency", "Currency", ColumnType.TEXT, lambda s: Transaction.currency),
-    TxColumn("rate", "Rate", ColumnType.MONEY, lambda s: Transaction.rate),
-    TxColumn("operation", "Operation", ColumnType.TEXT, lambda s: Transaction.operation),
+    TxColumn("id", N_("ID"), ColumnType.INTEGER, lambda s: Transaction.id),
+    TxColumn(
+        "created_at",
+        N_("When (UTC)"),
+        ColumnType.TIME,
+        lambda s: Transaction.created_at,
+        width=20,
+        export_label=N_("When (UTC ISO 8601)"),
+    ),
+    TxColumn("user_email", N_("User"), ColumnType.TEXT, lambda s: s.owner.email, width=28),
+    TxColumn("kind", N_("Kind"), ColumnType.CODE, lambda s: Transaction.kind),
+    TxColumn("status", N_("Status"), ColumnType.CODE, lambda s: Transaction.status),
+    TxColumn("tokens", N_("Tokens"), ColumnType.TOKENS, lambda s: Transaction.tokens),
+    TxColumn("amount", N_("Amount"), ColumnType.MONEY, lambda s: Transaction.amount),
+    TxColumn("currency", N_("Currency"), ColumnType.TEXT, lambda s: Transaction.currency),
+    TxColumn("rate", N_("Rate"), ColumnType.MONEY, lambda s: Transaction.rate),
+    TxColumn("operation", N_("Operation"), ColumnType.TEXT, lambda s: Transaction.operation),
     TxColumn(
         "note",
-        "Note",
+        N_("Note"),
         ColumnType.TEXT,
         lambda s: func.coalesce(Transaction.note, Transaction.failure),
-        help="Adjustment reason, or why a charge was refunded",
+        help=N_("Adjustment reason, or why a charge was refunded"),
         width=40,
     ),
-    TxColumn("actor_email", "By", ColumnType.TEXT, lambda s: s.actor.email, width=28),
+    TxColumn("actor_email", N_("By"), ColumnType.TEXT, lambda s: s.actor.email, width=28),
 )
 COLUMNS: list[str] = [column.name for column in TX_COLUMNS]
+
+
+def heading(column: TxColumn) -> str:
+    """The column's header in an export, in the current language. Exports keep their times in
+    UTC ISO 8601 whoever exports them, and the time's header says so."""
+    return _(column.export_label or column.label)
 
 
 def sources() -> Sources:

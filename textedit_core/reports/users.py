@@ -1,17 +1,25 @@
-"""The users table for staff: server-side search, filters, sorting and pagination."""
+"""The users table for staff (server-side search, filters, sorting and pagination) and one
+user's detail."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from textedit_core.billing import ledger
 from textedit_core.errors import ValidationError
+from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
-from textedit_core.infra.models import STAFF_ROLES, Role, User
+from textedit_core.infra.config import Lifetimes
+from textedit_core.infra.i18n import N_, _
+from textedit_core.infra.models import STAFF_ROLES, AuditEntry, AuthSession, Role, User
 from textedit_core.infra.text_input import check_characters
+from textedit_core.reports.audit import AuditRow
 from textedit_core.reports.paging import Page, check_paging
 
 SORTABLE = {
@@ -24,6 +32,14 @@ SORTABLE = {
     "requests": User.requests_count,
     "tokens_spent": User.tokens_spent,
 }
+
+
+# A user's status in words (`status_label`); UserRow.status keeps the code.
+STATUS_LABELS = {"active": N_("Active"), "blocked": N_("Blocked")}
+
+
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 @dataclass(frozen=True)
@@ -57,12 +73,12 @@ def _escape_like(text: str) -> str:
 def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[UserRow]:
     require_role(session, actor_id, *STAFF_ROLES)
     if query.sort not in SORTABLE:
-        raise ValidationError(f"Cannot sort by {query.sort!r}.")
+        raise ValidationError(_("Cannot sort by {column}.", column=query.sort))
     if query.role is not None and query.role not in {r.value for r in Role}:
-        raise ValidationError(f"Unknown role {query.role!r}.")
+        raise ValidationError(_("Unknown role: {role}.", role=query.role))
     offset, limit = check_paging(query.page, query.page_size)
     conditions: list[ColumnElement[bool]] = []
-    search = check_characters(query.search, "Search").strip().casefold()
+    search = check_characters(query.search, N_("Search")).strip().casefold()
     if search:
         conditions.append(User.email_key.like(f"%{_escape_like(search)}%", escape="\\"))
     if query.role is not None:
@@ -82,18 +98,73 @@ def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[User
         .offset(offset)
         .limit(limit)
     )
-    rows = [
-        UserRow(
-            id=u.id,
-            email=u.email,
-            role=u.role,
-            status="blocked" if u.is_blocked else "active",
-            balance=u.balance,
-            created_at=u.created_at,
-            last_login_at=u.last_login_at,
-            requests=u.requests_count,
-            tokens_spent=u.tokens_spent,
-        )
-        for u in users
-    ]
-    return Page(rows, total, query.page, query.page_size)
+    return Page([_row(u) for u in users], total, query.page, query.page_size)
+
+
+DETAIL_ROWS = 20  # transactions and audit entries shown in a user's detail
+
+
+@dataclass(frozen=True)
+class TxLine:
+    id: int
+    created_at: datetime
+    kind: str
+    status: str
+    tokens: int
+    amount: Decimal | None
+    currency: str | None
+    operation: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class UserDetail:
+    profile: UserRow  # email, role, status, balance, created, last login, usage
+    last_active_at: datetime | None  # the latest use of any of their device sessions
+    transactions: list[TxLine]  # newest first, at most DETAIL_ROWS
+    sessions: list[devices.DeviceSession]  # signed in now, most recently used first
+    audit: list[AuditRow]  # staff actions about the user, newest first, at most DETAIL_ROWS
+
+
+def _row(u: User) -> UserRow:
+    return UserRow(
+        id=u.id,
+        email=u.email,
+        role=u.role,
+        status="blocked" if u.is_blocked else "active",
+        balance=u.balance,
+        created_at=u.created_at,
+        last_login_at=u.last_login_at,
+        requests=u.requests_count,
+        tokens_spent=u.tokens_spent,
+    )
+
+
+def user_detail(session: Session, actor_id: int, user_id: int, lifetimes: Lifetimes) -> UserDetail:
+    require_role(session, actor_id, *STAFF_ROLES)
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValidationError(_("That user does not exist."))
+    actor = aliased(User)
+    entries = session.execute(
+        select(AuditEntry, actor.email)
+        .outerjoin(actor, actor.id == AuditEntry.actor_id)
+        .where(AuditEntry.target_user_id == user.id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+        .limit(DETAIL_ROWS)
+    )
+    return UserDetail(
+        profile=_row(user),
+        last_active_at=session.scalar(
+            select(func.max(AuthSession.last_used_at)).where(AuthSession.user_id == user.id)
+        ),
+        transactions=[
+            TxLine(t.id, t.created_at, t.kind, t.status, t.tokens, t.amount, t.currency, t.operation, t.note)
+            for t in ledger.user_transactions(session, user.id, DETAIL_ROWS)
+        ],
+        sessions=devices.active(session, user.id, lifetimes),
+        audit=[
+            AuditRow(e.id, e.created_at, actor_email, e.action, user.email, json.loads(e.details))
+            for e, actor_email in entries
+        ],
+    )

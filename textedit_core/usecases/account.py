@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from textedit_core.context import Services
+from textedit_core.identity import accounts
 from textedit_core.identity import devices as device_sessions
 from textedit_core.usecases import signin
 from textedit_core.usecases.common import act, read
@@ -44,3 +45,10 @@ def change_password(svc: Services, access_token: str | None, current_password: s
     actor = signin.actor_for(svc, access_token)
     assert actor.session_id is not None  # a token always names its device session
     return signin.change_password(svc, actor.user_id, actor.session_id, current_password, new_password)
+
+
+def set_preferences(
+    svc: Services, access_token: str | None, language: str | None, time_zone: str | None
+) -> None:
+    """Save the user's interface language and time zone (None: the browser's)."""
+    act(svc, access_token, lambda s, user: accounts.set_preferences(s, user.id, language, time_zone))

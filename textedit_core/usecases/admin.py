@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from textedit_core.billing import ledger, money
 from textedit_core.context import Services
 from textedit_core.errors import ValidationError
-from textedit_core.identity import roles
+from textedit_core.identity import resets, roles
+from textedit_core.infra import i18n, mailer
+from textedit_core.infra.i18n import _
 from textedit_core.infra.models import Role
 from textedit_core.usecases.common import act, read
+
+log = logging.getLogger(__name__)
 
 # The amount the rate preview prices: "100.00 USD now buys 1,000 tokens".
 PREVIEW_AMOUNT = Decimal(100)
@@ -35,6 +41,19 @@ class RatePreview:
     rate: Decimal
     amount: Decimal  # PREVIEW_AMOUNT, in `currency`
     tokens: int  # what `amount` buys at `rate` (the top-up quote; 0 if not even one token)
+
+
+@dataclass(frozen=True)
+class RateChangePreview:
+    """A proposed rate next to the one in force, for the confirmation: "100.00 USD now buys
+    1,000 tokens; was 500"."""
+
+    old: RatePreview  # the rate in force
+    new: RatePreview  # the proposed one
+
+    @property
+    def changed(self) -> bool:
+        return (self.new.currency, self.new.rate) != (self.old.currency, self.old.rate)
 
 
 @dataclass(frozen=True)
@@ -74,6 +93,19 @@ def adjust_balance(
     return act(svc, access_token, work, Role.ADMIN)
 
 
+def check_adjustment(
+    svc: Services, access_token: str | None, target_id: int, tokens_raw: object, reason: str
+) -> ledger.Adjustment:
+    """What `adjust_balance` would do (balance before and after), refused as it would refuse;
+    writes nothing. For the confirmation the admin sees first."""
+    return read(
+        svc,
+        access_token,
+        lambda s, me: ledger.check_adjustment(s, me.id, target_id, tokens_raw, reason),
+        Role.ADMIN,
+    )
+
+
 def _preview(currency: str, rate: Decimal) -> RatePreview:
     try:
         quote = ledger.quote_topup(PREVIEW_AMOUNT, ledger.Rate(id=0, currency=currency, rate=rate))
@@ -85,6 +117,12 @@ def _preview(currency: str, rate: Decimal) -> RatePreview:
 def rate_preview(currency_raw: object, rate_raw: object) -> RatePreview:
     """What PREVIEW_AMOUNT would buy at a proposed rate; ValidationError for a bad entry."""
     return _preview(money.parse_currency(currency_raw), money.parse_rate(rate_raw))
+
+
+def rate_change_preview(in_force: RatePreview, currency_raw: object, rate_raw: object) -> RateChangePreview:
+    """A proposed rate compared with the one in force (`RateOverview.buys`); ValidationError for
+    a bad entry."""
+    return RateChangePreview(in_force, rate_preview(currency_raw, rate_raw))
 
 
 def rate_overview(svc: Services, access_token: str | None) -> RateOverview:
@@ -103,3 +141,40 @@ def set_rate(svc: Services, access_token: str | None, currency_raw: object, rate
         lambda s, me: ledger.set_rate(s, me.id, currency_raw, rate_raw),
         Role.ADMIN,
     )
+
+
+@dataclass(frozen=True)
+class ResetIssued:
+    email: str
+    code: str  # shown to the admin once; only its hash is stored
+    expires_at: datetime
+    sessions_ended: int
+    # None: no mail server is configured; False: sending failed (the code works all the same).
+    emailed: bool | None
+
+
+def issue_password_reset(svc: Services, access_token: str | None, target_id: int) -> ResetIssued:
+    """A one-time reset code for the user (replacing any older one), ending all their sessions;
+    audited. Also emailed to them when a mail server is configured."""
+    issued = act(svc, access_token, lambda s, me: resets.issue(s, me.id, target_id), Role.ADMIN)
+    emailed = None
+    if mailer.configured(svc.settings):
+        # In the user's language (the admin's, if they never chose one); the expiry in UTC,
+        # since their time zone may be unknown.
+        with i18n.language(issued.language or i18n.current_language()):
+            subject = _("Your TextEdit password reset code")
+            body = _(
+                "An administrator of TextEdit issued a password reset code for your account:\n\n"
+                "    {code}\n\n"
+                "It works once, until {expires}. On the login page, open Reset password and "
+                "enter your email, this code and a new password.\n",
+                code=issued.code,
+                expires=i18n.format_datetime(issued.expires_at, UTC),
+            )
+        try:
+            mailer.send(svc.settings, issued.email, subject, body)
+            emailed = True
+        except mailer.MailFailed as error:
+            log.warning("could not email the reset code for user %d: %s", issued.user_id, error)
+            emailed = False
+    return ResetIssued(issued.email, issued.code, issued.expires_at, issued.sessions_ended, emailed)

@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from textedit_core.context import Services
 from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError, WrongCurrentPassword
-from textedit_core.identity import accounts, devices, throttle, tokens
+from textedit_core.identity import accounts, devices, passwords, resets, throttle, tokens
 from textedit_core.identity import actor as actors
 from textedit_core.identity.actor import Actor
 from textedit_core.identity.devices import Refreshed
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import _
 from textedit_core.infra.models import User
 
 REFRESH_COOKIE = "textedit_refresh"
@@ -45,6 +47,8 @@ def _access_token(svc: Services, user: User, session_id: str) -> str:
 
 
 def _signed_in(svc: Services, session, user: User, client: Client) -> SignedIn:
+    # Every way in (login, registration, password reset) shows as the last login for staff.
+    user.last_login_at = utcnow()
     family, code = devices.start(
         session,
         user,
@@ -59,8 +63,15 @@ def login(svc: Services, email: str, password: str, client: Client = Client()) -
     """Count the attempt, verify the password (equal work for unknown emails), start a session.
 
     The attempt is counted in its own transaction before the password check, so it sticks when
-    the login fails, and parallel attempts cannot all get past a lock (see throttle).
+    the login fails, and parallel attempts cannot all get past a lock (see throttle). An empty
+    field is a slip, not a guess: it is named, and nothing is counted.
     """
+    if not email.strip() and not password:
+        raise ValidationError(_("Enter your email and password."))
+    if not email.strip():
+        raise ValidationError(_("Enter your email."))
+    if not password:
+        raise ValidationError(_("Enter your password."))
     account_key = accounts.lookup_key(email)[: accounts.MAX_EMAIL_LENGTH]
     attempt = svc.db.run(lambda s: throttle.count_attempt(s, account_key, client.ip_address))
     try:
@@ -83,13 +94,41 @@ def login(svc: Services, email: str, password: str, client: Client = Client()) -
 
 def register(svc: Services, email: str, password: str, client: Client = Client()) -> SignedIn:
     if not svc.settings.allow_registration:
-        raise NotAuthorized("Registration is closed. Ask an administrator for an account.")
+        raise NotAuthorized(_("Registration is closed. Ask an administrator for an account."))
 
     new = accounts.prepare_registration(email, password)
 
     def work(session) -> SignedIn:
         user = accounts.create_user(session, new)
         return _signed_in(svc, session, user, client)
+
+    return svc.db.run(work)
+
+
+def reset_password(
+    svc: Services, email: str, code: str, new_password: str, client: Client = Client()
+) -> SignedIn:
+    """Set a new password with an admin's one-time reset code, then sign in.
+
+    Attempts count against the login throttle (per account and per client), before the code is
+    checked: a reset code is a credential like the password. A wrong, used or expired code
+    changes nothing. Setting the password ends every device session and every access token.
+    """
+    account_key = accounts.lookup_key(email)[: accounts.MAX_EMAIL_LENGTH]
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, account_key, client.ip_address))
+    try:
+        with svc.db.read() as session:
+            checked = resets.check(session, accounts.find_user_by_email(session, email or ""), code)
+    except ValidationError:
+        attempt.raise_if_locked()
+        raise
+    # The code is right: the attempt is given back, whatever becomes of the new password.
+    svc.db.run(lambda s: throttle.succeeded(s, attempt))
+    # The slow hash runs with no transaction held, as for a registration.
+    new_hash = passwords.hash_password(passwords.check_policy(new_password, checked.email))
+
+    def work(session) -> SignedIn:
+        return _signed_in(svc, session, resets.consume(session, checked, new_hash), client)
 
     return svc.db.run(work)
 
@@ -131,7 +170,7 @@ def current(svc: Services, access_token: str) -> tuple[accounts.Account, tokens.
     with svc.db.read() as session:
         user = accounts.user_for_claims(session, claims)
         if not devices.is_live(session, claims.session_id, svc.settings.lifetimes, user_id=claims.user_id):
-            raise AuthenticationFailed(devices.SESSION_ENDED)
+            raise AuthenticationFailed(_(devices.SESSION_ENDED))
         return accounts.Account.of(user), claims
 
 
@@ -139,7 +178,7 @@ def actor_for(svc: Services, access_token: str | None) -> Actor:
     """The actor a tab's access token speaks for. Raises AuthenticationFailed when it is missing,
     forged or expired; whether the user and session are still good is checked by `act`."""
     if not access_token:
-        raise AuthenticationFailed(devices.SESSION_ENDED)
+        raise AuthenticationFailed(_(devices.SESSION_ENDED))
     claims = tokens.decode_access_token(access_token, svc.jwt_secret)
     return Actor(claims.user_id, claims.session_id, claims.token_version, svc.settings.lifetimes)
 
@@ -210,7 +249,7 @@ def change_password(
     with svc.db.read() as session:
         user = session.get(User, user_id)
         if user is None:
-            raise AuthenticationFailed(devices.SESSION_ENDED)
+            raise AuthenticationFailed(_(devices.SESSION_ENDED))
         account_key = user.email_key
     # Counted before the check, as for a login; given back once the current password is right.
     attempt = svc.db.run(lambda s: throttle.count_attempt(s, account_key, None))

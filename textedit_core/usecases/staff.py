@@ -17,6 +17,16 @@ def search_users(svc: Services, access_token: str | None, query: users.UserQuery
     return read(svc, access_token, lambda s, user: users.search_users(s, user.id, query), *STAFF_ROLES)
 
 
+def user_detail(svc: Services, access_token: str | None, user_id: int) -> users.UserDetail:
+    """One user's profile, usage, latest transactions, signed-in devices and audit entries."""
+    return read(
+        svc,
+        access_token,
+        lambda s, me: users.user_detail(s, me.id, user_id, svc.settings.lifetimes),
+        *STAFF_ROLES,
+    )
+
+
 @dataclass(frozen=True)
 class Dashboard:
     kpis: figures.Kpis

@@ -10,6 +10,7 @@ from typing import Any
 from textedit_core.context import Services
 from textedit_core.errors import NotAuthorized
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import STAFF_ROLES
 from textedit_core.reports import exports, transactions
 from textedit_core.reports.paging import Page
@@ -18,7 +19,7 @@ from textedit_core.reports.txcolumns import RowValues
 from textedit_core.usecases import signin
 from textedit_core.usecases.common import read
 
-EXPORT_REFUSED = "Log in as an admin to export transactions."
+EXPORT_REFUSED = N_("Log in as an admin to export transactions.")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def _admin_id(svc: Services, refresh_token: str) -> int:
     The export itself checks the role again in its own transaction."""
     account = signin.peek(svc, refresh_token)
     if account is None or not account.is_admin:
-        raise NotAuthorized(EXPORT_REFUSED)
+        raise NotAuthorized(_(EXPORT_REFUSED))
     return account.id
 
 

@@ -6,27 +6,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from textedit_core.billing import ledger
+from textedit_core.billing import ledger, txlabels
 from textedit_core.context import Services
+from textedit_core.reports.paging import Page, check_paging
 from textedit_core.usecases.common import act, read
 
 
 @dataclass(frozen=True)
 class WalletEntry:
     created_at: datetime
-    kind: str
+    what: str  # in words: "Top-up", "Edit (fix)", "Refund", "Adjustment: <reason>"
     tokens: int
     amount: Decimal | None
     currency: str | None
-    operation: str | None
-    status: str
+    status: str  # in words: "Settled", "Pending", "Refunded"
 
 
 @dataclass(frozen=True)
 class WalletView:
     balance: int
     rate: ledger.Rate  # in force now
-    history: list[WalletEntry]  # newest first
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,28 @@ class TopUpDone:
 
 
 def overview(svc: Services, access_token: str | None) -> WalletView:
-    def work(session, user) -> WalletView:
-        history = [
-            WalletEntry(t.created_at, t.kind, t.tokens, t.amount, t.currency, t.operation, t.status)
-            for t in ledger.user_transactions(session, user.id)
+    return read(
+        svc, access_token, lambda session, user: WalletView(user.balance, ledger.current_rate(session))
+    )
+
+
+def history(svc: Services, access_token: str | None, page: int, page_size: int) -> Page[WalletEntry]:
+    """One page of the user's own ledger rows, newest first, with the total count."""
+    offset, limit = check_paging(page, page_size)
+
+    def work(session, user) -> Page[WalletEntry]:
+        rows = [
+            WalletEntry(
+                t.created_at,
+                txlabels.describe(t.kind, t.operation, t.note),
+                t.tokens,
+                t.amount,
+                t.currency,
+                txlabels.status_label(t.status),
+            )
+            for t in ledger.user_transactions(session, user.id, limit, offset)
         ]
-        return WalletView(user.balance, ledger.current_rate(session), history)
+        return Page(rows, ledger.user_transaction_count(session, user.id), page, page_size)
 
     return read(svc, access_token, work)
 
