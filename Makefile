@@ -79,5 +79,5 @@ LOCALE_DIR = textedit_core/locale
 messages: $(VENV)/.installed-dev
 	$(VENV)/bin/pybabel extract --no-location --sort-output --omit-header --width=100 -o $(LOCALE_DIR)/textedit.pot \
 		app.py serve.py app_pages textedit_core
-	$(VENV)/bin/pybabel update --no-fuzzy-matching --width=100 -D textedit \
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --width=100 -D textedit \
 		-i $(LOCALE_DIR)/textedit.pot -d $(LOCALE_DIR) -l ru

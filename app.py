@@ -101,11 +101,11 @@ if visitor.account is None and visitor.restoring_role is not None:
     st.stop()
 
 language.mark_page()
-language.switch(visitor.account)
 if visitor.account is not None:
     sidebar.render(visitor.account)
     narrow.balance_line(visitor.account.balance, visitor.account.email)
     narrow.close_sidebar_after_navigation(navigation.url_path)
+language.switch(visitor.account)
 show_flash()
 navigation.run()
 session.render_bridge()

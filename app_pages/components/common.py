@@ -10,15 +10,8 @@ import streamlit as st
 from textedit_core import bootstrap
 from textedit_core.editing.gateway import ServiceStatus
 from textedit_core.infra.config import load_settings
-from textedit_core.infra.i18n import N_, _
-from textedit_core.infra.models import Role
 
 FLASH_KEY = "flash"
-ROLE_NAMES = {
-    Role.ADMIN.value: N_("admin"),
-    Role.MODERATOR.value: N_("moderator"),
-    Role.USER.value: N_("user"),
-}
 # Backslash-escaped, these show as themselves. Anywhere in a line they open emphasis, code,
 # strikethrough, links, images, footnotes and Streamlit's :red[...] directives, HTML and <autolinks>,
 # entities, $ LaTeX, tables, headings and quotes.
@@ -87,8 +80,3 @@ def _model_status(host: str, model: str) -> ServiceStatus:
 def model_status() -> ServiceStatus:
     gateway = app_services().gateway
     return _model_status(gateway.host, gateway.model)
-
-
-def role_name(role: str) -> str:
-    """A role as the interface names it, in the current language."""
-    return _(ROLE_NAMES[role]) if role in ROLE_NAMES else role

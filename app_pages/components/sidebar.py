@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.components import session
-from app_pages.components.common import escape_markdown, model_status, role_name
+from app_pages.components.common import escape_markdown, model_status
 from textedit_core.identity.accounts import Account
+from textedit_core.identity.roles import role_label
 from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import Role
 
@@ -21,7 +22,7 @@ def render(account: Account) -> None:
         st.text(account.email)
         if account.role in ROLE_BADGES:
             icon, color = ROLE_BADGES[account.role]
-            st.badge(role_name(account.role), icon=icon, color=color)
+            st.badge(role_label(account.role), icon=icon, color=color)
         st.metric(_("Balance"), ngettext("{n} token", "{n} tokens", account.balance))
         status = model_status()
         detail = escape_markdown(status.detail)

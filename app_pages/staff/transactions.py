@@ -47,6 +47,7 @@ kinds = kind_col.multiselect(
     ledger.KINDS,
     format_func={k: kind_name(k) for k in ledger.KINDS}.get,
     key="tx_kinds",
+    placeholder=_("Any"),
     on_change=_first_page,
 )
 statuses = status_col.multiselect(
@@ -54,10 +55,11 @@ statuses = status_col.multiselect(
     ledger.STATUSES,
     format_func={s: status_label(s) for s in ledger.STATUSES}.get,
     key="tx_statuses",
+    placeholder=_("Any"),
     on_change=_first_page,
 )
 currencies = currency_col.multiselect(
-    _("Currency"), known_currencies, key="tx_currencies", on_change=_first_page
+    _("Currency"), known_currencies, key="tx_currencies", placeholder=_("Any"), on_change=_first_page
 )
 
 date_from, date_to = (None, None) if all_dates else picked

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages.components import language, session
 from app_pages.components.actions import loaded, shown_errors
-from app_pages.components.common import app_services, escape_markdown, role_name
+from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import pager
 from app_pages.components.staffview import (
@@ -20,6 +20,7 @@ from app_pages.components.staffview import (
 )
 from textedit_core.billing.txlabels import status_label
 from textedit_core.identity import resets
+from textedit_core.identity.roles import role_label
 from textedit_core.infra import i18n
 from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import Role
@@ -59,7 +60,7 @@ def _first_page() -> None:
 
 # Option labels are made here, in this run's language: a format_func may also be called later,
 # outside the run (AppTest does), where the language is not known.
-role_names = {None: _("Any"), **{r: role_name(r) for r in ROLES}}
+role_names = {None: _("Any"), **{r: role_label(r) for r in ROLES}}
 search_col, role_col, status_col = st.columns([2, 1, 1])
 search = search_col.text_input(
     _("Email contains"), key="users_search", on_change=_first_page, placeholder=_("e.g. anna or @example.com")
@@ -120,7 +121,7 @@ table = st.dataframe(
         [
             {
                 **row.__dict__,
-                "role": role_name(row.role),
+                "role": role_label(row.role),
                 "status": account_status_name(row.status),
                 "created_at": local(row.created_at, zone),
                 "last_login_at": local(row.last_login_at, zone),
@@ -163,7 +164,7 @@ def _when(moment) -> str:
 
 st.subheader(email)
 role_col, status_col, balance_col, requests_col, spent_col = st.columns(5)
-role_col.metric(_("Role"), role_name(target.role))
+role_col.metric(_("Role"), role_label(target.role))
 status_col.metric(_("Status"), target_status)
 balance_col.metric(_("Balance"), i18n.format_number(target.balance))
 requests_col.metric(_("Requests made"), i18n.format_number(target.requests))
@@ -267,13 +268,13 @@ with role_tab:
                 "**{email}**: {old_role} → {new_role}. {effect} "
                 "Their open tabs switch to the new role's pages on the next click.",
                 email=email,
-                old_role=role_name(target.role),
-                new_role=role_name(new_role),
+                old_role=role_label(target.role),
+                new_role=role_label(new_role),
                 effect=_(ROLE_EFFECTS[new_role]),
             ),
             _("Change role"),
             lambda: admin.set_role(svc, session.token(), target.id, new_role),
-            _("{email}'s role is now {role}.", email=target.email, role=role_name(new_role)),
+            _("{email}'s role is now {role}.", email=target.email, role=role_label(new_role)),
         )
 with status_tab:
     blocked = target.status == "blocked"

@@ -7,9 +7,10 @@ import streamlit as st
 
 from app_pages.components import language, session, staffview
 from app_pages.components.actions import loaded, shown_errors
-from app_pages.components.common import app_services, escape_markdown, flash, role_name
+from app_pages.components.common import app_services, escape_markdown, flash
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import new_password_fields, passwords_match
+from textedit_core.identity.roles import role_label
 from textedit_core.infra import i18n
 from textedit_core.infra.i18n import _, ngettext
 from textedit_core.usecases import account as own_account
@@ -24,7 +25,7 @@ st.caption(
     _(
         "Signed in as {email} · role: {role}",
         email=escape_markdown(account.email),
-        role=role_name(account.role),
+        role=role_label(account.role),
     )
 )
 

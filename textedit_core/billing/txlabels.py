@@ -8,6 +8,13 @@ from __future__ import annotations
 from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import TxKind, TxStatus
 
+# Staff see a kind as one word; a user reads a row through `describe`.
+KIND_LABELS = {
+    TxKind.TOPUP.value: N_("Top-up"),
+    TxKind.CHARGE.value: N_("Charge"),
+    TxKind.REFUND.value: N_("Refund"),
+    TxKind.ADJUSTMENT.value: N_("Adjustment"),
+}
 STATUS_LABELS = {
     TxStatus.SUCCESS.value: N_("Settled"),
     TxStatus.PENDING.value: N_("Pending"),
@@ -38,3 +45,7 @@ def describe(kind: str, operation: str | None, note: str | None) -> str:
 
 def status_label(status: str) -> str:
     return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind

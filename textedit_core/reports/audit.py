@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from textedit_core.billing.money import format_money
+from textedit_core.billing.txlabels import kind_label, status_label
 from textedit_core.identity.accounts import require_role
 from textedit_core.identity.roles import role_label
 from textedit_core.infra import audit, i18n
@@ -19,7 +20,6 @@ from textedit_core.infra.clock import day_start
 from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, AuditEntry, User
 from textedit_core.infra.text_input import check_characters
-from textedit_core.reports.transactions import kind_label, status_label
 
 # The action filter's labels, in infra.audit.ACTIONS order; shown as `action_label(action)`.
 ACTION_LABELS = {

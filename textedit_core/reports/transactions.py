@@ -37,27 +37,7 @@ __all__ = ["COLUMNS", "TX_COLUMNS", "ExportRow", "TxFilter", "TxRow"]
 
 KINDS = tuple(k.value for k in TxKind)
 STATUSES = tuple(s.value for s in TxStatus)
-# Staff see a kind or a status in words (`kind_label`, `status_label`); filters and exports keep
-# the codes.
-KIND_LABELS = {
-    TxKind.TOPUP.value: N_("Top-up"),
-    TxKind.CHARGE.value: N_("Charge"),
-    TxKind.REFUND.value: N_("Refund"),
-    TxKind.ADJUSTMENT.value: N_("Adjustment"),
-}
-STATUS_LABELS = {
-    TxStatus.SUCCESS.value: N_("Success"),
-    TxStatus.PENDING.value: N_("Pending"),
-    TxStatus.REFUNDED.value: N_("Refunded"),
-}
-
-
-def kind_label(kind: str) -> str:
-    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
-
-
-def status_label(status: str) -> str:
-    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+# In words (filters and exports keep the codes): billing.txlabels.kind_label / status_label.
 
 
 def _day(params: Any, name: str) -> date | None:
