@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.ollama_standin import OllamaStandIn, Reply, free_port, split_into_chunks  # noqa: E402
+from docs.screenshots.take_issue9 import start_app  # noqa: E402
+from tests.ollama_standin import OllamaStandIn, Reply, split_into_chunks  # noqa: E402
 from textedit_core.demo.seed import DEMO_USER  # noqa: E402
 
 CHROMIUM = os.environ.get("TEXTEDIT_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -39,39 +37,12 @@ Laura Bennett
 Customer Support, Northwind Supplies"""  # noqa: E501
 
 
-def start_app(tmp: Path, ollama_url: str) -> tuple[subprocess.Popen, str]:
-    env = {
-        **os.environ,
-        "TEXTEDIT_DATABASE_URL": f"sqlite:///{tmp / 'demo.db'}",
-        "TEXTEDIT_DATA_DIR": str(tmp / "data"),
-        "TEXTEDIT_DEMO_MODE": "true",
-        "TEXTEDIT_OLLAMA_HOST": ollama_url,
-    }
-    subprocess.run([sys.executable, "-m", "textedit_core", "seed-demo"], cwd=ROOT, env=env, check=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=(tmp / "streamlit.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
-                return process, url
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the app did not start")
-
-
 def main() -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp, OllamaStandIn() as ollama:
         ollama.script(Reply(chunks=split_into_chunks(FIXED)))
-        process, url = start_app(Path(tmp), ollama.url)
+        process, url = start_app(ROOT, Path(tmp), ollama.url)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
