@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.components import language, narrow, session, sidebar
 from app_pages.components.common import show_flash
-from textedit_core.infra.i18n import _
+from textedit_core.i18n import _
 from textedit_core.infra.models import STAFF_ROLES, Role
 
 LOGIN_SCRIPT = "app_pages/public/login.py"

@@ -32,12 +32,12 @@ from starlette.responses import (
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from textedit_core import i18n
 from textedit_core.bootstrap import Services, shared
 from textedit_core.errors import NotAuthorized, ValidationError
-from textedit_core.infra import i18n
+from textedit_core.i18n import _
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import load_settings
-from textedit_core.infra.i18n import _
 from textedit_core.usecases import signin, transactions
 
 COOKIE = signin.REFRESH_COOKIE

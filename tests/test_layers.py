@@ -34,7 +34,7 @@ LAYERS = [
         "infra.config",
         "infra.text_input",
         "infra.clientaddr",
-        "infra.i18n",
+        "i18n",
     },
     {
         "infra.db",

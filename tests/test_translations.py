@@ -17,7 +17,7 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from textedit_core.infra import i18n
+from textedit_core import i18n
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(

@@ -10,11 +10,11 @@ from textedit_core.billing.reconciler import start_reconciler
 from textedit_core.context import Services
 from textedit_core.editing.gateway import gateway_for
 from textedit_core.errors import AdminEmailTaken
+from textedit_core.i18n import _
 from textedit_core.identity import accounts, devices, throttle
 from textedit_core.infra import migrate
 from textedit_core.infra.config import Settings, resolve_jwt_secret
 from textedit_core.infra.db import Database
-from textedit_core.infra.i18n import _
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,14 @@ from pydantic import ValidationError as SettingsError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from textedit_core import i18n
 from textedit_core.billing import ledger as billing
 from textedit_core.errors import AdminEmailTaken, DomainError, ValidationError
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity import accounts
-from textedit_core.infra import i18n, migrate
+from textedit_core.infra import migrate
 from textedit_core.infra.config import Settings, load_settings
 from textedit_core.infra.db import Database
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.reports import exports, transactions
 
 EXIT_OK = 0

@@ -1,7 +1,7 @@
 """Domain errors. Pages turn each into a friendly message; the message text is user-facing.
 
 A message is translated when the error is raised, into the language of the run that caused it
-(infra.i18n): a class's default text is marked with `N_` where defined and `_()` translates it
+(textedit_core.i18n): a class's default text is marked with `N_` where defined and `_()` translates it
 in `__init__`; a message passed in is translated by whoever raises.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from textedit_core.infra.i18n import N_, _, ngettext
+from textedit_core.i18n import N_, _, ngettext
 
 
 class DomainError(Exception):

@@ -9,10 +9,10 @@ from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import date_range
 from app_pages.components.staffview import local, time_column, zone_name
+from textedit_core import i18n
 from textedit_core.billing import currencies as iso_currencies
 from textedit_core.billing.money import format_amount
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _, ngettext
+from textedit_core.i18n import _, ngettext
 from textedit_core.reports.audit import ACTION_LABELS
 from textedit_core.usecases import admin, staff
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages.components.actions import shown_errors
 from app_pages.components.common import flash
-from textedit_core.infra.i18n import _
+from textedit_core.i18n import _
 
 
 def confirm(title: str, effect: str, confirm_label: str, action: Callable[[], object], success: str) -> None:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from textedit_core.infra.i18n import N_, _
+from textedit_core.i18n import N_, _
 
 PAGE_SIZES = [25, 50, 100, 200]
 PASSWORD_HELP = N_("At least 12 characters. A few unrelated words make a strong passphrase.")

@@ -16,9 +16,9 @@ import streamlit as st
 from app_pages.components import session
 from app_pages.components.actions import shown_errors
 from app_pages.components.common import app_services
+from textedit_core import i18n
+from textedit_core.i18n import _
 from textedit_core.identity.accounts import Account
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _
 from textedit_core.usecases import account as own_account
 
 PICKED_KEY = "language_picked"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.components.common import escape_markdown
-from textedit_core.infra.i18n import ngettext
+from textedit_core.i18n import ngettext
 
 NARROW_MAX_PX = 768
 BALANCE_KEY = "narrow_balance"

@@ -16,10 +16,10 @@ import streamlit as st
 
 from app_pages.components.common import app_services, flash
 from textedit_core.errors import AuthenticationFailed
+from textedit_core.i18n import _
 from textedit_core.identity.accounts import Account
 from textedit_core.infra.clientaddr import client_address
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import _
 from textedit_core.usecases import signin
 
 TOKEN_KEY = "access_token"

@@ -6,9 +6,9 @@ import streamlit as st
 
 from app_pages.components import session
 from app_pages.components.common import escape_markdown, model_status
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity.accounts import Account
 from textedit_core.identity.roles import role_label
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import Role
 
 ROLE_BADGES = {

@@ -7,9 +7,9 @@ from datetime import datetime, tzinfo
 
 import streamlit as st
 
+from textedit_core import i18n
 from textedit_core.editing.operations import OPERATIONS
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import N_, _
+from textedit_core.i18n import N_, _
 from textedit_core.infra.models import TxKind
 
 # momentJS patterns for st.dataframe: each language's usual order of day, month and year.

@@ -6,8 +6,8 @@ from app_pages.components import language, session
 from app_pages.components.actions import shown_errors
 from app_pages.components.common import app_services, flash
 from app_pages.components.inputs import new_password_fields, passwords_match
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity.resets import LIFETIME
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.usecases import signin
 
 svc = app_services()

@@ -10,8 +10,8 @@ from app_pages.components.actions import loaded
 from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.inputs import date_range
 from app_pages.components.staffview import operation_name
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _, ngettext
+from textedit_core import i18n
+from textedit_core.i18n import _, ngettext
 from textedit_core.reports import dashboard
 from textedit_core.usecases import staff
 

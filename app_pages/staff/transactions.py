@@ -10,9 +10,9 @@ from app_pages.components.actions import loaded
 from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.inputs import date_range, pager
 from app_pages.components.staffview import kind_name, local, operation_name, signed, time_column, zone_name
+from textedit_core import i18n
 from textedit_core.billing.txlabels import status_label
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _, ngettext
+from textedit_core.i18n import _, ngettext
 from textedit_core.reports import transactions as ledger
 from textedit_core.reports.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, TxColumn
 from textedit_core.usecases import transactions

@@ -18,11 +18,11 @@ from app_pages.components.staffview import (
     time_column,
     zone_name,
 )
+from textedit_core import i18n
 from textedit_core.billing.txlabels import status_label
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity import resets
 from textedit_core.identity.roles import role_label
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import Role
 from textedit_core.reports import users
 from textedit_core.usecases import admin, staff

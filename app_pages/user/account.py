@@ -10,9 +10,9 @@ from app_pages.components.actions import loaded, shown_errors
 from app_pages.components.common import app_services, escape_markdown, flash
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import new_password_fields, passwords_match
+from textedit_core import i18n
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity.roles import role_label
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.usecases import account as own_account
 
 account = session.require_account()

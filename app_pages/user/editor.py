@@ -3,12 +3,12 @@
 import streamlit as st
 
 from app_pages.components import common, session
+from textedit_core import i18n
 from textedit_core.demo.samples import sample_texts
 from textedit_core.editing.jobs import FREE_RESULT_NOTE
 from textedit_core.editing.operations import OPERATIONS
 from textedit_core.errors import DomainError, ModelError
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _
+from textedit_core.i18n import _
 from textedit_core.usecases import editor
 
 account = session.require_account()

@@ -9,8 +9,8 @@ import streamlit as st
 from app_pages.components import common, language, session, staffview
 from app_pages.components.actions import loaded, shown_errors
 from app_pages.components.inputs import pager
-from textedit_core.infra import i18n
-from textedit_core.infra.i18n import _, ngettext
+from textedit_core import i18n
+from textedit_core.i18n import _, ngettext
 from textedit_core.usecases import wallet
 
 account = session.require_account()

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ROOT, session_cookie
-from textedit_core.infra import i18n
+from textedit_core import i18n
 from textedit_core.reports import exports
 
 pytestmark = pytest.mark.browser

@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from textedit_core import i18n
 from textedit_core.billing import ledger
 from textedit_core.identity import roles
-from textedit_core.infra import audit, i18n
+from textedit_core.infra import audit
 from textedit_core.infra.models import Role
 from textedit_core.reports import audit as audit_log
 from textedit_core.reports import exports

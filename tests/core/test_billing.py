@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.core.test_money import BAD_AMOUNTS
+from textedit_core import i18n
 from textedit_core.billing import ledger
 from textedit_core.errors import InsufficientBalance, NotAuthorized, ValidationError
-from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.models import RateSetting, Role, Transaction, User
 

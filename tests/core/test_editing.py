@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 
 from tests.core.test_guard import RECORDED
 from tests.ollama_standin import DEFAULT_MODEL, Reply, split_into_chunks, unused_url
+from textedit_core import i18n
 from textedit_core.billing import ledger
 from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.jobs import EditJob, start_edit
@@ -31,7 +32,6 @@ from textedit_core.errors import (
 )
 from textedit_core.identity import accounts
 from textedit_core.identity.actor import Actor
-from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.db import Database
 from textedit_core.infra.models import Transaction, TxKind, TxStatus

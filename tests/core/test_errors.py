@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from textedit_core import i18n
 from textedit_core.errors import AccountBlocked, AnswerNotShorter, AuthenticationFailed, LoginThrottled
-from textedit_core.infra import i18n
 
 
 def test_a_default_message_is_in_the_language_of_the_raising_run():

@@ -8,8 +8,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 import serve
+from textedit_core import i18n
 from textedit_core.identity import accounts
-from textedit_core.infra import i18n
 from textedit_core.reports import exports
 from textedit_core.usecases import signin
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from textedit_core.infra import i18n
+from textedit_core import i18n
 
 NBSP = "\u00a0"
 

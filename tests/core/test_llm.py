@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url, wait_until
+from textedit_core import i18n
 from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.operations import OPERATIONS, get_operation
 from textedit_core.errors import (
@@ -22,7 +23,6 @@ from textedit_core.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from textedit_core.infra import i18n
 
 NUM_CTX = 8192
 TEXT = "Their going to the libary tomorow."

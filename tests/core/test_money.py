@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from textedit_core import i18n
 from textedit_core.billing import currencies, money
 from textedit_core.errors import ValidationError
-from textedit_core.infra import i18n
 
 # Every input the top-up form must refuse; test_billing sends the same list through top_up.
 BAD_AMOUNTS = {

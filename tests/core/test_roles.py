@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.core.conftest import LIFETIMES, SECRET
+from textedit_core import i18n
 from textedit_core.billing import ledger as billing
 from textedit_core.errors import AuthenticationFailed, DomainError, NotAuthorized, ValidationError
 from textedit_core.identity import devices as sessions
 from textedit_core.identity import roles, tokens
-from textedit_core.infra import i18n
 from textedit_core.infra.models import Role, User
 from textedit_core.reports import exports, transactions, users
 from textedit_core.reports.transactions import TxFilter

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import pytest
 from starlette.datastructures import QueryParams
 
+from textedit_core import i18n
 from textedit_core.errors import ValidationError
-from textedit_core.infra import i18n
 from textedit_core.reports.exports import header, write_csv
 from textedit_core.reports.transactions import ExportRow, TxFilter, TxRow
 from textedit_core.reports.txcolumns import TX_COLUMNS, ColumnType

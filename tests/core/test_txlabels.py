@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from textedit_core import i18n
 from textedit_core.billing import txlabels
-from textedit_core.infra import i18n
 
 
 @pytest.mark.parametrize(

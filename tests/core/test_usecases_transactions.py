@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.core.test_signin import open_device
+from textedit_core import i18n
 from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError
-from textedit_core.infra import i18n
 from textedit_core.infra.models import Role
 from textedit_core.reports.transactions import TxFilter
 from textedit_core.usecases import transactions

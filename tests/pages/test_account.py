@@ -1,8 +1,8 @@
 """Account page under AppTest: password change and signed-in devices."""
 
 from tests.pages.conftest import PASSWORD
+from textedit_core import i18n
 from textedit_core.identity import accounts
-from textedit_core.infra import i18n
 
 NEW_PASSWORD = "quiet river under seven bridges"
 

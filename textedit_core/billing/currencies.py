@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from babel.numbers import get_currency_name
 
-from textedit_core.infra import i18n
+from textedit_core import i18n
 
 NAMES: dict[str, str] = {
     "AED": "UAE Dirham",

@@ -15,12 +15,13 @@ from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, upd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from textedit_core import i18n
 from textedit_core.billing import money
 from textedit_core.errors import AccountBlocked, InsufficientBalance, NotAuthorized, ValidationError
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.accounts import require_role
-from textedit_core.infra import audit, i18n
+from textedit_core.infra import audit
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import RateSetting, Role, Transaction, TxKind, TxStatus, User
 from textedit_core.infra.text_input import check_characters
 

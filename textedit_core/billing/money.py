@@ -14,11 +14,11 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from babel.numbers import format_decimal
 
+from textedit_core import i18n
 from textedit_core.billing.currencies import NAMES as CURRENCY_NAMES
 from textedit_core.errors import ValidationError
-from textedit_core.infra import i18n
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.infra.coltypes import MONEY_SCALE
-from textedit_core.infra.i18n import N_, _, ngettext
 
 MAX_TOPUP = Decimal("100000")
 MAX_RATE = Decimal("1000000")

@@ -5,7 +5,7 @@ Marked here, translated when read (`describe`, `status_label`), in the reader's 
 
 from __future__ import annotations
 
-from textedit_core.infra.i18n import N_, _
+from textedit_core.i18n import N_, _
 from textedit_core.infra.models import TxKind, TxStatus
 
 # Staff see a kind as one word; a user reads a row through `describe`.

@@ -22,15 +22,16 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from textedit_core import i18n
 from textedit_core.billing import ledger
 from textedit_core.errors import ValidationError
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity import accounts as auth
 from textedit_core.identity import passwords, roles
-from textedit_core.infra import audit, i18n
+from textedit_core.infra import audit
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import Settings
 from textedit_core.infra.db import Database
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import (
     AuditEntry,
     Base,

@@ -23,7 +23,7 @@ from textedit_core.errors import (
     ModelTimeout,
     ModelUnavailable,
 )
-from textedit_core.infra.i18n import _, ngettext
+from textedit_core.i18n import _, ngettext
 
 
 def build_messages(operation: Operation, text: str) -> list[dict[str, str]]:

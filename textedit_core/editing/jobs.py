@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 
+from textedit_core import i18n
 from textedit_core.billing import ledger
 from textedit_core.editing import guard
 from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.operations import Operation, get_operation
 from textedit_core.errors import ChargeExpired, ModelError, ValidationError
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.actor import Actor, act
-from textedit_core.infra import i18n
 from textedit_core.infra.db import Database
-from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.text_input import check_characters
 
 log = logging.getLogger(__name__)

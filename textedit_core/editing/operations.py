@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textedit_core.errors import ValidationError
-from textedit_core.infra.i18n import N_, _
+from textedit_core.i18n import N_, _
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from textedit_core import i18n
 from textedit_core.errors import (
     ACCOUNT_BLOCKED,
     AdminEmailTaken,
@@ -21,10 +22,9 @@ from textedit_core.errors import (
     ValidationError,
     WrongCurrentPassword,
 )
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity import devices, passwords, tokens
-from textedit_core.infra import i18n
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, Role, User
 from textedit_core.infra.text_input import check_characters
 

@@ -14,9 +14,9 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import AccountBlocked, AuthenticationFailed, NotAuthorized
+from textedit_core.i18n import _
 from textedit_core.identity import devices
 from textedit_core.infra.db import Database
-from textedit_core.infra.i18n import _
 from textedit_core.infra.models import Role, User
 
 T = TypeVar("T")

@@ -18,9 +18,9 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import AuthenticationFailed, NotAuthorized
+from textedit_core.i18n import N_, _
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import Lifetimes
-from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import AuthSession, RefreshToken, User
 
 HANDOFF_SECONDS = 60

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from textedit_core.errors import ValidationError
-from textedit_core.infra.i18n import N_, _, ngettext
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.infra.text_input import check_characters
 
 MIN_LENGTH = 12

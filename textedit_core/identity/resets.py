@@ -19,11 +19,11 @@ from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import AccountBlocked, NotAuthorized, ValidationError
+from textedit_core.i18n import N_, _
 from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import PasswordReset, Role, User
 
 LIFETIME = timedelta(minutes=30)

@@ -6,10 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import NotAuthorized, ValidationError
+from textedit_core.i18n import N_, _
 from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
-from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import Role, User
 
 # A role in words, for messages and pages (the stored value is the code).

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 from textedit_core.errors import AuthenticationFailed
+from textedit_core.i18n import _
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import _
 
 ALGORITHM = "HS256"
 ACCESS = "access"

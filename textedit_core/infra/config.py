@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from textedit_core.infra.i18n import _
+from textedit_core.i18n import _
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from textedit_core.errors import ValidationError
-from textedit_core.infra.i18n import _
+from textedit_core.i18n import _
 
 # Unicode Cc (C0, DEL, C1: NUL among them) and Cs (lone surrogates).
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})

@@ -11,13 +11,14 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from textedit_core import i18n
 from textedit_core.billing.money import format_money
 from textedit_core.billing.txlabels import kind_label, status_label
+from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.accounts import require_role
 from textedit_core.identity.roles import role_label
-from textedit_core.infra import audit, i18n
+from textedit_core.infra import audit
 from textedit_core.infra.clock import day_start
-from textedit_core.infra.i18n import N_, _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, AuditEntry, User
 from textedit_core.infra.text_input import check_characters
 

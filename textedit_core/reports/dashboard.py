@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from textedit_core.editing.operations import OPERATIONS
 from textedit_core.errors import ValidationError
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra.clock import day_start
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import STAFF_ROLES, Transaction, TxKind, TxStatus, User
 
 MAX_RANGE_DAYS = 366

@@ -21,11 +21,11 @@ import xlsxwriter
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import ValidationError
+from textedit_core.i18n import _, ngettext
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.db import Database
-from textedit_core.infra.i18n import _, ngettext
 from textedit_core.infra.models import Role
 from textedit_core.reports import transactions
 from textedit_core.reports.transactions import TxFilter

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from textedit_core.errors import ValidationError
-from textedit_core.infra.i18n import _
+from textedit_core.i18n import _
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 500

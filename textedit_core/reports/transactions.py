@@ -16,10 +16,10 @@ from sqlalchemy import BigInteger, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from textedit_core.errors import ValidationError
+from textedit_core.i18n import N_, _
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra.clock import day_start
 from textedit_core.infra.coltypes import micros_to_decimal
-from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User
 from textedit_core.infra.text_input import check_characters
 from textedit_core.reports.paging import Page, check_paging

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import QueryableAttribute, aliased
 
-from textedit_core.infra.i18n import N_, _
+from textedit_core.i18n import N_, _
 from textedit_core.infra.models import Transaction, User
 
 

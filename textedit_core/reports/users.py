@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, aliased
 
 from textedit_core.billing import ledger
 from textedit_core.errors import ValidationError
+from textedit_core.i18n import N_, _
 from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra.config import Lifetimes
-from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import STAFF_ROLES, AuditEntry, AuthSession, Role, User
 from textedit_core.infra.text_input import check_characters
 from textedit_core.reports.audit import AuditRow

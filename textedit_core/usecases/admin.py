@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from textedit_core import i18n
 from textedit_core.billing import ledger, money
 from textedit_core.context import Services
 from textedit_core.errors import ValidationError
+from textedit_core.i18n import _
 from textedit_core.identity import resets, roles
-from textedit_core.infra import i18n, mailer
-from textedit_core.infra.i18n import _
+from textedit_core.infra import mailer
 from textedit_core.infra.models import Role
 from textedit_core.usecases.common import act, read
 

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 from textedit_core.context import Services
 from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError, WrongCurrentPassword
+from textedit_core.i18n import _
 from textedit_core.identity import accounts, devices, passwords, resets, throttle, tokens
 from textedit_core.identity import actor as actors
 from textedit_core.identity.actor import Actor
 from textedit_core.identity.devices import Refreshed
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import _
 from textedit_core.infra.models import User
 
 REFRESH_COOKIE = "textedit_refresh"

@@ -9,8 +9,8 @@ from typing import Any
 
 from textedit_core.context import Services
 from textedit_core.errors import NotAuthorized
+from textedit_core.i18n import N_, _
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.i18n import N_, _
 from textedit_core.infra.models import STAFF_ROLES
 from textedit_core.reports import exports, transactions
 from textedit_core.reports.paging import Page

@@ -37,7 +37,7 @@ from babel.numbers import get_currency_symbol
 LANGUAGES = {"en": "English", "ru": "Русский"}
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "textedit"
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 _language: ContextVar[str] = ContextVar("textedit_language", default=DEFAULT_LANGUAGE)
 
