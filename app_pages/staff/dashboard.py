@@ -46,7 +46,11 @@ row2[2].metric(_("Revenue"), escape_markdown(revenue) or "—")
 
 
 def frame(items: list) -> pd.DataFrame:
-    return pd.DataFrame(dashboard.records(items)).set_index("day")
+    # Days as ISO dates (2026-12-05): the chart would name months in English whatever the
+    # language, and ISO text sorts in date order.
+    rows = pd.DataFrame(dashboard.records(items))
+    rows["day"] = [day.isoformat() for day in rows["day"]]
+    return rows.set_index("day")
 
 
 day = _("Day (UTC)")

@@ -1,5 +1,7 @@
 """The Dashboard under AppTest: plain counts are shown as text, not as deltas."""
 
+import json
+
 from textedit_core.identity import accounts
 from textedit_core.infra.models import Role
 
@@ -39,3 +41,15 @@ def test_in_russian_counts_agree_with_their_numbers(world):
     captions = [c.value for c in at.main.caption]
     assert "2 новых пользователя за период" in captions
     assert "Возвращено 0 из 0 запросов" in captions
+
+
+def test_the_charts_name_days_as_iso_dates_not_english_month_names(world):
+    """A temporal axis is labelled by the chart library in English ("Dec 05") whatever the
+    language; days as ISO text are neutral and still in date order."""
+    moderator = world.user("mod@example.com", role=Role.MODERATOR)
+    at = world.signed_in(moderator).switch_page("app_pages/staff/dashboard.py").run()
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 3  # requests, tokens sold, failures (no revenue yet: no top-ups)
+    for chart in charts:
+        spec = json.loads(chart.proto.spec)
+        assert spec["encoding"]["x"]["type"] != "temporal"
