@@ -324,4 +324,6 @@ def test_an_unknown_language_or_time_zone_is_refused_and_nothing_changes(
     svc, member, db_state, language, zone
 ):
     _user_id, token, _device = member
-    refused(db_state, lambda: account.set_preferences(svc, token, language, zone), ValidationError, match=None)
+    refused(
+        db_state, lambda: account.set_preferences(svc, token, language, zone), ValidationError, match=None
+    )
