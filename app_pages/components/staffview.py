@@ -1,5 +1,6 @@
-"""How the staff pages show stored values: times in the reader's zone, codes in words, counts
-with their sign."""
+"""How pages show stored values: times in the reader's zone, operations in words, counts with
+their sign. (Kinds, statuses and roles in words come from the core: billing.txlabels,
+reports.users, identity.roles.)"""
 
 from __future__ import annotations
 
@@ -9,18 +10,10 @@ import streamlit as st
 
 from textedit_core import i18n
 from textedit_core.editing.operations import OPERATIONS
-from textedit_core.i18n import N_, _
-from textedit_core.infra.models import TxKind
+from textedit_core.i18n import _
 
 # momentJS patterns for st.dataframe: each language's usual order of day, month and year.
 _TIME_FORMATS = {"en": "YYYY-MM-DD HH:mm", "ru": "DD.MM.YYYY HH:mm"}
-KIND_NAMES = {
-    TxKind.TOPUP.value: N_("Top-up"),
-    TxKind.CHARGE.value: N_("Charge"),
-    TxKind.REFUND.value: N_("Refund"),
-    TxKind.ADJUSTMENT.value: N_("Adjustment"),
-}
-ACCOUNT_STATUS_NAMES = {"active": N_("active"), "blocked": N_("blocked")}
 
 
 def zone_name(zone: tzinfo) -> str:
@@ -40,18 +33,10 @@ def time_column(label: str, *, seconds: bool = False, help: str | None = None):
     return st.column_config.DatetimeColumn(label, help=help, format=pattern)
 
 
-def kind_name(kind: str) -> str:
-    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
-
-
 def operation_name(operation: str | None) -> str:
     if not operation:
         return ""
     return _(OPERATIONS[operation].label) if operation in OPERATIONS else operation
-
-
-def account_status_name(status: str) -> str:
-    return _(ACCOUNT_STATUS_NAMES[status]) if status in ACCOUNT_STATUS_NAMES else status
 
 
 def signed(tokens: int) -> str:

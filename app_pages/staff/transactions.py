@@ -9,9 +9,9 @@ from app_pages.components import language, session
 from app_pages.components.actions import loaded
 from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.inputs import date_range, pager
-from app_pages.components.staffview import kind_name, local, operation_name, signed, time_column, zone_name
+from app_pages.components.staffview import local, operation_name, signed, time_column, zone_name
 from textedit_core import i18n
-from textedit_core.billing.txlabels import status_label
+from textedit_core.billing.txlabels import kind_label, status_label
 from textedit_core.i18n import _, ngettext
 from textedit_core.reports import transactions as ledger
 from textedit_core.reports.txcolumns import COLUMNS, TX_COLUMNS, ColumnType, TxColumn
@@ -45,7 +45,7 @@ kinds = kind_col.multiselect(
     # Labels made in this run's language (a format_func may be called outside the run).
     _("Kind"),
     ledger.KINDS,
-    format_func={k: kind_name(k) for k in ledger.KINDS}.get,
+    format_func={k: kind_label(k) for k in ledger.KINDS}.get,
     key="tx_kinds",
     placeholder=_("Any"),
     on_change=_first_page,
@@ -113,7 +113,7 @@ def _column_config(column: TxColumn):
 
 
 # Codes and times as the reader reads them; the export keeps the stored codes and UTC.
-SHOWN_AS = {"kind": kind_name, "status": status_label, "operation": operation_name}
+SHOWN_AS = {"kind": kind_label, "status": status_label, "operation": operation_name}
 frame = pd.DataFrame(result.rows, columns=COLUMNS)
 for column in TX_COLUMNS:
     if column.type is ColumnType.MONEY:  # exact text: a float column would round it

@@ -10,8 +10,6 @@ from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import pager
 from app_pages.components.staffview import (
-    account_status_name,
-    kind_name,
     local,
     operation_name,
     signed,
@@ -19,7 +17,7 @@ from app_pages.components.staffview import (
     zone_name,
 )
 from textedit_core import i18n
-from textedit_core.billing.txlabels import status_label
+from textedit_core.billing.txlabels import kind_label, status_label
 from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity import resets
 from textedit_core.identity.roles import role_label
@@ -122,7 +120,7 @@ table = st.dataframe(
             {
                 **row.__dict__,
                 "role": role_label(row.role),
-                "status": account_status_name(row.status),
+                "status": users.status_label(row.status),
                 "created_at": local(row.created_at, zone),
                 "last_login_at": local(row.last_login_at, zone),
             }
@@ -155,7 +153,7 @@ if not picked:
 detail = loaded(lambda: staff.user_detail(svc, session.token(), result.rows[picked[0]].id))
 target = detail.profile
 email = escape_markdown(target.email)
-target_status = account_status_name(target.status)
+target_status = users.status_label(target.status)
 
 
 def _when(moment) -> str:
@@ -193,7 +191,7 @@ with tx_tab:
                 {
                     **t.__dict__,
                     "created_at": local(t.created_at, zone),
-                    "kind": kind_name(t.kind),
+                    "kind": kind_label(t.kind),
                     "status": status_label(t.status),
                     "amount": "" if t.amount is None else i18n.format_decimal(t.amount, min_places=2),
                     "operation": operation_name(t.operation),

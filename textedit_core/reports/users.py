@@ -35,7 +35,7 @@ SORTABLE = {
 
 
 # A user's status in words (`status_label`); UserRow.status keeps the code.
-STATUS_LABELS = {"active": N_("Active"), "blocked": N_("Blocked")}
+STATUS_LABELS = {"active": N_("active"), "blocked": N_("blocked")}
 
 
 def status_label(status: str) -> str:
