@@ -130,11 +130,12 @@ def format_number(value: int) -> str:
     return _babel_decimal(value, locale=_locale())
 
 
-def format_decimal(value: Decimal, *, min_places: int = 0, max_places: int = 6) -> str:
+def format_decimal(value: Decimal, *, min_places: int = 0, max_places: int = 6, grouped: bool = True) -> str:
     """A Decimal exactly, with between `min_places` and `max_places` decimals, in the
-    language's notation (0.10 / 0,10). Never rounds a stored amount up or down beyond
-    `max_places` (money here has at most 6)."""
-    pattern = "#,##0" + ("." + "0" * min_places + "#" * (max_places - min_places) if max_places else "")
+    language's notation (0.10 / 0,10), thousands grouped unless `grouped` is False. Never rounds
+    a stored amount up or down beyond `max_places` (money here has at most 6)."""
+    whole = "#,##0" if grouped else "0"
+    pattern = whole + ("." + "0" * min_places + "#" * (max_places - min_places) if max_places else "")
     return _babel_decimal(value, format=pattern, locale=_locale(), decimal_quantization=False)
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
-from babel.numbers import format_decimal
-
 from textedit_core import i18n
 from textedit_core.billing.currencies import NAMES as CURRENCY_NAMES
 from textedit_core.errors import ValidationError
@@ -124,8 +122,7 @@ def format_amount(value: Decimal, grouped: bool = True) -> str:
     """At least 2 decimals, more only where the value has them, in the current language's
     notation: 10 -> '10.00' / '10,00', 0.125 -> '0.125' / '0,125'. Thousands grouped
     ('1,234.50' / '1 234,50') unless `grouped` is False (text the parsers read back)."""
-    pattern = ("#,##0" if grouped else "0") + ".00" + "#" * (MONEY_SCALE - 2)
-    return format_decimal(value, format=pattern, locale=i18n.current_language(), decimal_quantization=False)
+    return i18n.format_decimal(value, min_places=2, max_places=MONEY_SCALE, grouped=grouped)
 
 
 def format_money(value: Decimal, currency: str) -> str:
