@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.components import language, narrow, session, sidebar
+from app_pages.components import draft, language, narrow, session, sidebar
 from app_pages.components.common import show_flash
 from textedit_core.i18n import _
 from textedit_core.infra.models import STAFF_ROLES, Role
@@ -24,6 +24,12 @@ def pages_for(role: str | None) -> dict[str, list]:
     sections = {
         _("Your writing"): [
             st.Page("app_pages/user/editor.py", title=_("Editor"), icon=":material/edit_note:", default=True),
+            st.Page(
+                "app_pages/user/history.py",
+                title=_("History"),
+                icon=":material/history:",
+                url_path="history",
+            ),
             st.Page(
                 "app_pages/user/wallet.py",
                 title=_("Wallet"),
@@ -106,6 +112,8 @@ if visitor.account is not None:
     narrow.balance_line(visitor.account.balance, visitor.account.email)
     narrow.close_sidebar_after_navigation(navigation.url_path)
 language.switch(visitor.account)
+if visitor.account is not None:
+    draft.keep_pending()
 show_flash()
 navigation.run()
 session.render_bridge()

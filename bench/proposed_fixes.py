@@ -33,9 +33,9 @@ from sqlalchemy.orm import aliased  # noqa: E402
 
 from textedit_core.infra.db import Database  # noqa: E402
 from textedit_core.infra.models import Role, Transaction, TxKind, User  # noqa: E402
+from textedit_core.infra.paging import Page, check_paging  # noqa: E402
 from textedit_core.reports import transactions  # noqa: E402
 from textedit_core.reports import users as directory  # noqa: E402
-from textedit_core.reports.paging import Page, check_paging  # noqa: E402
 
 
 def timed(fn, runs: int) -> tuple[float, float, object]:

@@ -8,6 +8,7 @@ import threading
 from textedit_core.billing import ledger
 from textedit_core.billing.reconciler import start_reconciler
 from textedit_core.context import Services
+from textedit_core.editing import history
 from textedit_core.editing.gateway import gateway_for
 from textedit_core.errors import AdminEmailTaken
 from textedit_core.i18n import _
@@ -62,6 +63,9 @@ def start(settings: Settings) -> Services:
     if refunded:
         log.warning("refunded %d charges left pending by an earlier crash", refunded)
     db.run(lambda s: devices.prune(s, settings.lifetimes) + throttle.prune(s))
+    pruned = db.run(lambda s: history.prune(s, settings.history_days))
+    if pruned:
+        log.info("pruned %d history entries older than %d days", pruned, settings.history_days)
     seed_admin(db, settings)
     gateway = gateway_for(
         settings.ollama_host,

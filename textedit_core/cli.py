@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from textedit_core import i18n
 from textedit_core.billing import ledger as billing
+from textedit_core.editing import history
 from textedit_core.errors import AdminEmailTaken, DomainError, ValidationError
 from textedit_core.i18n import _, ngettext
 from textedit_core.identity import accounts
@@ -121,6 +122,21 @@ def cmd_reconcile(args) -> int:
     return EXIT_OK
 
 
+def cmd_prune_history(_args) -> int:
+    settings = load_settings()
+    db = _open(settings.database_url)
+    pruned = db.run(lambda s: history.prune(s, settings.history_days))
+    print(
+        ngettext(
+            "deleted {n} history entry older than {days} days",
+            "deleted {n} history entries older than {days} days",
+            pruned,
+            days=settings.history_days,
+        )
+    )
+    return EXIT_OK
+
+
 def cmd_check_ledger(_args) -> int:
     with _db().read() as session:
         mismatches = billing.ledger_mismatches(session)
@@ -206,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="for charges from before leases (migration 0004): refund those older than this",
     )
     rec.set_defaults(func=cmd_reconcile)
+    sub.add_parser(
+        "prune-history", help="delete edit history older than TEXTEDIT_HISTORY_DAYS (also done at start)"
+    ).set_defaults(func=cmd_prune_history)
     sub.add_parser("check-ledger", help="verify balances against the ledger").set_defaults(
         func=cmd_check_ledger
     )

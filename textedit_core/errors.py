@@ -39,6 +39,10 @@ class AdminEmailTaken(EmailTaken):
         )
 
 
+class NotFound(DomainError):
+    """The thing asked for does not exist, or belongs to someone else (the two read alike)."""
+
+
 class WrongCurrentPassword(ValidationError):
     """Counted by the login throttle like a failed login."""
 

@@ -1,21 +1,41 @@
-"""Editor: paste text, pick an operation, get the model's edit for one token."""
+"""Editor: paste text, pick an operation, get the model's edit for one token, review it change
+by change. The draft (text, operation, last result) lives on the server."""
+
+import time
+from datetime import datetime
 
 import streamlit as st
 
-from app_pages.components import common, session
+from app_pages.components import common, draft, language, reviewview, session
+from app_pages.components.actions import loaded, shown_errors
 from textedit_core import i18n
 from textedit_core.demo.samples import sample_texts
+from textedit_core.editing import review as changes
+from textedit_core.editing.drafts import DraftState
 from textedit_core.editing.jobs import FREE_RESULT_NOTE
 from textedit_core.editing.operations import OPERATIONS
 from textedit_core.errors import DomainError, ModelError
-from textedit_core.i18n import _
+from textedit_core.i18n import _, ngettext
 from textedit_core.usecases import editor
 
 account = session.require_account()
 svc = common.app_services()
 limit = svc.settings.max_input_chars
+zone = language.time_zone(account.time_zone)
+
+# Set by buttons' callbacks for the run they start.
+AUTORUN_KEY = "editor_autorun"  # Retry, and History's "Run again"
+STOPPED_KEY = "editor_stopped"
+REVIEW_VERSION_KEY = "review_version"  # bumped to reset the change list (accept/reject all)
+# How often the "Writing…" view is redrawn while the answer streams.
+REDRAW_SECONDS = 0.15
 
 st.title(_("Editor"))
+
+state = loaded(lambda: editor.load_draft(svc, session.token()))
+if draft.TEXT_KEY not in st.session_state:
+    # A new browser session, or back from another page: the widgets start from the server's draft.
+    draft.show(state)
 
 status = common.model_status()
 model_ready = status.reachable and status.model_installed
@@ -37,24 +57,40 @@ elif not status.model_installed:
     else:
         st.warning(_("The model is being set up. Run comes back once it is; try again later."))
 
+if not model_ready:
+
+    @st.fragment(run_every=15)
+    def _watch_model() -> None:
+        # Checked again in the background: Run comes back without a click once the model answers.
+        fresh = common.model_status()
+        if fresh.reachable and fresh.model_installed:
+            st.rerun(scope="app")
+
+    _watch_model()
+
 if account.balance <= 0:
     st.info(_("Your balance is 0 tokens. Each edit costs 1 token."))
     st.page_link(
         "app_pages/user/wallet.py", label=_("Top up your wallet"), icon=":material/account_balance_wallet:"
     )
 
+draft_error = st.session_state.pop(draft.ERROR_KEY, None)
+if draft_error:
+    common.show_error(_("Your text could not be kept: {problem}", problem=draft_error))
+
 if svc.settings.demo_mode:
     samples = sample_texts()
+    sample_labels = {i: f"{sample.title} ({sample.language.upper()})" for i, sample in enumerate(samples)}
 
     def _load_sample() -> None:
         sample = samples[st.session_state["editor_sample"]]
-        st.session_state["editor_text"] = sample.text
-        st.session_state["editor_operation"] = sample.operation
+        st.session_state[draft.TEXT_KEY] = sample.text
+        st.session_state[draft.OPERATION_KEY] = sample.operation
 
     st.selectbox(
         _("Try an example"),
         range(len(samples)),
-        format_func=lambda i: f"{samples[i].title} ({samples[i].language.upper()})",
+        format_func=lambda i: sample_labels[i],
         index=None,
         placeholder=_("Pick a sample text…"),
         key="editor_sample",
@@ -63,52 +99,233 @@ if svc.settings.demo_mode:
 
 text = st.text_area(
     _("Your text"),
-    key="editor_text",
+    key=draft.TEXT_KEY,
     height=220,
-    max_chars=limit,
     placeholder=_("Paste or type the text to improve…"),
-    help=_("Up to {limit} characters. Split longer texts into parts.", limit=i18n.format_number(limit)),
+    help=_("Split longer texts into parts."),
     # Committed without a rerun: a rerun started by the blur of a click elsewhere (the sidebar's
     # Wallet, "Top up your wallet") swallowed that click. The text travels with the next rerun.
+    # No max_chars: the browser would drop a longer paste without a word; the page says so instead.
     on_change="ignore",
 )
+length = len(text or "")
+too_long = length > limit
+# No live counter: Streamlit counts only with max_chars, which drops a longer paste without a
+# word. The limit is stated, and a text over it is measured and offered a cut below.
+st.caption(_("Up to {limit} characters per request.", limit=i18n.format_number(limit)))
+if too_long:
+
+    def _keep_first_part() -> None:
+        whole = st.session_state[draft.TEXT_KEY]
+        cut = whole[:limit]
+        # Not in the middle of a word, when a space is near the end.
+        space = max(cut.rfind(" "), cut.rfind("\n"))
+        st.session_state[draft.TEXT_KEY] = cut[:space] if space > limit - 200 else cut
+
+    st.warning(
+        ngettext(
+            "The text has {n} character; one request takes at most {limit}. Split it into parts, "
+            "or keep the first part and run that.",
+            "The text has {n} characters; one request takes at most {limit}. Split it into parts, "
+            "or keep the first part and run that.",
+            length,
+            limit=i18n.format_number(limit),
+        )
+    )
+    st.button(
+        _("Keep the first {limit} characters", limit=i18n.format_number(limit)),
+        key="editor_keep_first",
+        on_click=_keep_first_part,
+    )
+
 operation = st.segmented_control(
     _("Operation"),
     options=list(OPERATIONS),
     format_func=lambda key: _(OPERATIONS[key].label),
-    default="fix",
-    key="editor_operation",
+    key=draft.OPERATION_KEY,
     required=True,
 )
-st.caption(_("1 token per request"))
 
-if st.button(_("Run"), type="primary", disabled=account.balance <= 0 or not model_ready, key="editor_run"):
-    st.session_state.pop("editor_result", None)  # an error must not sit above an older result
+
+def _stop() -> None:
+    st.session_state[STOPPED_KEY] = True
+
+
+def _clear() -> None:
+    draft.push_undo(state)
+    with shown_errors():
+        editor.clear_draft(svc, session.token())
+        draft.show(DraftState(text="", operation=state.operation, result=None))
+
+
+autorun = st.session_state.pop(AUTORUN_KEY, False)
+run_column, clear_column = st.columns([3, 1], vertical_alignment="center")
+run_slot = run_column.empty()
+clicked = run_slot.button(
+    _("Run"),
+    type="primary",
+    disabled=account.balance <= 0 or not model_ready or too_long,
+    key="editor_run",
+    shortcut="Mod+Enter",
+    help=_("Ctrl+Enter (⌘+Enter on a Mac) runs it too."),
+)
+clear_column.button(
+    _("Clear"),
+    key="editor_clear",
+    on_click=_clear,
+    disabled=not (text or state.result),
+    width="stretch",
+)
+st.caption(_("1 token per request. Stop returns the token: only a complete answer is charged."))
+
+if st.session_state.pop(STOPPED_KEY, False):
+    st.info(_("Stopped before the answer was complete. Your token was returned."))
+
+failed = False
+if (clicked or autorun) and model_ready and not too_long:
     try:
         job = editor.start_edit(svc, session.token(), operation, text)
     except DomainError as error:
         common.show_error(str(error))
+        failed = True
     else:
-        # The answer streams into a placeholder for progress only: what is shown as the result is
-        # the text the guard accepted, and a refused or failed answer leaves nothing behind.
+        draft.push_undo(state)
+        st.session_state[draft.SAVED_KEY] = (text, operation)
+        run_slot.button(_("Stop"), key="editor_stop", on_click=_stop, icon=":material/stop_circle:")
         writing = st.empty()
+        pieces: list[str] = []
+        drawn = 0.0
         try:
-            with writing.container(border=True):
-                st.caption(_("Writing…"))
-                st.write_stream(common.escape_markdown_stream(job.stream()))
+            for piece in job.stream():
+                pieces.append(piece)
+                if time.monotonic() - drawn >= REDRAW_SECONDS:
+                    # A transient view of the raw answer: the result shown after is only the
+                    # text the guard accepted.
+                    with writing.container(border=True):
+                        st.caption(
+                            ngettext("Writing… {n} token so far", "Writing… {n} tokens so far", len(pieces))
+                        )
+                        st.markdown(common.escape_markdown("".join(pieces)))
+                    drawn = time.monotonic()
         except ModelError as error:
             writing.empty()
             common.show_error(str(error))
+            failed = True
+            st.button(
+                _("Retry"),
+                key="editor_retry",
+                icon=":material/refresh:",
+                on_click=lambda: st.session_state.__setitem__(AUTORUN_KEY, True),
+            )
         else:
-            writing.empty()
-            st.session_state["editor_result"] = job.result
-            if job.result.charged:
+            if job.result is not None and job.result.charged:
                 common.flash("success", _("Done: 1 token used."))
             else:
                 common.flash("info", _(FREE_RESULT_NOTE))
+            st.session_state[REVIEW_VERSION_KEY] = st.session_state.get(REVIEW_VERSION_KEY, 0) + 1
             st.rerun()
 
-result = st.session_state.get("editor_result")
-if result is not None:
+undo_stack = st.session_state.get(draft.UNDO_KEY) or []
+if undo_stack:
+
+    def _undo() -> None:
+        previous = draft.pop_undo()
+        if previous is not None:
+            with shown_errors():
+                draft.show(editor.restore_draft(svc, session.token(), previous))
+
+    st.button(_("Undo"), key="editor_undo_button", icon=":material/undo:", on_click=_undo)
+
+result = state.result
+if result is not None and not failed:
     st.subheader(_("Result · {operation}", operation=_(OPERATIONS[result.operation].label)))
-    st.code(result.text, language=None, wrap_lines=True)
+    found = changes.compare(result.source, result.text)
+    version = st.session_state.get(REVIEW_VERSION_KEY, 0)
+    decisions_key = f"review_decisions_{version}"
+    accepted: set[int] = {change.id for change in found.changes}
+    if not found.changes:
+        st.info(_("No changes: the model returned your text as it was."))
+    else:
+        view = st.segmented_control(
+            _("View"),
+            options=["inline", "side"],
+            format_func=lambda key: {"inline": _("Changes inline"), "side": _("Side by side")}[key],
+            default="inline",
+            key="review_view",
+        )
+        all_on = st.session_state.get("review_all", True)
+        table = st.data_editor(
+            [
+                {
+                    "keep": all_on,
+                    "number": change.id + 1,
+                    "removed": change.removed,
+                    "inserted": change.inserted,
+                }
+                for change in found.changes
+            ],
+            column_config={
+                "keep": st.column_config.CheckboxColumn(_("Accept"), width="small"),
+                "number": st.column_config.NumberColumn("#", width="small"),
+                "removed": st.column_config.TextColumn(_("Original")),
+                "inserted": st.column_config.TextColumn(_("Edited")),
+            },
+            disabled=["number", "removed", "inserted"],
+            hide_index=True,
+            key=decisions_key,
+        )
+        accepted = {row["number"] - 1 for row in table if row["keep"]}
+
+        def _set_all(keep: bool) -> None:
+            st.session_state["review_all"] = keep
+            st.session_state[REVIEW_VERSION_KEY] = version + 1
+
+        accept_all, reject_all = st.columns(2)
+        accept_all.button(
+            _("Accept all"), key="review_accept_all", on_click=_set_all, args=(True,), width="stretch"
+        )
+        reject_all.button(
+            _("Reject all"), key="review_reject_all", on_click=_set_all, args=(False,), width="stretch"
+        )
+        st.caption(
+            ngettext(
+                "{accepted} of {n} change accepted.",
+                "{accepted} of {n} changes accepted.",
+                len(found.changes),
+                accepted=i18n.format_number(len(accepted)),
+            )
+        )
+        if view == "side":
+            left, right = st.columns(2)
+            left.markdown(f"**{_('Original')}**")
+            left.html(reviewview.side_html(found, accepted, "original"))
+            right.markdown(f"**{_('Edited')}**")
+            right.html(reviewview.side_html(found, accepted, "edited"))
+        else:
+            st.html(reviewview.inline_html(found, accepted))
+
+    final = changes.apply(found, accepted)
+    st.markdown(f"**{_('Final text')}**")
+    st.code(final, language=None, wrap_lines=True)
+
+    def _use_as_input() -> None:
+        draft.push_undo(state)
+        with shown_errors():
+            draft.show(editor.replace_draft(svc, session.token(), final, result.operation))
+            st.session_state[REVIEW_VERSION_KEY] = version + 1
+            st.session_state["review_all"] = True
+
+    st.button(
+        _("Use as new input"),
+        key="review_use",
+        icon=":material/arrow_upward:",
+        on_click=_use_as_input,
+        help=_("Puts the final text in the box above, to run another operation on it."),
+    )
+    st.markdown(f"**{_('Download')}**")
+    reviewview.downloads(
+        reviewview.document_for(
+            result.operation, datetime.now(zone), result.source, final, svc.gateway.model
+        ),
+        key="editor_download",
+    )

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from textedit_core import i18n
 from textedit_core.billing import ledger
-from textedit_core.editing import guard
+from textedit_core.editing import drafts, guard, history
 from textedit_core.editing.gateway import OllamaGateway
-from textedit_core.editing.operations import Operation, get_operation
-from textedit_core.errors import ChargeExpired, ModelError, ValidationError
+from textedit_core.editing.operations import SETTINGS_VERSION, Operation, get_operation
+from textedit_core.errors import AnswerRefused, ChargeExpired, ModelError, ValidationError
 from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.actor import Actor, act
 from textedit_core.infra.db import Database
+from textedit_core.infra.models import EditStatus
 from textedit_core.infra.text_input import check_characters
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ class EditResult:
     # False when the reconciler refunded the charge just before the answer was complete: the
     # answer had been streamed to the user already, so it is delivered, free (FREE_RESULT_NOTE).
     charged: bool
+    # The text it was made from, and its row in the user's history.
+    source: str = ""
+    history_id: int | None = None
 
 
 def validate_text(text: str, max_chars: int) -> str:
@@ -62,19 +66,62 @@ class EditJob:
         text: str,
         charge_id: int,
         lease_seconds: float,
+        user_id: int,
     ) -> None:
         self._db = db
         self._gateway = gateway
         self.operation = operation
         self.text = text
         self.charge_id = charge_id
+        self.user_id = user_id
+        self._started = time.monotonic()
         self._lease_seconds = lease_seconds
         # Often enough that the lease never runs out between two chunks of a live answer.
         self._renew_every = min(MAX_RENEW_INTERVAL_SECONDS, lease_seconds / 4)
         self.result: EditResult | None = None
 
-    def _refund(self, reason: str) -> None:
-        self._db.run(lambda s: ledger.refund(s, self.charge_id, reason))
+    def _record(self, session, status: EditStatus, cost: int, output: str | None, error: str | None) -> int:
+        return history.record(
+            session,
+            user_id=self.user_id,
+            operation=self.operation.key,
+            model=self._gateway.model,
+            settings_version=SETTINGS_VERSION,
+            input_text=self.text,
+            output_text=output,
+            status=status,
+            cost=cost,
+            charge_id=self.charge_id,
+            error=error,
+            duration_ms=round((time.monotonic() - self._started) * 1000),
+        )
+
+    def _refund(self, reason: str, status: EditStatus, shown: str | None) -> None:
+        """Return the token and write the history row, in one transaction."""
+
+        def work(session) -> None:
+            ledger.refund(session, self.charge_id, reason)
+            self._record(session, status, 0, None, shown)
+
+        self._db.run(work)
+
+    def _deliver(self, edited: str) -> EditResult:
+        """Settle the charge, write the history row and make the answer the draft's result, in
+        one transaction."""
+
+        def work(session) -> EditResult:
+            charged = ledger.settle(session, self.charge_id)
+            entry_id = self._record(session, EditStatus.DONE, 1 if charged else 0, edited, None)
+            drafts.set_result(session, self.user_id, self.operation.key, self.text, edited, entry_id)
+            return EditResult(
+                text=edited,
+                operation=self.operation.key,
+                charged=charged,
+                source=self.text,
+                history_id=entry_id,
+            )
+
+        return self._db.run(work)
 
     def _renew_lease(self) -> None:
         if not self._db.run(lambda s: ledger.renew_lease(s, self.charge_id, self._lease_seconds)):
@@ -101,21 +148,22 @@ class EditJob:
             # Before settling: an answer the guard refuses is refunded here and never delivered.
             edited = guard.guarded_answer(self.operation, self.text, "".join(pieces))
         except ModelError as error:
-            self._refund(str(error))
-            raise type(error)(_("{problem} Your token was returned.", problem=error)) from error
+            shown = _("{problem} Your token was returned.", problem=error)
+            status = EditStatus.REFUSED if isinstance(error, AnswerRefused) else EditStatus.FAILED
+            self._refund(str(error), status, shown)
+            raise type(error)(shown) from error
         except BaseException:
-            # The page went away mid-answer (rerun, closed tab) or something unexpected broke:
-            # the answer was not delivered, so the token goes back.
-            self._refund("interrupted before the answer was delivered")
+            # The user pressed Stop, the page went away mid-answer (rerun, closed tab) or
+            # something unexpected broke: the answer was not delivered, so the token goes back.
+            self._refund(
+                "interrupted before the answer was delivered",
+                EditStatus.STOPPED,
+                _("Stopped before the answer was complete. Your token was returned."),
+            )
             raise
-        charged = self._db.run(lambda s: ledger.settle(s, self.charge_id))
-        if not charged:
+        self.result = self._deliver(edited)
+        if not self.result.charged:
             log.warning("charge %d was refunded before its answer came: delivered free", self.charge_id)
-        self.result = EditResult(
-            text=edited,
-            operation=self.operation.key,
-            charged=charged,
-        )
 
 
 def start_edit(
@@ -136,4 +184,4 @@ def start_edit(
     validate_text(text, max_chars)
     lease = gateway.timeout + ledger.LEASE_SLACK_SECONDS if lease_seconds is None else lease_seconds
     charge = act(db, actor, lambda s, user: ledger.charge(s, user.id, operation.key, lease))
-    return EditJob(db, gateway, operation, text, charge.id, lease)
+    return EditJob(db, gateway, operation, text, charge.id, lease, charge.user_id)

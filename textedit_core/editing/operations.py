@@ -44,6 +44,10 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 
+# The version of the instructions above, recorded with every history row (an answer is
+# reproducible only with the settings it was made with). Bump it when they change.
+SETTINGS_VERSION = 1
+
 # The user's text travels between these tags; the model's answer often comes in them too.
 OPEN_TAG = "<text>"
 CLOSE_TAG = "</text>"

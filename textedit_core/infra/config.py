@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Mark the session cookie Secure. Also set automatically for requests that arrived over HTTPS.
     cookie_secure: bool = False
     allow_registration: bool = True
+    # Free tokens a new account starts with (a ledger row of kind "grant"); 0: none.
+    signup_tokens: int = Field(default=10, ge=0, le=1_000_000)
+    # Edit history older than this many days is pruned (and never shown).
+    history_days: int = Field(default=90, ge=1, le=3650)
     # How many reverse proxies stand in front of the app, each appending the address it saw to
     # the header below: the client is that many entries from its right. 0: the header is ignored
     # (anyone could write it) and the connection's address is the client's.

@@ -35,6 +35,10 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(database).expanduser().parent.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _install_sqlite_pragmas(engine: Engine) -> None:
     # SQLAlchemy's documented pysqlite recipe: let SQLAlchemy emit BEGIN itself, so that a
     # write transaction can take the lock up front (BEGIN IMMEDIATE) and concurrent writers
@@ -48,6 +52,9 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() (and so ILIKE) folds ASCII only; PostgreSQL folds every script.
+        # Searching a Russian text must not depend on the database.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:

@@ -31,6 +31,8 @@ class TxKind(str, enum.Enum):
     CHARGE = "charge"
     REFUND = "refund"
     ADJUSTMENT = "adjustment"
+    # The free tokens a new account starts with (TEXTEDIT_SIGNUP_TOKENS).
+    GRANT = "grant"
 
 
 class TxStatus(str, enum.Enum):
@@ -169,6 +171,59 @@ class Transaction(Base):
     # Pending charges: the worker streaming the answer keeps pushing this forward; once it has
     # passed, the worker is dead and the reconciler refunds. None on charges made before 0004.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EditStatus(str, enum.Enum):
+    DONE = "done"  # delivered and charged (or delivered free, cost 0)
+    REFUSED = "refused"  # the answer guard refused the answer; refunded
+    FAILED = "failed"  # the model failed; refunded
+    STOPPED = "stopped"  # the user stopped it or left the page; refunded
+
+
+class EditRecord(Base):
+    """One edit request: what was asked, what came back, what it cost. The user may delete it;
+    the ledger row it points at stays."""
+
+    __tablename__ = "edit_history"
+    __table_args__ = (
+        Index("ix_edit_history_user_created", "user_id", "created_at"),
+        Index("ix_edit_history_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    operation: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(128))
+    settings_version: Mapped[int] = mapped_column(Integer)
+    input_text: Mapped[str] = mapped_column(Text)
+    output_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    cost: Mapped[int] = mapped_column(Integer)
+    charge_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"), nullable=True)
+    # The message the user was shown for a refusal or failure.
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Draft(Base):
+    """The editor's state for one user: the text, the operation, and the last result with the
+    text it was made from (the review compares the two)."""
+
+    __tablename__ = "drafts"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    text: Mapped[str] = mapped_column(Text)
+    operation: Mapped[str] = mapped_column(String(16))
+    result_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result_source: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result_operation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    result_history_id: Mapped[int | None] = mapped_column(
+        ForeignKey("edit_history.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

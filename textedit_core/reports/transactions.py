@@ -21,8 +21,8 @@ from textedit_core.identity.accounts import require_role
 from textedit_core.infra.clock import day_start
 from textedit_core.infra.coltypes import micros_to_decimal
 from textedit_core.infra.models import STAFF_ROLES, RateSetting, Transaction, TxKind, TxStatus, User
+from textedit_core.infra.paging import Page, check_paging
 from textedit_core.infra.text_input import check_characters
-from textedit_core.reports.paging import Page, check_paging
 from textedit_core.reports.txcolumns import (
     COLUMNS,
     TX_COLUMNS,
@@ -135,7 +135,8 @@ class Totals:
     tokens_sold: int = 0
     tokens_charged: int = 0  # all charges, including those refunded later
     tokens_refunded: int = 0
-    tokens_adjusted: int = 0  # net of grants and removals
+    tokens_adjusted: int = 0  # admins' additions net of their removals
+    tokens_granted: int = 0  # free tokens of new accounts (no money)
 
 
 def _escape_like(text: str) -> str:
@@ -213,7 +214,7 @@ def totals(session: Session, actor_id: int, flt: TxFilter) -> Totals:
         .where(*conditions)
         .group_by(Transaction.kind, Transaction.currency)
     )
-    count = sold = charged = refunded = adjusted = 0
+    count = sold = charged = refunded = adjusted = granted = 0
     money: dict[str, Decimal] = {}
     for kind, currency, n, tokens, amount in groups:
         count += n
@@ -225,9 +226,11 @@ def totals(session: Session, actor_id: int, flt: TxFilter) -> Totals:
             charged += -tokens
         elif kind == TxKind.REFUND.value:
             refunded += tokens
+        elif kind == TxKind.GRANT.value:
+            granted += tokens
         else:
             adjusted += tokens
-    return Totals(count, dict(sorted(money.items())), sold, charged, refunded, adjusted)
+    return Totals(count, dict(sorted(money.items())), sold, charged, refunded, adjusted, granted)
 
 
 def currencies(session: Session) -> list[str]:

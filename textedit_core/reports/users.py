@@ -18,9 +18,9 @@ from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra.config import Lifetimes
 from textedit_core.infra.models import STAFF_ROLES, AuditEntry, AuthSession, Role, User
+from textedit_core.infra.paging import Page, check_paging
 from textedit_core.infra.text_input import check_characters
 from textedit_core.reports.audit import AuditRow
-from textedit_core.reports.paging import Page, check_paging
 
 SORTABLE = {
     "email": User.email_key,

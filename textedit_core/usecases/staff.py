@@ -7,9 +7,9 @@ from datetime import date
 
 from textedit_core.context import Services
 from textedit_core.infra.models import STAFF_ROLES
+from textedit_core.infra.paging import Page
 from textedit_core.reports import audit, users
 from textedit_core.reports import dashboard as figures
-from textedit_core.reports.paging import Page
 from textedit_core.usecases.common import read
 
 

@@ -12,8 +12,8 @@ from textedit_core.errors import NotAuthorized
 from textedit_core.i18n import N_, _
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.models import STAFF_ROLES
+from textedit_core.infra.paging import Page
 from textedit_core.reports import exports, transactions
-from textedit_core.reports.paging import Page
 from textedit_core.reports.transactions import TxFilter
 from textedit_core.reports.txcolumns import RowValues
 from textedit_core.usecases import signin
