@@ -79,12 +79,21 @@ second.metric(_("Tokens sold"), i18n.format_number(sums.tokens_sold))
 third.metric(_("Tokens charged"), i18n.format_number(sums.tokens_charged))
 fourth.metric(_("Tokens refunded"), i18n.format_number(sums.tokens_refunded))
 st.caption(
-    ngettext(
-        "Top-ups: {money} · adjustments: {change} token",
-        "Top-ups: {money} · adjustments: {change} tokens",
-        abs(sums.tokens_adjusted),
-        money=escape_markdown(money),
-        change=signed(sums.tokens_adjusted),
+    " · ".join(
+        (
+            ngettext(
+                "Top-ups: {money} · adjustments: {change} token",
+                "Top-ups: {money} · adjustments: {change} tokens",
+                abs(sums.tokens_adjusted),
+                money=escape_markdown(money),
+                change=signed(sums.tokens_adjusted),
+            ),
+            ngettext(
+                "free tokens for new accounts: {n} token",
+                "free tokens for new accounts: {n} tokens",
+                sums.tokens_granted,
+            ),
+        )
     )
 )
 

@@ -120,7 +120,7 @@ if too_long:
         cut = whole[:limit]
         # Not in the middle of a word, when a space is near the end.
         space = max(cut.rfind(" "), cut.rfind("\n"))
-        st.session_state[draft.TEXT_KEY] = cut[:space] if space > limit - 200 else cut
+        st.session_state[draft.TEXT_KEY] = cut[:space] if space > 0 and space > limit - 200 else cut
 
     st.warning(
         ngettext(
@@ -222,7 +222,9 @@ if (clicked or autorun) and model_ready and not too_long:
                 common.flash("success", _("Done: 1 token used."))
             else:
                 common.flash("info", _(FREE_RESULT_NOTE))
+            # A new result is reviewed from scratch: every change accepted.
             st.session_state[REVIEW_VERSION_KEY] = st.session_state.get(REVIEW_VERSION_KEY, 0) + 1
+            st.session_state["review_all"] = True
             st.rerun()
 
 undo_stack = st.session_state.get(draft.UNDO_KEY) or []

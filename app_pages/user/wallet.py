@@ -10,6 +10,8 @@ from app_pages.components import common, language, session, staffview
 from app_pages.components.actions import loaded, shown_errors
 from app_pages.components.inputs import pager
 from textedit_core import i18n
+from textedit_core.billing import ledger, money
+from textedit_core.errors import ValidationError
 from textedit_core.i18n import _, ngettext
 from textedit_core.usecases import wallet
 
@@ -18,6 +20,10 @@ svc = common.app_services()
 zone = language.time_zone(account.time_zone)
 
 DONE_KEY = "topup_done"
+AMOUNT_KEY = "topup_amount"
+PACK_KEY = "topup_pack"
+# The quick amounts: token packs, priced at the rate in force.
+TOKEN_PACKS = (10, 50, 100, 500)
 
 view = loaded(lambda: wallet.overview(svc, session.token()))
 rate = view.rate
@@ -30,13 +36,51 @@ def _new_attempt() -> None:
     st.session_state["topup_key"] = uuid.uuid4().hex
 
 
+def _packs(rate: ledger.Rate) -> dict[int, ledger.TopupQuote]:
+    """The quick amounts by pack size: a pack above the top-up limit at this rate is left out,
+    and so is one that buys no more than a smaller pack (when a cent buys several tokens)."""
+    offered: dict[int, ledger.TopupQuote] = {}
+    for size in TOKEN_PACKS:
+        try:
+            quote = ledger.quote_tokens(size, rate)
+        except ValidationError:
+            break  # the larger packs cost even more
+        if all(quote.tokens > smaller.tokens for smaller in offered.values()):
+            offered[size] = quote
+    return offered
+
+
+def _pack_label(quote: ledger.TopupQuote) -> str:
+    return ngettext(
+        "{n} token · {paid}",
+        "{n} tokens · {paid}",
+        quote.tokens,
+        paid=common.escape_markdown(i18n.format_money(quote.charged, quote.rate.currency)),
+    )
+
+
+def _pack_picked() -> None:
+    # Runs before the next run draws the amount field, so the field may still be filled. The
+    # amounts are the previous run's, in its language: the ones the picked labels showed.
+    size = st.session_state[PACK_KEY]
+    if size in pack_amounts:
+        st.session_state[AMOUNT_KEY] = pack_amounts[size]
+        _new_attempt()
+
+
+def _amount_edited() -> None:
+    st.session_state[PACK_KEY] = None  # a typed amount is no pack
+    _new_attempt()
+
+
 def _first_page() -> None:
     st.session_state["wallet_page"] = 1
 
 
 if st.session_state.pop(DONE_KEY, False):
-    # Cleared here, before the field exists in this run (Streamlit forbids it afterwards).
-    st.session_state["topup_amount"] = ""
+    # Cleared here, before the fields exist in this run (Streamlit forbids it afterwards).
+    st.session_state[AMOUNT_KEY] = ""
+    st.session_state[PACK_KEY] = None
 
 st.title(_("Wallet"))
 left, right = st.columns(2)
@@ -47,11 +91,25 @@ st.subheader(_("Top up"))
 st.caption(_("This is a test top-up: no real payment is taken."))
 if "topup_key" not in st.session_state:
     _new_attempt()
+packs = _packs(rate)
+# Made in this run's language: callbacks and a format_func run outside it. The amounts as the
+# field is typed in: the language's decimal separator, no grouping.
+pack_amounts = {size: money.format_amount(quote.entered, grouped=False) for size, quote in packs.items()}
+if packs:
+    labels = {size: _pack_label(quote) for size, quote in packs.items()}
+    st.pills(
+        _("Quick amounts"),
+        list(packs),
+        format_func=labels.get,
+        key=PACK_KEY,
+        on_change=_pack_picked,
+        help=_("Fills in the amount; check the preview and confirm below."),
+    )
 amount = st.text_input(
     _("Amount ({currency})", currency=rate.currency),
-    key="topup_amount",
+    key=AMOUNT_KEY,
     placeholder=_("e.g. {amount}", amount=i18n.format_decimal(Decimal(10), min_places=2)),
-    on_change=_new_attempt,
+    on_change=_amount_edited,
 )
 quote = None
 if amount.strip():

@@ -88,6 +88,8 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
             "TEXTEDIT_OLLAMA_HOST": ollama.url,
             "TEXTEDIT_ADMIN_EMAIL": ADMIN_EMAIL,
             "TEXTEDIT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            # Accounts registered through the form start at 0, as the suites expect.
+            "TEXTEDIT_SIGNUP_TOKENS": "0",
         }
         env.pop("TEXTEDIT_JWT_SECRET", None)
         log = tmp / "streamlit.log"

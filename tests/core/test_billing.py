@@ -150,6 +150,30 @@ def test_quote_gives_one_token_for_exactly_its_price():
     assert (quote.tokens, quote.charged) == (1, Decimal("0.30"))
 
 
+# --- quote_tokens: the amount of a token pack ---------------------------------------------
+
+
+def test_a_pack_costs_its_tokens_times_the_rate():
+    quote = ledger.quote_tokens(50, rate("0.10"))
+    assert (quote.entered, quote.tokens, quote.charged) == (Decimal("5.00"), 50, Decimal("5.00"))
+
+
+def test_a_pack_price_between_cents_is_entered_as_the_next_cent_up():
+    # 10 x 0.0333 = 0.333: 0.34 is the smallest amount that buys 10 tokens (and buys no more).
+    quote = ledger.quote_tokens(10, rate("0.0333"))
+    assert (quote.entered, quote.tokens, quote.charged) == (Decimal("0.34"), 10, Decimal("0.3330"))
+
+
+def test_a_pack_smaller_than_a_cent_buys_what_one_cent_buys():
+    quote = ledger.quote_tokens(10, rate("0.0001"))
+    assert (quote.entered, quote.tokens) == (Decimal("0.01"), 100)
+
+
+def test_a_pack_above_the_top_up_limit_is_refused():
+    with pytest.raises(ValidationError, match=r"at most 100,000\.00 per top-up"):
+        ledger.quote_tokens(500, rate("300"))
+
+
 # --- top_up -------------------------------------------------------------------------------
 
 

@@ -16,10 +16,25 @@ from textedit_core.billing import txlabels
         ("charge", "shorten", None, "Edit (shorten)"),
         ("refund", "fix", "model timed out", "Refund"),
         ("adjustment", None, "Goodwill for the outage", "Adjustment: Goodwill for the outage"),
+        ("grant", None, None, "Free tokens for a new account"),
     ],
 )
 def test_each_kind_reads_as_words(kind, operation, note, words):
     assert txlabels.describe(kind, operation, note) == words
+
+
+@pytest.mark.parametrize(
+    "kind, word",
+    [
+        ("topup", "Top-up"),
+        ("charge", "Charge"),
+        ("refund", "Refund"),
+        ("adjustment", "Adjustment"),
+        ("grant", "Free tokens"),
+    ],
+)
+def test_staff_read_each_kind_as_one_word(kind, word):
+    assert txlabels.kind_label(kind) == word
 
 
 @pytest.mark.parametrize(

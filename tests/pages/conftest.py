@@ -84,6 +84,8 @@ def world(tmp_path, monkeypatch) -> Iterator[AppWorld]:
             "TEXTEDIT_DATA_DIR": str(tmp_path / "data"),
             "TEXTEDIT_OLLAMA_HOST": ollama.url,
             "TEXTEDIT_OLLAMA_TIMEOUT": "10",
+            # Accounts registered on the login page start at 0 (the grant has its own tests).
+            "TEXTEDIT_SIGNUP_TOKENS": "0",
         }
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -1,4 +1,5 @@
-"""The ledger's write side: rates, top-ups, per-request charges with refunds, adjustments.
+"""The ledger's write side: rates, top-ups, per-request charges with refunds, adjustments,
+sign-up grants.
 
 The rules it keeps are the design overview in the package docstring (billing/__init__.py).
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
@@ -120,6 +121,13 @@ def quote_topup(amount_raw: object, rate: Rate) -> TopupQuote:
             )
         )
     return TopupQuote(entered=amount, tokens=tokens, charged=tokens * rate.rate, rate=rate)
+
+
+def quote_tokens(tokens: int, rate: Rate) -> TopupQuote:
+    """The quote of the smallest amount, in whole cents, that buys at least `tokens` tokens:
+    exactly `tokens` unless a cent buys several. ValidationError above the top-up limit."""
+    cent = Decimal(1).scaleb(-money.AMOUNT_PLACES)
+    return quote_topup((tokens * rate.rate).quantize(cent, rounding=ROUND_CEILING), rate)
 
 
 def _existing_by_key(session: Session, user_id: int, key: str) -> Transaction | None:
@@ -416,6 +424,36 @@ def adjust_balance(
         {"tokens": tokens, "reason": reason, "transaction_id": tx.id},
         target_user_id=user_id,
     )
+    return tx
+
+
+def grant(session: Session, user_id: int, tokens: int) -> Transaction | None:
+    """Credit a new account's free tokens: a ledger row of kind "grant" (no money, no actor).
+
+    Nothing is written for 0 tokens. Registration calls it in the transaction that creates the
+    user, so the account and its grant land together or not at all.
+    """
+    if tokens < 0:
+        raise ValueError(f"a grant adds tokens, got {tokens}")
+    if tokens == 0:
+        return None
+    credited = cast(
+        "CursorResult[Any]",
+        session.execute(update(User).where(User.id == user_id).values(balance=User.balance + tokens)),
+    )
+    if credited.rowcount != 1:
+        raise ValidationError(_("That user does not exist."))
+    now = utcnow()
+    tx = Transaction(
+        user_id=user_id,
+        kind=TxKind.GRANT.value,
+        status=TxStatus.SUCCESS.value,
+        tokens=tokens,
+        created_at=now,
+        settled_at=now,
+    )
+    session.add(tx)
+    session.flush()
     return tx
 
 

@@ -14,6 +14,7 @@ KIND_LABELS = {
     TxKind.CHARGE.value: N_("Charge"),
     TxKind.REFUND.value: N_("Refund"),
     TxKind.ADJUSTMENT.value: N_("Adjustment"),
+    TxKind.GRANT.value: N_("Free tokens"),
 }
 STATUS_LABELS = {
     TxStatus.SUCCESS.value: N_("Settled"),
@@ -29,7 +30,8 @@ EDIT_LABELS = {
 
 
 def describe(kind: str, operation: str | None, note: str | None) -> str:
-    """ "Top-up", "Edit (fix)", "Refund", or "Adjustment: <the admin's reason>"."""
+    """ "Top-up", "Edit (fix)", "Refund", "Adjustment: <the admin's reason>", or "Free tokens for
+    a new account"."""
     if kind == TxKind.TOPUP.value:
         return _("Top-up")
     if kind == TxKind.CHARGE.value:
@@ -40,6 +42,8 @@ def describe(kind: str, operation: str | None, note: str | None) -> str:
         return _("Refund")
     if kind == TxKind.ADJUSTMENT.value:
         return _("Adjustment: {reason}", reason=note) if note else _("Adjustment")
+    if kind == TxKind.GRANT.value:
+        return _("Free tokens for a new account")
     return kind
 
 

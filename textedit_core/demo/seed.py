@@ -856,6 +856,8 @@ def _kind_count(kind: str, n: int) -> str:
         return ngettext("{n} refund", "{n} refunds", n)
     if kind == TxKind.ADJUSTMENT.value:
         return ngettext("{n} adjustment", "{n} adjustments", n)
+    if kind == TxKind.GRANT.value:
+        return ngettext("{n} sign-up grant", "{n} sign-up grants", n)
     return f"{i18n.format_number(n)} {kind}"
 
 

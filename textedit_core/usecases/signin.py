@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
+from textedit_core.billing import ledger
 from textedit_core.context import Services
 from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError, WrongCurrentPassword
 from textedit_core.i18n import _
@@ -93,6 +94,8 @@ def login(svc: Services, email: str, password: str, client: Client = Client()) -
 
 
 def register(svc: Services, email: str, password: str, client: Client = Client()) -> SignedIn:
+    """Create a user account, credit its free tokens (TEXTEDIT_SIGNUP_TOKENS) and sign it in,
+    all in one transaction: a refused registration credits nothing."""
     if not svc.settings.allow_registration:
         raise NotAuthorized(_("Registration is closed. Ask an administrator for an account."))
 
@@ -100,6 +103,7 @@ def register(svc: Services, email: str, password: str, client: Client = Client()
 
     def work(session) -> SignedIn:
         user = accounts.create_user(session, new)
+        ledger.grant(session, user.id, svc.settings.signup_tokens)
         return _signed_in(svc, session, user, client)
 
     return svc.db.run(work)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from textedit_core.billing import ledger, txlabels
 from textedit_core.context import Services
-from textedit_core.reports.paging import Page, check_paging
+from textedit_core.infra.paging import Page, check_paging
 from textedit_core.usecases.common import act, read
 
 
