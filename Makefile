@@ -9,7 +9,7 @@ DEMO_PORT = $(or $(PORT),8502)
 # (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
 TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: messages run demo bench lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
+.PHONY: messages run demo bench bench-editor lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
 $(VENV)/.installed: requirements.txt
 	@echo "Installing dependencies into $(VENV) (first run, about 2 minutes)..."
@@ -35,6 +35,9 @@ demo: $(VENV)/.installed
 # Admin queries and exports at 100,000 users / 1,000,000 transactions (BENCH_ARGS=--postgres URL).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/admin_scale.py $(BENCH_ARGS)
+
+bench-editor: $(VENV)/.installed-dev
+	$(PY) bench/editor_page.py
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate

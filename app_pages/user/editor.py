@@ -241,7 +241,7 @@ if undo_stack:
 result = state.result
 if result is not None and not failed:
     st.subheader(_("Result · {operation}", operation=_(OPERATIONS[result.operation].label)))
-    found = changes.compare(result.source, result.text)
+    found = reviewview.compared(result.source, result.text)
     version = st.session_state.get(REVIEW_VERSION_KEY, 0)
     decisions_key = f"review_decisions_{version}"
     accepted: set[int] = {change.id for change in found.changes}

@@ -27,9 +27,9 @@ STREAMLIT_MARKUP = [
 ]
 # Each role's pages, by their navigation link and heading.
 PAGES = {
-    "user": ["Editor", "Wallet", "Account"],
-    "moderator": ["Editor", "Wallet", "Account", "Dashboard", "Users", "Transactions"],
-    "admin": ["Editor", "Wallet", "Account", "Dashboard", "Users", "Transactions", "Admin"],
+    "user": ["Editor", "History", "Wallet", "Account"],
+    "moderator": ["Editor", "History", "Wallet", "Account", "Dashboard", "Users", "Transactions"],
+    "admin": ["Editor", "History", "Wallet", "Account", "Dashboard", "Users", "Transactions", "Admin"],
 }
 MAX_TABS = 15
 
@@ -105,6 +105,7 @@ def tabs_to_reach(page: Page, target: Locator) -> int | None:
 MAIN_ACTIONS = {
     "user": [
         ("", "Editor", lambda page: page.get_by_role("button", name="Run")),
+        ("history", "History", lambda page: page.get_by_label("Search")),
         ("wallet", "Wallet", lambda page: page.get_by_label("Amount (USD)")),
         ("account", "Account", lambda page: page.get_by_label("Current password")),
     ],

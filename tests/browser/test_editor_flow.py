@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from tests.browser.conftest import log_in
+from tests.browser.test_accessibility import settled, violations
 from tests.ollama_standin import Reply
 
 pytest.importorskip("playwright")
@@ -114,9 +115,17 @@ def test_draft_review_history_and_exports(running_app, context):
     expect(page.locator("[data-testid='stCode']").last).to_contain_text(PARTLY)
     expect(page.get_by_text("1 of 2 changes accepted.")).to_be_visible()
 
+    # The review passes axe-core (WCAG 2.1 AA: the highlight colours' contrast included) in both views.
+    settled(page)
+    found = violations(page)
+    assert not found, found
+
     # Side by side shows the two versions in two panes.
     _operation(page, "Side by side").click()
     expect(page.locator(".te-review")).to_have_count(2)
+    settled(page)
+    found = violations(page)
+    assert not found, found
 
     # Each format downloads, named after the operation and the time.
     files = {}

@@ -125,8 +125,32 @@ class Settings(BaseSettings):
         return self.ollama_timeout + 60
 
 
+_ENV_FILE = Path(".env")
+_loaded: dict[tuple, Settings] = {}
+
+
+def _sources() -> tuple:
+    """What the settings are read from: the environment's TEXTEDIT_ and OLLAMA_ variables and
+    the .env file's identity and change time."""
+    try:
+        stat = _ENV_FILE.stat()
+        env_file: tuple = (str(_ENV_FILE.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        env_file = ()
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("TEXTEDIT_", "OLLAMA_"))))
+    return variables, env_file
+
+
 def load_settings() -> Settings:
-    return Settings()
+    """The settings from the environment and `.env`, parsed again only when those change: a page
+    asks for them several times per run, and parsing takes milliseconds each time."""
+    key = _sources()
+    settings = _loaded.get(key)
+    if settings is None:
+        settings = Settings()
+        _loaded.clear()  # one entry: the environment rarely changes in a running process
+        _loaded[key] = settings
+    return settings
 
 
 def resolve_jwt_secret(settings: Settings) -> bytes:
