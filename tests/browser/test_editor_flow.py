@@ -166,6 +166,15 @@ def test_draft_review_history_and_exports(running_app, context):
     expect(page.locator("[data-testid='stCode']").last).to_contain_text(EDITED)
     assert _balance(running_app, email) == 4
 
+    # Deleting the entry, from its confirmation, empties the history; the balance stays.
+    _go(page, "History")
+    expect(page.get_by_text("Click a row to open that request.")).to_be_visible()
+    page.get_by_test_id("stDataFrame").first.click(position={"x": 18, "y": 52})
+    page.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("No requests yet.", exact=False)).to_be_visible()
+    assert _balance(running_app, email) == 4
+
 
 def test_stop_ends_the_request_and_returns_the_token(running_app, context):
     email = "stopper@example.com"
