@@ -9,7 +9,7 @@ DEMO_PORT = $(or $(PORT),8502)
 # (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
 TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: messages run demo bench bench-editor lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
+.PHONY: messages run demo bench bench-editor bench-edit lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
 $(VENV)/.installed: requirements.txt
 	@echo "Installing dependencies into $(VENV) (first run, about 2 minutes)..."
@@ -38,6 +38,9 @@ bench: $(VENV)/.installed-dev
 
 bench-editor: $(VENV)/.installed-dev
 	$(PY) bench/editor_page.py
+
+bench-edit: $(VENV)/.installed-dev
+	$(PY) bench/edit_path.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate
