@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import shutil
@@ -36,6 +37,8 @@ from textedit_core import i18n
 from textedit_core.bootstrap import Services, shared
 from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.i18n import _
+from textedit_core.infra import metrics
+from textedit_core.infra.clientaddr import is_loopback
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import load_settings
 from textedit_core.usecases import signin, transactions
@@ -177,6 +180,41 @@ async def export_transactions(request: Request) -> Response:
     )
 
 
+# Headers a reverse proxy adds: a request carrying one came through a proxy, even when the
+# proxy runs on this machine (its connection is then local), so it is not a local request.
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def _bearer(request: Request) -> str:
+    scheme, _space, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else ""
+
+
+def _metrics_refusal(request: Request) -> str | None:
+    """Why this request may not read the metrics, or None: with a metrics token configured, it
+    must carry it; without one, it must come from this machine itself (the connection's address,
+    never a header a client could write)."""
+    token = services().settings.metrics_token
+    if token:
+        if hmac.compare_digest(_bearer(request).encode(), token.encode()):
+            return None
+        return _("Send the metrics token: Authorization: Bearer <token>.")
+    proxied = any(name in request.headers for name in (*PROXY_HEADERS, services().settings.client_ip_header))
+    if request.client is not None and is_loopback(request.client.host) and not proxied:
+        return None
+    return _("Metrics are served only to this machine. Set TEXTEDIT_METRICS_TOKEN to scrape from elsewhere.")
+
+
+async def metrics_page(request: Request) -> Response:
+    """GET /metrics: Prometheus exposition of this process's counters and the ledger's totals."""
+    i18n.set_language(i18n.best_language(request.headers.get("accept-language")))
+    refusal = _metrics_refusal(request)
+    if refusal is not None:
+        return PlainTextResponse(refusal, status_code=403, headers={"cache-control": "no-store"})
+    body, content_type = await run_in_threadpool(metrics.exposition, request.headers.get("accept"))
+    return Response(body, media_type=content_type, headers={"cache-control": "no-store"})
+
+
 def _attachment(filename: str) -> dict[str, str]:
     return {"content-disposition": f'attachment; filename="{filename}"', "cache-control": "no-store"}
 
@@ -186,7 +224,10 @@ routes = [
     Route("/auth/refresh", refresh, methods=["POST"]),
     Route("/auth/logout", logout, methods=["POST"]),
     Route("/export/transactions.{fmt:str}", export_transactions, methods=["GET"]),
+    Route("/metrics", metrics_page, methods=["GET"]),
 ]
+# Read at each scrape through serve's services(), the process's own.
+metrics.read_ledger_with(lambda: transactions.ledger_figures(services()))
 
 
 def _inline_script_hashes() -> str:

@@ -34,6 +34,7 @@ LAYERS = [
         "infra.config",
         "infra.text_input",
         "infra.clientaddr",
+        "infra.metrics",
         "i18n",
     },
     {
@@ -75,6 +76,7 @@ LAYERS = [
         "editing.jobs",
         "editing.drafts",
         "editing.history",
+        "editing.settings",
     },
     {"context"},
     {

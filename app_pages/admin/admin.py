@@ -1,4 +1,7 @@
-"""Admin: the token rate with a preview and its history, and the audit log of admin actions."""
+"""Admin: the token rate with a preview and its history, the operations' settings with a preview
+run and their versions, and the audit log of admin actions."""
+
+from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
@@ -8,12 +11,18 @@ from app_pages.components.actions import loaded, shown_errors
 from app_pages.components.common import app_services, escape_markdown
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import date_range
-from app_pages.components.staffview import local, time_column, zone_name
+from app_pages.components.staffview import local, operation_name, time_column, zone_name
 from textedit_core import i18n
 from textedit_core.billing import currencies as iso_currencies
 from textedit_core.billing.money import format_amount
+from textedit_core.editing.settings import (
+    MAX_CHARS_PER_TOKEN,
+    MAX_EXTRA_TOKENS,
+    MAX_TASK_CHARS,
+    SettingsVersion,
+)
 from textedit_core.i18n import _, ngettext
-from textedit_core.reports.audit import ACTION_LABELS
+from textedit_core.reports.audit import ACTION_LABELS, setting_changes
 from textedit_core.usecases import admin, staff
 
 account = session.require_account(admin=True)
@@ -21,7 +30,7 @@ svc = app_services()
 zone = language.time_zone(account.time_zone)
 
 st.title(_("Admin"))
-rate_tab, audit_tab = st.tabs([_("Token rate"), _("Audit log")])
+rate_tab, operations_tab, audit_tab = st.tabs([_("Token rate"), _("Operations"), _("Audit log")])
 
 overview = loaded(lambda: admin.rate_overview(svc, session.token()))
 rate, rate_rows = overview.rate, overview.history
@@ -126,6 +135,194 @@ with rate_tab:
             "rate": _("1 token ="),
             "was": _("Was"),
             "by": _("By"),
+        },
+    )
+
+
+def _temperature(value: Decimal) -> str:
+    """As the temperature input takes it: 0.1 (0,1 in Russian)."""
+    return i18n.format_decimal(value, min_places=1, max_places=2, grouped=False)
+
+
+def _saved(version: SettingsVersion) -> str:
+    """The version in force and where it came from, for markdown."""
+    number = i18n.format_number(version.settings.version)
+    if version.changed_at is None:
+        return _("In force: version **{version}**, the built-in settings.", version=number)
+    return _(
+        "In force: version **{version}**, saved {when} by {who}.",
+        version=number,
+        when=i18n.format_datetime(version.changed_at, zone),
+        who=escape_markdown(version.changed_by or _("(unknown)")),
+    )
+
+
+with operations_tab:
+    st.caption(
+        _(
+            "What each operation asks the model. A saved change is a new version, used from the next "
+            "edit on; each history entry records the version it was made with."
+        )
+    )
+    in_force_all = loaded(lambda: admin.operation_settings(svc, session.token()))
+    operation = st.selectbox(
+        _("Operation"),
+        list(in_force_all),
+        format_func={key: operation_name(key) for key in in_force_all}.get,
+        key="ops_operation",
+    )
+    in_force_version = in_force_all[operation]
+    in_force_settings = in_force_version.settings
+    st.write(_saved(in_force_version))
+    # Keys carry the operation and its version: after a save the inputs start again from it.
+    suffix = f"{operation}_{in_force_settings.version}"
+    task = st.text_area(
+        _("Task"),
+        value=in_force_settings.task,
+        max_chars=MAX_TASK_CHARS,
+        help=_(
+            "What the model is asked to do with the text. The rules about the text block and the "
+            "answer's form are added around it."
+        ),
+        key=f"ops_task_{suffix}",
+    )
+    temperature_col, chars_col, extra_col = st.columns(3)
+    temperature = temperature_col.text_input(
+        _("Temperature"),
+        value=_temperature(in_force_settings.temperature),
+        help=_("From 0 to 2, at most 2 decimals: lower keeps closer to the text, higher varies more."),
+        key=f"ops_temperature_{suffix}",
+    )
+    chars_per_token = chars_col.number_input(
+        _("Characters per answer token"),
+        min_value=1,
+        max_value=MAX_CHARS_PER_TOKEN,
+        value=in_force_settings.budget_chars_per_token,
+        step=1,
+        help=_(
+            "The answer's budget: one token for every this many characters of the text, plus the "
+            "extra tokens, at most 4,096 in all. Smaller numbers leave room for longer answers."
+        ),
+        key=f"ops_chars_{suffix}",
+    )
+    extra_tokens = extra_col.number_input(
+        _("Extra answer tokens"),
+        min_value=0,
+        max_value=MAX_EXTRA_TOKENS,
+        value=in_force_settings.budget_extra_tokens,
+        step=16,
+        key=f"ops_extra_{suffix}",
+    )
+    model = st.text_input(
+        _("Model"),
+        value=in_force_settings.model or "",
+        placeholder=svc.gateway.model,
+        help=_(
+            "Empty: the app's model, {model}. Otherwise an Ollama model installed on the server, "
+            "like qwen2.5:3b.",
+            model=svc.gateway.model,
+        ),
+        key=f"ops_model_{suffix}",
+    )
+    operation_change = None
+    with shown_errors():
+        operation_change = admin.operation_change(
+            in_force_settings, task, temperature, chars_per_token, extra_tokens, model
+        )
+    sample = st.text_area(
+        _("Sample text"),
+        placeholder=_("A text to try the settings on before saving them"),
+        key="ops_sample",
+    )
+    next_version = i18n.format_number(in_force_settings.version + 1)
+    preview_col, save_col = st.columns(2)
+    if preview_col.button(_("Preview"), key="ops_preview", disabled=operation_change is None):
+        answer = None
+        with shown_errors(), st.spinner(_("Running the model…")):
+            answer = admin.preview_operation(
+                svc,
+                session.token(),
+                operation,
+                task,
+                temperature,
+                chars_per_token,
+                extra_tokens,
+                model,
+                sample,
+            )
+        if answer is not None:
+            st.caption(_("The answer with these settings (not saved, nothing charged):"))
+            st.code(answer, language=None, wrap_lines=True)
+    ready = operation_change if operation_change is not None and operation_change.changes else None
+    if (
+        save_col.button(
+            _("Save as version {version}…", version=next_version),
+            type="primary",
+            key="ops_save",
+            disabled=ready is None,
+        )
+        and ready
+    ):
+        name = operation_name(operation)
+        effect = [
+            "\n".join(f"- {escape_markdown(line)}" for line in setting_changes(ready.changes)),
+            _(
+                "New edits use version {version} at once; history entries keep the version they were "
+                "made with.",
+                version=next_version,
+            ),
+        ]
+        confirm(
+            _("Save the {operation} settings as version {version}?", operation=name, version=next_version),
+            "\n\n".join(effect),
+            _("Save version {version}", version=next_version),
+            lambda: admin.change_operation_settings(
+                svc,
+                session.token(),
+                operation,
+                ready.entered.task,
+                ready.entered.temperature,
+                ready.entered.budget_chars_per_token,
+                ready.entered.budget_extra_tokens,
+                ready.entered.model,
+                expected_version=ready.in_force.version,
+            ),
+            _(
+                "Saved: version {version} of the {operation} settings is in force.",
+                version=next_version,
+                operation=name,
+            ),
+        )
+
+    st.markdown(_("**Versions**"))
+    versions = loaded(lambda: admin.operation_history(svc, session.token(), operation))
+    st.dataframe(
+        pd.DataFrame(
+            [
+                (
+                    v.settings.version,
+                    local(v.changed_at, zone),
+                    v.changed_by or _("(built-in)"),
+                    _temperature(v.settings.temperature),
+                    v.settings.budget_chars_per_token,
+                    v.settings.budget_extra_tokens,
+                    v.settings.model or _("the app's model"),
+                    v.settings.task,
+                )
+                for v in versions
+            ],
+            columns=["version", "changed_at", "by", "temperature", "chars", "extra", "model", "task"],
+        ),
+        hide_index=True,
+        column_config={
+            "version": _("Version"),
+            "changed_at": time_column(_("When ({zone})", zone=zone_name(zone))),
+            "by": _("By"),
+            "temperature": _("Temperature"),
+            "chars": _("Characters per answer token"),
+            "extra": _("Extra answer tokens"),
+            "model": _("Model"),
+            "task": _("Task"),
         },
     )
 

@@ -326,8 +326,6 @@ if result is not None and not failed:
     )
     st.markdown(f"**{_('Download')}**")
     reviewview.downloads(
-        reviewview.document_for(
-            result.operation, datetime.now(zone), result.source, final, svc.gateway.model
-        ),
+        reviewview.document_for(result.operation, datetime.now(zone), result.source, final, result.model),
         key="editor_download",
     )

@@ -45,7 +45,6 @@ def test_user_registers_tops_up_and_edits_then_admin_sees_it(running_app, contex
     page.get_by_role("link", name="Editor").first.click()
     text = "Ths sentense has sum erors."
     page.get_by_role("textbox", name="Your text").fill(text)
-    page.get_by_role("textbox", name="Your text").press("Control+Enter")
     page.get_by_role("button", name="Run").click()
     expect(page.get_by_test_id("stCode")).to_contain_text(text)
     expect(sidebar_balance(page)).to_have_text("49 tokens")

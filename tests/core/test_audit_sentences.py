@@ -122,6 +122,7 @@ def test_every_action_has_a_readable_label():
         "Balance adjustment",
         "Transactions export",
         "Password reset",
+        "Operation settings",
     ]
 
 

@@ -10,10 +10,11 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import fresh_postgres_schema
+from textedit_core.editing import settings
 from textedit_core.infra import migrate
 from textedit_core.infra.coltypes import UTCDateTime
 from textedit_core.infra.db import Database
-from textedit_core.infra.models import Transaction, User
+from textedit_core.infra.models import EditRecord, Transaction, User
 
 CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 # Rows as release 0001 wrote them: only the columns that revision has.
@@ -86,6 +87,28 @@ def test_foreign_keys_are_enforced_again_after_an_upgrade(db_at_0001):
     migrate.upgrade(db_at_0001)
     with pytest.raises(IntegrityError):
         db_at_0001.run(lambda s: s.execute(delete(User).where(User.id == 2)))
+
+
+# A history row as release 0007 wrote it: made with the built-in settings, version 1.
+INSERT_HISTORY_0007 = text(
+    "INSERT INTO edit_history (user_id, operation, model, settings_version, input_text, output_text,"
+    " status, cost, created_at)"
+    " VALUES (:user_id, 'fix', 'qwen2.5:3b', 1, 'Teh cat.', 'The cat.', 'done', 1, :created_at)"
+).bindparams(bindparam("created_at", type_=UTCDateTime))
+
+
+def test_upgrading_a_0007_database_keeps_its_history_and_every_operation_at_version_1(empty_db, known_hash):
+    migrate.upgrade(empty_db, "0007")
+    with empty_db.engine.begin() as conn:
+        conn.execute(INSERT_USER_0001, user_0001(2, "ann@example.com", "user", 0, known_hash))
+        conn.execute(INSERT_HISTORY_0007, {"user_id": 2, "created_at": CREATED})
+    migrate.upgrade(empty_db)
+    with empty_db.read() as session:
+        assert session.execute(select(EditRecord.settings_version, EditRecord.output_text)).all() == [
+            (1, "The cat.")
+        ]
+        versions = {key: found.settings.version for key, found in settings.all_current(session).items()}
+    assert versions == {"paraphrase": 1, "fix": 1, "shorten": 1}
 
 
 def test_upgrading_twice_changes_nothing(db_at_0001):

@@ -3,8 +3,10 @@ the work survives a page change, a reload and another device."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from textedit_core import i18n
@@ -28,6 +30,8 @@ class DraftResult:
     source: str
     operation: str
     history_id: int | None
+    # The model that wrote it (from its history entry; None once that entry is deleted).
+    model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,11 @@ def _state(row: Draft | None) -> DraftState:
 
 
 def load(session: Session, user_id: int) -> DraftState:
-    return _state(session.get(Draft, user_id))
+    state = _state(session.get(Draft, user_id))
+    if state.result is not None and state.result.history_id is not None:
+        model = session.scalar(select(EditRecord.model).where(EditRecord.id == state.result.history_id))
+        state = dataclasses.replace(state, result=dataclasses.replace(state.result, model=model))
+    return state
 
 
 def check_draft_text(text: str, max_chars: int) -> str:

@@ -33,13 +33,14 @@ def build_messages(operation: Operation, text: str) -> list[dict[str, str]]:
     ]
 
 
+# The most an answer may use, whatever an operation's budget says.
+MAX_OUTPUT_TOKENS = 4096
+
+
 def output_budget(operation: Operation, text: str) -> int:
-    """num_predict: room for an answer as long as the input even in Cyrillic (~2.5 chars/token);
-    for Shorten, whose answer must be shorter, room for about 80% of it (a runaway Shorten
-    answer used to run for 15-20 s to the general budget before being refused)."""
-    if operation.key == "shorten":
-        return min(4096, len(text) // 3 + 64)
-    return min(4096, len(text) // 2 + 256)
+    """num_predict: the operation's budget for this text (see Operation), at most MAX_OUTPUT_TOKENS."""
+    budget = len(text) // operation.budget_chars_per_token + operation.budget_extra_tokens
+    return min(MAX_OUTPUT_TOKENS, budget)
 
 
 def request_options(operation: Operation, text: str, num_ctx: int) -> dict[str, object]:
@@ -126,11 +127,11 @@ class OllamaGateway:
             )
         )
 
-    def _translate(self, error: Exception) -> ModelError:
+    def _translate(self, error: Exception, model: str) -> ModelError:
         if isinstance(error, ollama.ResponseError):
             if error.status_code == 404:
                 return ModelNotInstalled(
-                    _("The model {model} is not installed. Run `ollama pull {model}`.", model=self.model)
+                    _("The model {model} is not installed. Run `ollama pull {model}`.", model=model)
                 )
             if error.status_code in (429, 503):
                 return ModelBusy(_("The model is busy with other requests. Try again in a minute."))
@@ -145,8 +146,10 @@ class OllamaGateway:
             return self._unavailable()
         return ModelBrokenAnswer(_("The model sent a broken answer."))
 
-    def stream(self, operation: Operation, text: str) -> Generator[str, None, None]:
-        """Yield the answer as it comes. Raises a ModelError on any failure, even mid-stream."""
+    def stream(self, operation: Operation, text: str, model: str | None = None) -> Generator[str, None, None]:
+        """Yield the answer as it comes. Raises a ModelError on any failure, even mid-stream.
+        `model`: the operation's own model, if its settings name one; else the app's."""
+        model = model or self.model
         deadline = time.monotonic() + self.timeout
         limit = answer_limit(text)
         length = 0
@@ -156,7 +159,7 @@ class OllamaGateway:
             chunks = cast(
                 "Generator[ollama.ChatResponse, None, None]",
                 self._client.chat(
-                    model=self.model,
+                    model=model,
                     messages=build_messages(operation, text),
                     stream=True,
                     options=request_options(operation, text, self.num_ctx),
@@ -190,7 +193,7 @@ class OllamaGateway:
             json.JSONDecodeError,
             pydantic.ValidationError,
         ) as error:
-            raise self._translate(error) from error
+            raise self._translate(error, model) from error
         finally:
             # End the HTTP stream now, whatever happened: an abandoned stream stays open as long
             # as the exception holding its frame lives, and Ollama keeps generating into it.

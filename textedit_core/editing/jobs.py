@@ -8,16 +8,19 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 
+from sqlalchemy import event
+
 from textedit_core import i18n
 from textedit_core.billing import ledger
-from textedit_core.editing import drafts, guard, history
+from textedit_core.editing import drafts, guard, history, settings
 from textedit_core.editing.gateway import OllamaGateway
-from textedit_core.editing.operations import SETTINGS_VERSION, Operation, get_operation
+from textedit_core.editing.operations import get_operation
 from textedit_core.errors import AnswerRefused, ChargeExpired, ModelError, ValidationError
 from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.actor import Actor, act
+from textedit_core.infra import metrics
 from textedit_core.infra.db import Database
-from textedit_core.infra.models import EditStatus
+from textedit_core.infra.models import EditStatus, Transaction
 from textedit_core.infra.text_input import check_characters
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,7 @@ class EditJob:
         self,
         db: Database,
         gateway: OllamaGateway,
-        operation: Operation,
+        in_force: settings.OperationSettings,
         text: str,
         charge_id: int,
         lease_seconds: float,
@@ -70,7 +73,11 @@ class EditJob:
     ) -> None:
         self._db = db
         self._gateway = gateway
-        self.operation = operation
+        # The operation's settings in force when it was charged: its prompt, temperature,
+        # budget and model for the call and the guard, its version for the history row.
+        self.settings = in_force
+        self.operation = in_force.as_operation()
+        self.model = in_force.model or gateway.model
         self.text = text
         self.charge_id = charge_id
         self.user_id = user_id
@@ -81,19 +88,24 @@ class EditJob:
         self.result: EditResult | None = None
 
     def _record(self, session, status: EditStatus, cost: int, output: str | None, error: str | None) -> int:
+        seconds = time.monotonic() - self._started
+        # Counted when this transaction commits: db.run runs the work again after a retryable
+        # failure, and a request that never committed its end did not finish.
+        finished = (self.operation.key, status.value, self._gateway.host, seconds)
+        event.listen(session, "after_commit", lambda _session: metrics.edit_finished(*finished), once=True)
         return history.record(
             session,
             user_id=self.user_id,
             operation=self.operation.key,
-            model=self._gateway.model,
-            settings_version=SETTINGS_VERSION,
+            model=self.model,
+            settings_version=self.settings.version,
             input_text=self.text,
             output_text=output,
             status=status,
             cost=cost,
             charge_id=self.charge_id,
             error=error,
-            duration_ms=round((time.monotonic() - self._started) * 1000),
+            duration_ms=round(seconds * 1000),
         )
 
     def _refund(self, reason: str, status: EditStatus, shown: str | None) -> None:
@@ -133,12 +145,16 @@ class EditJob:
         """Yield the model's raw answer as it comes, for a progress view only: the delivered
         text is `result.text`, set when the stream ends and the guard has accepted the answer
         (a refused one raises an AnswerRefused, its token returned)."""
+        with metrics.EDITS_IN_FLIGHT.track_inprogress():
+            yield from self._stream()
+
+    def _stream(self) -> Iterator[str]:
         pieces: list[str] = []
         renewed_at = time.monotonic()
         try:
             # closing(): end the model call at once on any exit, even while an exception that
             # holds this frame is still alive.
-            with closing(self._gateway.stream(self.operation, self.text)) as answer:
+            with closing(self._gateway.stream(self.operation, self.text, self.model)) as answer:
                 for piece in answer:
                     if time.monotonic() - renewed_at >= self._renew_every:
                         self._renew_lease()
@@ -183,5 +199,12 @@ def start_edit(
     operation = get_operation(operation_key)
     validate_text(text, max_chars)
     lease = gateway.timeout + ledger.LEASE_SLACK_SECONDS if lease_seconds is None else lease_seconds
-    charge = act(db, actor, lambda s, user: ledger.charge(s, user.id, operation.key, lease))
-    return EditJob(db, gateway, operation, text, charge.id, lease, charge.user_id)
+
+    def charge_at_settings(session, user) -> tuple[Transaction, settings.OperationSettings]:
+        # The settings in force at the charge: a change saved while the answer streams is
+        # for the next edit.
+        in_force = settings.current(session, operation.key)
+        return ledger.charge(session, user.id, operation.key, lease), in_force
+
+    charge, in_force = act(db, actor, charge_at_settings)
+    return EditJob(db, gateway, in_force, text, charge.id, lease, charge.user_id)

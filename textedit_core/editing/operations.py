@@ -15,6 +15,11 @@ class Operation:
     label: str
     task: str
     temperature: float
+    # The answer's token budget (num_predict; gateway.output_budget caps it): one token per
+    # `budget_chars_per_token` characters of the text, plus `budget_extra_tokens`. By default
+    # room for an answer as long as the text even in Cyrillic (~2.5 characters a token).
+    budget_chars_per_token: int = 2
+    budget_extra_tokens: int = 256
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -39,13 +44,19 @@ OPERATIONS: dict[str, Operation] = {
             "Make the text clearly shorter, about half its length, keeping the key information "
             "and its meaning.",
             0.3,
+            # Room for about 80% of the text only: its answer must be shorter, and a runaway
+            # Shorten answer used to run for 15-20 s to the general budget before being refused.
+            budget_chars_per_token=3,
+            budget_extra_tokens=64,
         ),
     )
 }
 
 
-# The version of the instructions above, recorded with every history row (an answer is
-# reproducible only with the settings it was made with). Bump it when they change.
+# The version of the built-in settings above, recorded with the history rows made with them (an
+# answer is reproducible only with the settings it was made with). Admins' changes are versions
+# 2 and up (editing.settings), the newest in force: change settings there, not here, or
+# version 1 would mean two things.
 SETTINGS_VERSION = 1
 
 # The user's text travels between these tags; the model's answer often comes in them too.

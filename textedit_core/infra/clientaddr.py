@@ -34,3 +34,9 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted_proxies:
             if client is not None:
                 return client
     return _normalised(peer)
+
+
+def is_loopback(peer: str | None) -> bool:
+    """Whether the connection came from this machine itself (127.0.0.0/8, ::1, or IPv4-mapped)."""
+    address = _normalised(peer)
+    return address is not None and ipaddress.ip_address(address).is_loopback

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     smtp_from: str | None = None
     # Upgrade the connection with STARTTLS before logging in; off only for a local relay.
     smtp_starttls: bool = True
+    # Set: /metrics answers only requests with "Authorization: Bearer <token>". Unset: only
+    # requests from this machine itself.
+    metrics_token: str | None = None
 
     @field_validator("jwt_secret")
     @classmethod
@@ -83,6 +86,19 @@ class Settings(BaseSettings):
             raise ValueError(
                 _(
                     "TEXTEDIT_JWT_SECRET must be at least {n} bytes; generate one with: "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'",
+                    n=MIN_SECRET_BYTES,
+                )
+            )
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                _(
+                    "TEXTEDIT_METRICS_TOKEN must be at least {n} bytes; generate one with: "
                     "python -c 'import secrets; print(secrets.token_urlsafe(48))'",
                     n=MIN_SECRET_BYTES,
                 )

@@ -255,3 +255,27 @@ class RateSetting(Base):
     old_rate: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OperationSetting(Base):
+    """One version of an operation's settings, made by an admin: the newest version of an
+    operation is in force; rows are never edited. Version 1 is the built-in defaults
+    (editing.operations), which have no row."""
+
+    __tablename__ = "operation_settings"
+    # Also the index that finds the version in force: the newest of one operation.
+    __table_args__ = (UniqueConstraint("operation", "version", name="uq_operation_settings_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    operation: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    task: Mapped[str] = mapped_column(Text)
+    # Hundredths (0.35 is 35): exact on every database; the temperature has two decimals at most.
+    temperature_hundredths: Mapped[int] = mapped_column(Integer)
+    # The answer's budget: one token per this many characters of the text, plus the extra tokens.
+    budget_chars_per_token: Mapped[int] = mapped_column(Integer)
+    budget_extra_tokens: Mapped[int] = mapped_column(Integer)
+    # None: the app's model (TEXTEDIT_MODEL).
+    model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

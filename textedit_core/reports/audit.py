@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, aliased
 from textedit_core import i18n
 from textedit_core.billing.money import format_money
 from textedit_core.billing.txlabels import kind_label, status_label
+from textedit_core.editing.operations import OPERATIONS
+from textedit_core.editing.settings import FIELDS as SETTING_FIELDS
 from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.accounts import require_role
 from textedit_core.identity.roles import role_label
@@ -31,6 +33,7 @@ ACTION_LABELS = {
     audit.BALANCE_ADJUSTMENT: N_("Balance adjustment"),
     audit.EXPORT: N_("Transactions export"),
     audit.PASSWORD_RESET: N_("Password reset"),
+    audit.OPERATION_SETTINGS: N_("Operation settings"),
 }
 
 
@@ -132,6 +135,46 @@ def _export_filter(flt: dict) -> str:
     return "; ".join(parts)
 
 
+def _temperature(text: object) -> str:
+    """A temperature as editing.settings records it ('0.10'), as the form shows it: 0.1."""
+    try:
+        return i18n.format_decimal(Decimal(str(text)), min_places=1, max_places=2)
+    except InvalidOperation:
+        return str(text)
+
+
+def setting_changes(changes: dict) -> list[str]:
+    """An operation's changed settings ({field: [old, new]}, as editing.settings.changes gives
+    them) in words, one per field in the form's order: "temperature 0.1 → 0.3"."""
+    words = []
+    # The log stores them with sorted keys; unknown fields (a newer writer's) go last.
+    order = sorted(
+        changes, key=lambda f: SETTING_FIELDS.index(f) if f in SETTING_FIELDS else len(SETTING_FIELDS)
+    )
+    for field in order:
+        old, new = changes[field]
+        if field == "task":
+            words.append(_("new task"))
+        elif field == "temperature":
+            words.append(_("temperature {old} → {new}", old=_temperature(old), new=_temperature(new)))
+        elif field == "budget_chars_per_token":
+            words.append(_("characters per answer token {old} → {new}", old=old, new=new))
+        elif field == "budget_extra_tokens":
+            words.append(
+                _(
+                    "extra answer tokens {old} → {new}",
+                    old=i18n.format_number(int(old)),
+                    new=i18n.format_number(int(new)),
+                )
+            )
+        elif field == "model":
+            default = _("the app's model")
+            words.append(_("model {old} → {new}", old=old or default, new=new or default))
+        else:  # a field this version does not know (a newer writer)
+            words.append(f"{field}: {old} → {new}")
+    return words
+
+
 def describe(row: AuditRow) -> str:
     """What happened, as one sentence in the current language with the before and after values:
     "Changed payer@example.com's role: user → moderator"."""
@@ -187,6 +230,14 @@ def describe(row: AuditRow) -> str:
             )
         return ngettext(
             "Exported {n} transaction as {format}", "Exported {n} transactions as {format}", rows, format=fmt
+        )
+    if row.action == audit.OPERATION_SETTINGS:
+        key = str(d.get("operation"))
+        return _(
+            "Saved version {version} of the {operation} settings: {changes}",
+            version=i18n.format_number(int(d.get("version", 0))),
+            operation=_(OPERATIONS[key].label) if key in OPERATIONS else key,
+            changes="; ".join(setting_changes(d.get("changes") or {})),
         )
     # An action this version does not know (a newer writer): its raw record.
     return f"{row.action}: {json.dumps(d, sort_keys=True)}"

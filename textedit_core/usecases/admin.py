@@ -1,4 +1,5 @@
-"""Admin actions: roles, blocking, balance adjustments and the token rate (with its preview)."""
+"""Admin actions: roles, blocking, balance adjustments, the token rate (with its preview) and the
+operations' settings (with a preview run of the model)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from decimal import Decimal
 from textedit_core import i18n
 from textedit_core.billing import ledger, money
 from textedit_core.context import Services
+from textedit_core.editing import guard, jobs
+from textedit_core.editing import settings as op_settings
 from textedit_core.errors import ValidationError
 from textedit_core.i18n import _
 from textedit_core.identity import resets, roles
@@ -142,6 +145,107 @@ def set_rate(svc: Services, access_token: str | None, currency_raw: object, rate
         lambda s, me: ledger.set_rate(s, me.id, currency_raw, rate_raw),
         Role.ADMIN,
     )
+
+
+@dataclass(frozen=True)
+class OperationChange:
+    """Settings as entered next to those in force, for the form and its confirmation."""
+
+    in_force: op_settings.OperationSettings
+    entered: op_settings.OperationSettings  # version 0: not saved
+
+    @property
+    def changes(self) -> dict[str, list[object]]:
+        """{field: [old, new]} for each field the entry changes (none: nothing to save)."""
+        return op_settings.changes(self.in_force, self.entered)
+
+    @property
+    def next_version(self) -> int:
+        return self.in_force.version + 1
+
+
+def operation_change(
+    in_force: op_settings.OperationSettings,
+    task: object,
+    temperature: object,
+    budget_chars_per_token: object,
+    budget_extra_tokens: object,
+    model: object,
+) -> OperationChange:
+    """Entered settings checked and compared with those in force; ValidationError for a bad
+    entry. Reads and writes nothing."""
+    entered = op_settings.draft(
+        in_force.operation, task, temperature, budget_chars_per_token, budget_extra_tokens, model
+    )
+    return OperationChange(in_force, entered)
+
+
+def operation_settings(svc: Services, access_token: str | None) -> dict[str, op_settings.SettingsVersion]:
+    """Each operation's settings in force, with their version and who saved them when."""
+    return read(svc, access_token, lambda s, _me: op_settings.all_current(s), Role.ADMIN)
+
+
+def operation_history(
+    svc: Services, access_token: str | None, operation: str
+) -> list[op_settings.SettingsVersion]:
+    """Every version of an operation's settings, newest (in force) first, down to version 1."""
+    return read(svc, access_token, lambda s, _me: op_settings.history(s, operation), Role.ADMIN)
+
+
+def change_operation_settings(
+    svc: Services,
+    access_token: str | None,
+    operation: str,
+    task: object,
+    temperature: object,
+    budget_chars_per_token: object,
+    budget_extra_tokens: object,
+    model: object,
+    *,
+    expected_version: int | None = None,
+) -> op_settings.OperationSettings:
+    """Save the settings as the operation's next version, in force from the next edit (audited).
+    `expected_version`: the version the form started from (refused if another admin saved since)."""
+    return act(
+        svc,
+        access_token,
+        lambda s, me: op_settings.change(
+            s,
+            me.id,
+            operation,
+            task,
+            temperature,
+            budget_chars_per_token,
+            budget_extra_tokens,
+            model,
+            expected_version=expected_version,
+        ),
+        Role.ADMIN,
+    )
+
+
+def preview_operation(
+    svc: Services,
+    access_token: str | None,
+    operation: str,
+    task: object,
+    temperature: object,
+    budget_chars_per_token: object,
+    budget_extra_tokens: object,
+    model: object,
+    sample_text: str,
+) -> str:
+    """The answer to `sample_text` with the entered settings, unsaved, as an edit would deliver it
+    (through the answer guard). An admin's tool: it charges nothing and writes nothing. A model
+    failure or a refused answer raises its ModelError, as in the editor."""
+    read(svc, access_token, lambda _s, _me: None, Role.ADMIN)
+    entered = op_settings.draft(
+        operation, task, temperature, budget_chars_per_token, budget_extra_tokens, model
+    )
+    jobs.validate_text(sample_text, svc.settings.max_input_chars)
+    prompt = entered.as_operation()
+    answer = "".join(svc.gateway.stream(prompt, sample_text, entered.model))
+    return guard.guarded_answer(prompt, sample_text, answer)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The Transactions page and the export route: search the ledger, export the filtered set."""
+"""The Transactions page, the export route and the metrics route: search the ledger, export the
+filtered set, the whole ledger's totals."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textedit_core.context import Services
 from textedit_core.errors import NotAuthorized
 from textedit_core.i18n import N_, _
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.metrics import LedgerFigures
 from textedit_core.infra.models import STAFF_ROLES
 from textedit_core.infra.paging import Page
 from textedit_core.reports import exports, transactions
@@ -45,6 +47,13 @@ def search(
         )
 
     return read(svc, access_token, work, *STAFF_ROLES)
+
+
+def ledger_figures(svc: Services) -> LedgerFigures:
+    """Whole-ledger totals for serve.py's /metrics. No account is involved: the route checks
+    its own access (the metrics token, or a request from this machine)."""
+    with svc.db.read() as session:
+        return transactions.ledger_figures(session)
 
 
 def _admin_id(svc: Services, refresh_token: str) -> int:
