@@ -161,7 +161,7 @@ def test_reset_account_clears_only_that_accounts_lock(svc):
 
 def test_a_success_gives_the_client_its_attempt_back(svc):
     fail_from_client(svc, "203.0.113.9", 3)
-    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9", T0))
     svc.db.run(lambda s: throttle.succeeded(s, attempt))
     assert failures(svc, throttle.CLIENT, "203.0.113.9") == 3
 
@@ -177,19 +177,19 @@ def test_a_success_lifts_the_client_lock_its_own_attempt_set(svc):
 def test_a_success_gives_back_an_attempt_only_to_its_own_client(svc):
     fail_from_client(svc, "203.0.113.9", 3)
     fail_from_client(svc, "198.51.100.7", 3)
-    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9", T0))
     svc.db.run(lambda s: throttle.succeeded(s, attempt))
     assert failures(svc, throttle.CLIENT, "198.51.100.7") == 3
 
 
 def test_the_first_login_from_an_address_leaves_its_count_at_zero(svc):
-    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9", T0))
     svc.db.run(lambda s: throttle.succeeded(s, attempt))
     assert failures(svc, throttle.CLIENT, "203.0.113.9") == 0
 
 
 def test_a_success_never_takes_a_client_count_below_zero(svc):
-    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9"))
+    attempt = svc.db.run(lambda s: throttle.count_attempt(s, "mallory@example.com", "203.0.113.9", T0))
     # Meanwhile the counter was emptied (e.g. a new window began): nothing is left to give back.
     svc.db.run(
         lambda s: s.execute(
