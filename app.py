@@ -9,7 +9,7 @@ from textedit_core.infra.models import STAFF_ROLES, Role
 
 LOGIN_SCRIPT = "app_pages/public/login.py"
 # Staff pages show wide tables and charts; the rest reads better centred.
-WIDE_PAGES = {"dashboard", "users", "transactions", "admin"}
+WIDE_PAGES = {"dashboard", "users", "transactions", "admin", "models"}
 
 
 def pages_for(role: str | None) -> dict[str, list]:
@@ -59,6 +59,7 @@ def pages_for(role: str | None) -> dict[str, list]:
                 icon=":material/receipt_long:",
                 url_path="transactions",
             ),
+            st.Page("app_pages/staff/models.py", title=_("Models"), icon=":material/dns:", url_path="models"),
         ]
     if role == Role.ADMIN.value:
         sections[_("Workspace")].append(

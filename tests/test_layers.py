@@ -77,6 +77,8 @@ LAYERS = [
         "editing.drafts",
         "editing.history",
         "editing.settings",
+        "editing.cache",
+        "editing.hosts",
     },
     {"context"},
     {
@@ -91,6 +93,8 @@ LAYERS = [
         "usecases.editor",
         "usecases.history",
         "usecases.transactions",
+        "usecases.cache",
+        "usecases.models",
     },
     {"cli", "__main__"},
 ]

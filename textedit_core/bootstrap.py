@@ -8,8 +8,9 @@ import threading
 from textedit_core.billing import ledger
 from textedit_core.billing.reconciler import start_reconciler
 from textedit_core.context import Services
-from textedit_core.editing import history
+from textedit_core.editing import cache, history
 from textedit_core.editing.gateway import gateway_for
+from textedit_core.editing.hosts import start_pool
 from textedit_core.errors import AdminEmailTaken
 from textedit_core.i18n import _
 from textedit_core.identity import accounts, devices, throttle
@@ -55,7 +56,7 @@ def seed_admin(db: Database, settings: Settings) -> None:
 
 def start(settings: Settings) -> Services:
     """Migrate, refund charges left pending by a crash, seed the admin, and keep refunding
-    them while the process runs. Safe to run repeatedly."""
+    them and checking the Ollama hosts while the process runs. Safe to run repeatedly."""
     secret = resolve_jwt_secret(settings)
     db = Database(settings.database_url)
     migrate.upgrade(db)
@@ -66,13 +67,18 @@ def start(settings: Settings) -> Services:
     pruned = db.run(lambda s: history.prune(s, settings.history_days))
     if pruned:
         log.info("pruned %d history entries older than %d days", pruned, settings.history_days)
+    policy = cache.Policy(settings.cache_ttl_hours, settings.cache_max_entries)
+    if policy.enabled and (expired := db.run(lambda s: cache.prune(s, policy.ttl))):
+        log.info("pruned %d cached answers older than %d hours", expired, policy.ttl_hours)
     seed_admin(db, settings)
+    hosts = start_pool(db, settings)
     gateway = gateway_for(
-        settings.ollama_host,
+        hosts.urls,
         settings.model,
         settings.ollama_timeout,
         settings.ollama_connect_timeout,
         settings.num_ctx,
+        hosts,
     )
     return Services(
         settings=settings,
@@ -80,6 +86,7 @@ def start(settings: Settings) -> Services:
         gateway=gateway,
         jwt_secret=secret,
         reconciler=start_reconciler(db, settings),
+        hosts=hosts,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from textedit_core.billing.reconciler import Reconciler
 from textedit_core.editing.gateway import OllamaGateway
+from textedit_core.editing.hosts import HostPool
 from textedit_core.infra.config import Settings
 from textedit_core.infra.db import Database
 
@@ -18,3 +19,5 @@ class Services:
     gateway: OllamaGateway
     jwt_secret: bytes
     reconciler: Reconciler
+    # The Ollama hosts' shared health and their checker (None: a gateway without a pool).
+    hosts: HostPool | None = None

@@ -1,5 +1,5 @@
 """Admin: the token rate with a preview and its history, the operations' settings with a preview
-run and their versions, and the audit log of admin actions."""
+run and their versions, the shared result cache, and the audit log of admin actions."""
 
 from decimal import Decimal
 
@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages.components import language, session
 from app_pages.components.actions import loaded, shown_errors
-from app_pages.components.common import app_services, escape_markdown
+from app_pages.components.common import app_services, escape_markdown, flash
 from app_pages.components.confirm import confirm
 from app_pages.components.inputs import date_range
 from app_pages.components.staffview import local, operation_name, time_column, zone_name
@@ -24,13 +24,16 @@ from textedit_core.editing.settings import (
 from textedit_core.i18n import _, ngettext
 from textedit_core.reports.audit import ACTION_LABELS, setting_changes
 from textedit_core.usecases import admin, staff
+from textedit_core.usecases import cache as result_cache
 
 account = session.require_account(admin=True)
 svc = app_services()
 zone = language.time_zone(account.time_zone)
 
 st.title(_("Admin"))
-rate_tab, operations_tab, audit_tab = st.tabs([_("Token rate"), _("Operations"), _("Audit log")])
+rate_tab, operations_tab, cache_tab, audit_tab = st.tabs(
+    [_("Token rate"), _("Operations"), _("Cache"), _("Audit log")]
+)
 
 overview = loaded(lambda: admin.rate_overview(svc, session.token()))
 rate, rate_rows = overview.rate, overview.history
@@ -111,7 +114,8 @@ with rate_tab:
             _("Change the token rate?"),
             "\n\n".join(effect),
             _("Save rate"),
-            lambda: admin.set_rate(svc, session.token(), ready.new.currency, ready.new.rate),
+            # Bound now: the dialog's rerun runs only the dialog, after the page's later names changed.
+            lambda new=ready.new: admin.set_rate(svc, session.token(), new.currency, new.rate),
             _("Rate saved: 1 token = {rate}.", rate=new_rate),
         )
 
@@ -253,19 +257,19 @@ with operations_tab:
         if answer is not None:
             st.caption(_("The answer with these settings (not saved, nothing charged):"))
             st.code(answer, language=None, wrap_lines=True)
-    ready = operation_change if operation_change is not None and operation_change.changes else None
+    entered_change = operation_change if operation_change is not None and operation_change.changes else None
     if (
         save_col.button(
             _("Save as version {version}…", version=next_version),
             type="primary",
             key="ops_save",
-            disabled=ready is None,
+            disabled=entered_change is None,
         )
-        and ready
+        and entered_change
     ):
         name = operation_name(operation)
         effect = [
-            "\n".join(f"- {escape_markdown(line)}" for line in setting_changes(ready.changes)),
+            "\n".join(f"- {escape_markdown(line)}" for line in setting_changes(entered_change.changes)),
             _(
                 "New edits use version {version} at once; history entries keep the version they were "
                 "made with.",
@@ -276,16 +280,16 @@ with operations_tab:
             _("Save the {operation} settings as version {version}?", operation=name, version=next_version),
             "\n\n".join(effect),
             _("Save version {version}", version=next_version),
-            lambda: admin.change_operation_settings(
+            lambda chosen=entered_change, key=operation: admin.change_operation_settings(
                 svc,
                 session.token(),
-                operation,
-                ready.entered.task,
-                ready.entered.temperature,
-                ready.entered.budget_chars_per_token,
-                ready.entered.budget_extra_tokens,
-                ready.entered.model,
-                expected_version=ready.in_force.version,
+                key,
+                chosen.entered.task,
+                chosen.entered.temperature,
+                chosen.entered.budget_chars_per_token,
+                chosen.entered.budget_extra_tokens,
+                chosen.entered.model,
+                expected_version=chosen.in_force.version,
             ),
             _(
                 "Saved: version {version} of the {operation} settings is in force.",
@@ -325,6 +329,62 @@ with operations_tab:
             "task": _("Task"),
         },
     )
+
+with cache_tab:
+    st.caption(
+        _(
+            "An identical request (operation, model, settings version and text) is answered from the "
+            "cache shared by every app process, without calling the model."
+        )
+    )
+    cached = loaded(lambda: result_cache.overview(svc, session.token()))
+    if cached.ttl_hours == 0:
+        st.info(_("The cache is off: TEXTEDIT_CACHE_TTL_HOURS is 0."))
+    else:
+        st.write(
+            _(
+                "Answers are reused for {hours} hours after they were made; at most {entries} are kept.",
+                hours=i18n.format_number(cached.ttl_hours),
+                entries=i18n.format_number(cached.max_entries),
+            )
+        )
+    entries_col, hits_col = st.columns(2)
+    entries_col.metric(_("Cached answers"), i18n.format_number(cached.stats.entries))
+    hits_col.metric(_("Answered from the cache"), i18n.format_number(cached.stats.hits))
+    # The key carries the value in force: after a save (or a refusal) the toggle starts from it.
+    cost_key = f"cache_hits_cost_{cached.hits_cost_token}"
+
+    def _save_cost() -> None:
+        costs = st.session_state[cost_key]
+        with shown_errors():
+            result_cache.set_hits_cost_token(svc, session.token(), costs)
+            flash(
+                "success",
+                _("Saved: a cache hit costs a token.") if costs else _("Saved: cache hits are free."),
+            )
+
+    st.toggle(
+        _("Cache hits cost a token"),
+        value=cached.hits_cost_token,
+        help=_(
+            "On: an answer from the cache costs a token like any other, being the same result. "
+            "Off: it is free. Applies from the next edit on."
+        ),
+        key=cost_key,
+        on_change=_save_cost,
+    )
+    if st.button(_("Clear the cache…"), key="cache_clear", disabled=cached.stats.entries == 0):
+        confirm(
+            _("Clear the cache?"),
+            ngettext(
+                "{n} cached answer will be deleted: the next request of each kind asks the model again.",
+                "{n} cached answers will be deleted: the next request of each kind asks the model again.",
+                cached.stats.entries,
+            ),
+            _("Clear the cache"),
+            lambda: result_cache.clear(svc, session.token()),
+            _("The cache is empty."),
+        )
 
 with audit_tab:
     action_col, actor_col, dates_col = st.columns([1, 1, 2])

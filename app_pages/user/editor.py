@@ -193,6 +193,8 @@ if (clicked or autorun) and model_ready and not too_long:
         st.session_state[draft.SAVED_KEY] = (text, operation)
         run_slot.button(_("Stop"), key="editor_stop", on_click=_stop, icon=":material/stop_circle:")
         writing = st.empty()
+        # Shown until the first words come (a model on a CPU may think for seconds first).
+        writing.container(border=True).caption(_("Waiting for the model…"))
         pieces: list[str] = []
         drawn = 0.0
         try:
@@ -218,7 +220,13 @@ if (clicked or autorun) and model_ready and not too_long:
                 on_click=lambda: st.session_state.__setitem__(AUTORUN_KEY, True),
             )
         else:
-            if job.result is not None and job.result.charged:
+            if job.result is not None and job.result.from_cache:
+                if job.result.charged:
+                    note = _("From the cache: this exact request was answered before; 1 token used.")
+                else:
+                    note = _("From the cache: this exact request was answered before; no token used.")
+                common.flash("info", note)
+            elif job.result is not None and job.result.charged:
                 common.flash("success", _("Done: 1 token used."))
             else:
                 common.flash("info", _(FREE_RESULT_NOTE))

@@ -28,8 +28,18 @@ STREAMLIT_MARKUP = [
 # Each role's pages, by their navigation link and heading.
 PAGES = {
     "user": ["Editor", "History", "Wallet", "Account"],
-    "moderator": ["Editor", "History", "Wallet", "Account", "Dashboard", "Users", "Transactions"],
-    "admin": ["Editor", "History", "Wallet", "Account", "Dashboard", "Users", "Transactions", "Admin"],
+    "moderator": ["Editor", "History", "Wallet", "Account", "Dashboard", "Users", "Transactions", "Models"],
+    "admin": [
+        "Editor",
+        "History",
+        "Wallet",
+        "Account",
+        "Dashboard",
+        "Users",
+        "Transactions",
+        "Models",
+        "Admin",
+    ],
 }
 MAX_TABS = 15
 

@@ -140,6 +140,8 @@ def make_services(test_db, tmp_path) -> Iterator[Callable[..., bootstrap.Service
     for svc in started:
         # Its periodic reconciler would otherwise go on refunding in the next tests' database.
         svc.reconciler.stop()
+        if svc.hosts is not None:  # its health checker too
+            svc.hosts.stop()
         svc.db.dispose()
 
 

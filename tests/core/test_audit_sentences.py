@@ -112,6 +112,18 @@ def test_a_password_reset_states_how_many_sessions_it_ended():
     )
 
 
+@pytest.mark.parametrize(
+    ("change", "sentence"),
+    [([True, False], "Made cache hits free"), ([False, True], "Made cache hits cost a token")],
+)
+def test_the_cache_switch_states_what_a_hit_costs_now(change, sentence):
+    assert row("cache_setting", {"hits_cost_token": change}, None).summary == sentence
+
+
+def test_clearing_the_cache_states_how_many_answers_went():
+    assert row("cache_clear", {"entries": 3}, None).summary == "Cleared the result cache (3 answers)"
+
+
 def test_every_action_has_a_readable_label():
     assert list(audit_log.ACTION_LABELS) == list(audit.ACTIONS)
     assert list(audit_log.ACTION_LABELS.values()) == [
@@ -123,6 +135,8 @@ def test_every_action_has_a_readable_label():
         "Transactions export",
         "Password reset",
         "Operation settings",
+        "Cache setting",
+        "Cache cleared",
     ]
 
 

@@ -69,7 +69,7 @@ def test_saving_keeps_the_result_of_the_last_edit(svc, member, edited):
     assert editor.load_draft(svc, member[1]) == DraftState(
         text="A new paragraph to paraphrase.",
         operation="paraphrase",
-        result=DraftResult(text=FIXED, source=TEXT, operation="fix", history_id=edited),
+        result=DraftResult(text=FIXED, source=TEXT, operation="fix", history_id=edited, model="qwen2.5:3b"),
     )
 
 

@@ -164,7 +164,7 @@ def test_a_delivered_edit_becomes_the_drafts_result(online, writer, server):
     assert editor.load_draft(online, writer[1]) == DraftState(
         text=TEXT,
         operation="fix",
-        result=DraftResult(text=FIXED, source=TEXT, operation="fix", history_id=row.id),
+        result=DraftResult(text=FIXED, source=TEXT, operation="fix", history_id=row.id, model="qwen2.5:3b"),
     )
 
 
@@ -190,7 +190,7 @@ def test_a_model_failure_leaves_the_drafts_earlier_result(online, writer, server
     assert editor.load_draft(online, writer[1]) == DraftState(
         text=TEXT,
         operation="fix",
-        result=DraftResult(text=FIXED, source=TEXT, operation="fix", history_id=done.id),
+        result=DraftResult(text=FIXED, source=TEXT, operation="fix", history_id=done.id, model="qwen2.5:3b"),
     )
 
 
@@ -494,7 +494,11 @@ def test_reopening_a_done_entry_puts_its_input_operation_and_result_in_the_draft
         text="A long winded sentence.",
         operation="shorten",
         result=DraftResult(
-            text="A short one.", source="A long winded sentence.", operation="shorten", history_id=entry_id
+            text="A short one.",
+            source="A long winded sentence.",
+            operation="shorten",
+            history_id=entry_id,
+            model="qwen2.5:3b",
         ),
     )
     assert history_uc.reopen(svc, member[1], entry_id) == expected

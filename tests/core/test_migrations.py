@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import fresh_postgres_schema
-from textedit_core.editing import settings
+from textedit_core.editing import cache, settings
 from textedit_core.infra import migrate
 from textedit_core.infra.coltypes import UTCDateTime
 from textedit_core.infra.db import Database
@@ -109,6 +109,19 @@ def test_upgrading_a_0007_database_keeps_its_history_and_every_operation_at_vers
         ]
         versions = {key: found.settings.version for key, found in settings.all_current(session).items()}
     assert versions == {"paraphrase": 1, "fix": 1, "shorten": 1}
+
+
+def test_upgrading_a_0008_database_marks_its_history_as_not_from_the_cache(empty_db, known_hash):
+    migrate.upgrade(empty_db, "0008")
+    with empty_db.engine.begin() as conn:
+        conn.execute(INSERT_USER_0001, user_0001(2, "ann@example.com", "user", 0, known_hash))
+        conn.execute(INSERT_HISTORY_0007, {"user_id": 2, "created_at": CREATED})
+    migrate.upgrade(empty_db)
+    with empty_db.read() as session:
+        assert session.execute(select(EditRecord.output_text, EditRecord.from_cache)).all() == [
+            ("The cat.", False)
+        ]
+        assert cache.hits_cost_token(session) is True
 
 
 def test_upgrading_twice_changes_nothing(db_at_0001):

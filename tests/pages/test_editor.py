@@ -75,10 +75,27 @@ def test_an_answer_that_breaks_off_leaves_only_the_error_on_the_page(world):
     at.button(key="editor_run").click().run()
     assert len(at.code) == 1
     world.ollama.script(Reply(chunks=[HOSTILE_ANSWER], mid_stream_error="lost the model"))
+    # Another text: the same one would be answered from the result cache, without the model.
+    at.text_area(key="editor_text").input("Anything else at all.")
     at.button(key="editor_run").click().run()
     assert [m.value for m in at.markdown if "img" in m.value] == []
     assert at.code == []
     assert len(at.error) == 1
+
+
+def test_a_second_identical_run_is_answered_from_the_cache_and_says_so(world):
+    account = world.user("writer@example.com", tokens=2)
+    world.ollama.script(Reply(chunks=["This sentence has errors."]))
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Ths sentense has erors.")
+    at.button(key="editor_run").click().run()
+    at.button(key="editor_run").click().run()
+
+    assert not at.exception
+    assert len(world.ollama.chat_requests) == 1
+    assert at.code[0].value == "This sentence has errors."
+    assert at.info[0].value == "From the cache: this exact request was answered before; 1 token used."
+    assert world.balance(account.id) == 0
 
 
 def test_demo_mode_offers_sample_texts_in_english_and_russian(world, monkeypatch):

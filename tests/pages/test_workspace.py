@@ -108,6 +108,9 @@ def test_audit_log_action_filter_shows_readable_labels(world):
         "Balance adjustment",
         "Transactions export",
         "Password reset",
+        "Operation settings",
+        "Cache setting",
+        "Cache cleared",
     ]
 
 

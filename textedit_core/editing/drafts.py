@@ -54,12 +54,17 @@ def _state(row: Draft | None) -> DraftState:
     return DraftState(text=row.text, operation=operation, result=result)
 
 
-def load(session: Session, user_id: int) -> DraftState:
-    state = _state(session.get(Draft, user_id))
+def _stored(session: Session, row: Draft | None) -> DraftState:
+    """The draft as stored, its result naming the model that wrote it."""
+    state = _state(row)
     if state.result is not None and state.result.history_id is not None:
         model = session.scalar(select(EditRecord.model).where(EditRecord.id == state.result.history_id))
         state = dataclasses.replace(state, result=dataclasses.replace(state.result, model=model))
     return state
+
+
+def load(session: Session, user_id: int) -> DraftState:
+    return _stored(session, session.get(Draft, user_id))
 
 
 def check_draft_text(text: str, max_chars: int) -> str:
@@ -95,7 +100,7 @@ def save(session: Session, user_id: int, text: str, operation: str, max_chars: i
     row.operation = operation
     row.updated_at = utcnow()
     session.flush()
-    return _state(row)
+    return _stored(session, row)
 
 
 def set_result(
@@ -124,7 +129,7 @@ def replace(session: Session, user_id: int, text: str, operation: str, max_chars
     row.result_history_id = None
     row.updated_at = utcnow()
     session.flush()
-    return _state(row)
+    return _stored(session, row)
 
 
 def reopen(
@@ -140,7 +145,7 @@ def reopen(
     row.result_history_id = history_id if result is not None else None
     row.updated_at = utcnow()
     session.flush()
-    return _state(row)
+    return _stored(session, row)
 
 
 def restore(session: Session, user_id: int, state: DraftState, max_chars: int) -> DraftState:
@@ -159,7 +164,7 @@ def restore(session: Session, user_id: int, state: DraftState, max_chars: int) -
     row.result_history_id = entry.id if entry is not None and entry.user_id == user_id else None
     row.updated_at = utcnow()
     session.flush()
-    return _state(row)
+    return _stored(session, row)
 
 
 def clear(session: Session, user_id: int) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
+from typing import Protocol, cast
 
 import httpx
 import ollama
@@ -87,24 +87,116 @@ class ServiceStatus:
         return _("{model} not installed: ollama pull {model}", model=self.model)
 
 
+@dataclass(frozen=True)
+class HostHealth:
+    """One host as its last health check found it."""
+
+    # Answering its last check; a host cooling down after failed calls still counts (it is
+    # tried last), so one busy spell does not read as "not reachable".
+    reachable: bool
+    models: frozenset[str]  # installed
+
+
+class HostBook(Protocol):
+    """Where a gateway keeps the health of its hosts, shared by every app process
+    (editing.hosts.HostPool). Without one, the hosts are tried in their configured order."""
+
+    def order(self, model: str) -> list[str]:
+        """The hosts to try for a call of `model`, best first."""
+        ...
+
+    def started(self, host: str) -> None:
+        """A call to `host` begins."""
+        ...
+
+    def finished(self, host: str, failure: str | None) -> None:
+        """The call to `host` ended: well (None), or with the host's fault in words."""
+        ...
+
+    def abandoned(self, host: str) -> None:
+        """The call to `host` was ended by its caller: neither a success nor a failure."""
+        ...
+
+    def health(self) -> dict[str, HostHealth]:
+        """The hosts checked so far."""
+        ...
+
+
+def model_names(model: str) -> set[str]:
+    """The names a server lists `model` under: an untagged name is listed as name:latest."""
+    return {model} if ":" in model.rsplit("/", 1)[-1] else {model, f"{model}:latest"}
+
+
+def _host_fault(error: ModelError) -> bool:
+    """Whether the host failed (down, busy, crashed, too slow), rather than the request or the answer."""
+    if isinstance(error, (ModelUnavailable, ModelBusy, ModelTimeout)):
+        return True
+    cause = error.__cause__
+    if isinstance(cause, ollama.ResponseError):
+        # -1: an error line in the stream (the runner died mid-answer).
+        return cause.status_code >= 500 or cause.status_code == -1
+    return isinstance(cause, httpx.TransportError)  # the connection dropped
+
+
+def _moves_on(error: ModelError) -> bool:
+    """Before any output, whether another host may answer instead. Not after a timeout: the
+    deadline of the whole call is spent."""
+    if isinstance(error, ModelTimeout):
+        return False
+    return isinstance(error, ModelNotInstalled) or _host_fault(error)
+
+
+def _failure_text(error: ModelError) -> str:
+    """The failure as the server or the connection said it, for the staff's host table."""
+    cause = error.__cause__
+    if isinstance(cause, ollama.ResponseError):
+        if cause.status_code == -1:
+            return f"error in the stream: {cause.error}"
+        return f"HTTP {cause.status_code}: {cause.error}"
+    if cause is not None:
+        return f"{type(cause).__name__}: {cause}"
+    return f"{type(error).__name__}: {error}"
+
+
 class OllamaGateway:
-    """One ollama.Client per host, with explicit timeouts (the client's default is none)."""
+    """One ollama.Client per host, with explicit timeouts (the client's default is none).
+
+    `host`: one URL, or several (a pool): a call goes to the first host the book orders and
+    moves on to the next while no output has come (the host is down, busy or failed); with no
+    book, in the order given."""
 
     def __init__(
-        self, host: str, model: str, *, timeout: float, connect_timeout: float, num_ctx: int
+        self,
+        host: str | Sequence[str],
+        model: str,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        num_ctx: int,
+        book: HostBook | None = None,
     ) -> None:
-        self.host = host
+        self.hosts: tuple[str, ...] = (host,) if isinstance(host, str) else tuple(host)
+        if not self.hosts:
+            raise ValueError("an OllamaGateway needs at least one host")
+        # The hosts in words, for messages about all of them.
+        self.host = ", ".join(self.hosts)
         self.model = model
         self.timeout = timeout
         self.num_ctx = num_ctx
-        self._client = ollama.Client(host=host, timeout=httpx.Timeout(timeout, connect=connect_timeout))
-        self._probe = ollama.Client(host=host, timeout=httpx.Timeout(2.0, connect=1.0))
+        self._book = book
+        self._clients = {
+            url: ollama.Client(host=url, timeout=httpx.Timeout(timeout, connect=connect_timeout))
+            for url in self.hosts
+        }
+        self._probes = {
+            url: ollama.Client(host=url, timeout=httpx.Timeout(2.0, connect=1.0)) for url in self.hosts
+        }
 
-    def _unavailable(self) -> ModelUnavailable:
+    def _unavailable(self, host: str) -> ModelUnavailable:
         return ModelUnavailable(
             _(
                 "The model service is not reachable at {host}. Is Ollama running (`ollama serve`)?",
-                host=self.host,
+                host=host,
             )
         )
 
@@ -127,7 +219,7 @@ class OllamaGateway:
             )
         )
 
-    def _translate(self, error: Exception, model: str) -> ModelError:
+    def _translate(self, error: Exception, model: str, host: str) -> ModelError:
         if isinstance(error, ollama.ResponseError):
             if error.status_code == 404:
                 return ModelNotInstalled(
@@ -140,17 +232,65 @@ class OllamaGateway:
             return ModelBrokenAnswer(_("The model service failed: {error}", error=error.error))
         if isinstance(error, httpx.TimeoutException):
             if isinstance(error, httpx.ConnectTimeout):
-                return self._unavailable()
+                return self._unavailable(host)
             return self._timed_out(finished=False)
         if isinstance(error, (ConnectionError, httpx.ConnectError)):
-            return self._unavailable()
+            return self._unavailable(host)
         return ModelBrokenAnswer(_("The model sent a broken answer."))
 
-    def stream(self, operation: Operation, text: str, model: str | None = None) -> Generator[str, None, None]:
+    def stream(
+        self,
+        operation: Operation,
+        text: str,
+        model: str | None = None,
+        *,
+        on_host: Callable[[str], None] | None = None,
+        record: bool = True,
+    ) -> Generator[str, None, None]:
         """Yield the answer as it comes. Raises a ModelError on any failure, even mid-stream.
-        `model`: the operation's own model, if its settings name one; else the app's."""
+        `model`: the operation's own model, if its settings name one; else the app's.
+        `on_host(url)`: told each host the call goes to, the one that answered last.
+        `record`: count the call in the hosts' health (False for a preview, which writes nothing).
+
+        A host that is down, busy or fails before any output hands the call to the next one
+        (the caller sees one call); once output has come, a failure ends the call."""
         model = model or self.model
         deadline = time.monotonic() + self.timeout
+        hosts = self._book.order(model) if self._book is not None else list(self.hosts)
+        book = self._book if record else None
+        failure: ModelError | None = None
+        for host in hosts:
+            if failure is not None and time.monotonic() > deadline:
+                break
+            if on_host is not None:
+                on_host(host)
+            output = [False]  # set by _stream_from at the first piece it yields
+            if book is not None:
+                book.started(host)
+            try:
+                yield from self._stream_from(host, operation, text, model, deadline, output)
+            except ModelError as error:
+                if book is not None:
+                    book.finished(host, _failure_text(error) if _host_fault(error) else None)
+                if output[0] or not _moves_on(error):
+                    raise
+                failure = error
+                continue
+            except BaseException:
+                # Closed by the caller (Stop, a rerun) or interrupted: says nothing of the host.
+                if book is not None:
+                    book.abandoned(host)
+                raise
+            if book is not None:
+                book.finished(host, None)
+            return
+        assert failure is not None
+        raise failure
+
+    def _stream_from(
+        self, host: str, operation: Operation, text: str, model: str, deadline: float, output: list[bool]
+    ) -> Generator[str, None, None]:
+        """One host's answer; `output[0]` set once a piece was yielded."""
         limit = answer_limit(text)
         length = 0
         chunks: Generator[ollama.ChatResponse, None, None] | None = None
@@ -158,7 +298,7 @@ class OllamaGateway:
             # ollama types a streamed chat as an Iterator; it is a generator, which close() ends.
             chunks = cast(
                 "Generator[ollama.ChatResponse, None, None]",
-                self._client.chat(
+                self._clients[host].chat(
                     model=model,
                     messages=build_messages(operation, text),
                     stream=True,
@@ -177,6 +317,7 @@ class OllamaGateway:
                         _("The model's answer was far longer than the text, so it was stopped.")
                     )
                 if piece:
+                    output[0] = True
                     yield piece
                 if chunk.done:
                     if chunk.done_reason == "length":
@@ -193,7 +334,7 @@ class OllamaGateway:
             json.JSONDecodeError,
             pydantic.ValidationError,
         ) as error:
-            raise self._translate(error, model) from error
+            raise self._translate(error, model, host) from error
         finally:
             # End the HTTP stream now, whatever happened: an abandoned stream stays open as long
             # as the exception holding its frame lives, and Ollama keeps generating into it.
@@ -203,15 +344,34 @@ class OllamaGateway:
             raise ModelBrokenAnswer(_("The model returned an empty answer."))
 
     def status(self) -> ServiceStatus:
+        """Pool-wide: reachable if any host is; installed if any reachable host has the model.
+        Hosts the book has checked are read from it; the others are asked now."""
+        known = self._book.health() if self._book is not None else {}
+        wanted = model_names(self.model)
+        reachable = installed = False
+        for host in self.hosts:
+            health = known.get(host) or self._probe(host)
+            reachable = reachable or health.reachable
+            installed = installed or (health.reachable and bool(health.models & wanted))
+        return ServiceStatus(reachable, installed, self.host, self.model)
+
+    def _probe(self, host: str) -> HostHealth:
         try:
-            models = self._probe.list().models
+            models = self._probes[host].list().models
         except (ollama.ResponseError, httpx.HTTPError, ConnectionError, pydantic.ValidationError):
-            return ServiceStatus(False, False, self.host, self.model)
-        names = {m.model for m in models}
-        wanted = {self.model} if ":" in self.model else {self.model, f"{self.model}:latest"}
-        return ServiceStatus(True, bool(names & wanted), self.host, self.model)
+            return HostHealth(False, frozenset())
+        return HostHealth(True, frozenset(m.model for m in models if m.model))
 
 
 @lru_cache(maxsize=8)
-def gateway_for(host: str, model: str, timeout: float, connect_timeout: float, num_ctx: int) -> OllamaGateway:
-    return OllamaGateway(host, model, timeout=timeout, connect_timeout=connect_timeout, num_ctx=num_ctx)
+def gateway_for(
+    hosts: tuple[str, ...],
+    model: str,
+    timeout: float,
+    connect_timeout: float,
+    num_ctx: int,
+    book: HostBook | None = None,
+) -> OllamaGateway:
+    return OllamaGateway(
+        hosts, model, timeout=timeout, connect_timeout=connect_timeout, num_ctx=num_ctx, book=book
+    )

@@ -53,6 +53,7 @@ class HistoryRow:
     cost: int
     input_preview: str
     output_preview: str
+    from_cache: bool = False  # answered from the shared result cache
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class HistoryEntry:
     output_text: str | None
     error: str | None
     duration_ms: int | None
+    from_cache: bool = False  # answered from the shared result cache
 
 
 def record(
@@ -84,6 +86,7 @@ def record(
     charge_id: int | None,
     error: str | None,
     duration_ms: int | None,
+    from_cache: bool = False,
 ) -> int:
     row = EditRecord(
         user_id=user_id,
@@ -98,6 +101,7 @@ def record(
         error=error,
         duration_ms=duration_ms,
         created_at=utcnow(),
+        from_cache=from_cache,
     )
     session.add(row)
     session.flush()
@@ -168,6 +172,7 @@ def search(session: Session, user_id: int, query: HistoryQuery, keep_days: int) 
             EditRecord.cost,
             func.substr(EditRecord.input_text, 1, PREVIEW_CHARS * 2),
             func.substr(EditRecord.output_text, 1, PREVIEW_CHARS * 2),
+            EditRecord.from_cache,
         )
         .where(*conditions)
         .order_by(EditRecord.created_at.desc(), EditRecord.id.desc())
@@ -184,6 +189,7 @@ def search(session: Session, user_id: int, query: HistoryQuery, keep_days: int) 
                 cost=row[4],
                 input_preview=_preview(row[5]),
                 output_preview=_preview(row[6]),
+                from_cache=row[7],
             )
             for row in rows
         ],
@@ -215,6 +221,7 @@ def entry(session: Session, user_id: int, entry_id: int, keep_days: int) -> Hist
         output_text=row.output_text,
         error=row.error,
         duration_ms=row.duration_ms,
+        from_cache=row.from_cache,
     )
 
 

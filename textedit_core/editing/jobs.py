@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from textedit_core import i18n
 from textedit_core.billing import ledger
-from textedit_core.editing import drafts, guard, history, settings
+from textedit_core.editing import cache, drafts, guard, history, settings
 from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.operations import get_operation
 from textedit_core.errors import AnswerRefused, ChargeExpired, ModelError, ValidationError
@@ -20,7 +20,7 @@ from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.actor import Actor, act
 from textedit_core.infra import metrics
 from textedit_core.infra.db import Database
-from textedit_core.infra.models import EditStatus, Transaction
+from textedit_core.infra.models import EditStatus
 from textedit_core.infra.text_input import check_characters
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,9 @@ class EditResult:
     # The text it was made from, and its row in the user's history.
     source: str = ""
     history_id: int | None = None
+    # Answered from the shared result cache (editing.cache), without calling the model; then
+    # `charged` says whether the hit cost a token (the admin's switch).
+    from_cache: bool = False
 
 
 def validate_text(text: str, max_chars: int) -> str:
@@ -59,7 +62,9 @@ def validate_text(text: str, max_chars: int) -> str:
 
 
 class EditJob:
-    """Created by `start_edit` with the token already charged; `stream()` delivers or refunds."""
+    """Created by `start_edit` with the token already charged; `stream()` delivers or refunds.
+    A request answered from the cache is delivered already (`result`); its `stream()` yields the
+    cached text and calls no model."""
 
     def __init__(
         self,
@@ -67,9 +72,10 @@ class EditJob:
         gateway: OllamaGateway,
         in_force: settings.OperationSettings,
         text: str,
-        charge_id: int,
+        charge_id: int | None,
         lease_seconds: float,
         user_id: int,
+        cache_policy: cache.Policy | None = None,
     ) -> None:
         self._db = db
         self._gateway = gateway
@@ -78,6 +84,9 @@ class EditJob:
         self.settings = in_force
         self.operation = in_force.as_operation()
         self.model = in_force.model or gateway.model
+        # The Ollama host the call went to (the one that answered, or the last one tried): the
+        # metrics' label. The gateway's hosts in words until the call starts.
+        self.host = gateway.host
         self.text = text
         self.charge_id = charge_id
         self.user_id = user_id
@@ -86,13 +95,36 @@ class EditJob:
         # Often enough that the lease never runs out between two chunks of a live answer.
         self._renew_every = min(MAX_RENEW_INTERVAL_SECONDS, lease_seconds / 4)
         self.result: EditResult | None = None
+        self._cache = cache_policy if cache_policy is not None and cache_policy.enabled else None
+        self.cache_key = cache.key_for(self.operation.key, self.model, in_force.version, text)
 
-    def _record(self, session, status: EditStatus, cost: int, output: str | None, error: str | None) -> int:
+    @property
+    def _charge(self) -> int:
+        """The charge of a request sent to the model (start_edit makes it before any streaming)."""
+        assert self.charge_id is not None
+        return self.charge_id
+
+    def _record(
+        self,
+        session,
+        status: EditStatus,
+        cost: int,
+        output: str | None,
+        error: str | None,
+        from_cache: bool = False,
+    ) -> int:
         seconds = time.monotonic() - self._started
         # Counted when this transaction commits: db.run runs the work again after a retryable
         # failure, and a request that never committed its end did not finish.
-        finished = (self.operation.key, status.value, self._gateway.host, seconds)
-        event.listen(session, "after_commit", lambda _session: metrics.edit_finished(*finished), once=True)
+        finished = (self.operation.key, status.value, self.host, seconds)
+        hit = (self.operation.key, self.host)
+        # A cache hit is a done request that asked no model: no duration to observe.
+        count = (
+            (lambda _s: metrics.cache_hit(*hit))
+            if from_cache
+            else (lambda _s: metrics.edit_finished(*finished))
+        )
+        event.listen(session, "after_commit", count, once=True)
         return history.record(
             session,
             user_id=self.user_id,
@@ -106,13 +138,39 @@ class EditJob:
             charge_id=self.charge_id,
             error=error,
             duration_ms=round(seconds * 1000),
+            from_cache=from_cache,
         )
+
+    def _answer_from_cache(self, session) -> bool:
+        """On a cache hit, deliver the cached answer in start_edit's transaction: charged and
+        settled at once if hits cost a token (else free), with its history row and the draft's
+        result. False on a miss or with the cache off: the model is asked."""
+        if self._cache is None:
+            return False
+        output = cache.lookup(session, self.cache_key, self._cache.ttl)
+        if output is None:
+            return False
+        cost = 1 if cache.hits_cost_token(session) else 0
+        if cost:
+            self.charge_id = ledger.charge(session, self.user_id, self.operation.key, self._lease_seconds).id
+            ledger.settle(session, self.charge_id)
+        entry_id = self._record(session, EditStatus.DONE, cost, output, None, from_cache=True)
+        drafts.set_result(session, self.user_id, self.operation.key, self.text, output, entry_id)
+        self.result = EditResult(
+            text=output,
+            operation=self.operation.key,
+            charged=bool(cost),
+            source=self.text,
+            history_id=entry_id,
+            from_cache=True,
+        )
+        return True
 
     def _refund(self, reason: str, status: EditStatus, shown: str | None) -> None:
         """Return the token and write the history row, in one transaction."""
 
         def work(session) -> None:
-            ledger.refund(session, self.charge_id, reason)
+            ledger.refund(session, self._charge, reason)
             self._record(session, status, 0, None, shown)
 
         self._db.run(work)
@@ -122,9 +180,19 @@ class EditJob:
         one transaction."""
 
         def work(session) -> EditResult:
-            charged = ledger.settle(session, self.charge_id)
+            charged = ledger.settle(session, self._charge)
             entry_id = self._record(session, EditStatus.DONE, 1 if charged else 0, edited, None)
             drafts.set_result(session, self.user_id, self.operation.key, self.text, edited, entry_id)
+            if self._cache is not None:
+                cache.store(
+                    session,
+                    key=self.cache_key,
+                    operation=self.operation.key,
+                    model=self.model,
+                    settings_version=self.settings.version,
+                    output=edited,
+                    max_entries=self._cache.max_entries,
+                )
             return EditResult(
                 text=edited,
                 operation=self.operation.key,
@@ -135,8 +203,11 @@ class EditJob:
 
         return self._db.run(work)
 
+    def _use_host(self, host: str) -> None:
+        self.host = host
+
     def _renew_lease(self) -> None:
-        if not self._db.run(lambda s: ledger.renew_lease(s, self.charge_id, self._lease_seconds)):
+        if not self._db.run(lambda s: ledger.renew_lease(s, self._charge, self._lease_seconds)):
             # Refunded meanwhile: the rest of the answer would be unpaid work, and what came so
             # far is not a paid result. Stop here.
             raise ChargeExpired(_("The answer took so long that the request was cancelled."))
@@ -149,12 +220,18 @@ class EditJob:
             yield from self._stream()
 
     def _stream(self) -> Iterator[str]:
+        if self.result is not None and self.result.from_cache:
+            # Delivered in start_edit's transaction: nothing to call, renew or settle.
+            yield self.result.text
+            return
         pieces: list[str] = []
         renewed_at = time.monotonic()
         try:
             # closing(): end the model call at once on any exit, even while an exception that
             # holds this frame is still alive.
-            with closing(self._gateway.stream(self.operation, self.text, self.model)) as answer:
+            with closing(
+                self._gateway.stream(self.operation, self.text, self.model, on_host=self._use_host)
+            ) as answer:
                 for piece in answer:
                     if time.monotonic() - renewed_at >= self._renew_every:
                         self._renew_lease()
@@ -190,21 +267,26 @@ def start_edit(
     text: str,
     max_chars: int,
     lease_seconds: float | None = None,
+    cache_policy: cache.Policy | None = None,
 ) -> EditJob:
     """Validate, check the actor, then charge one token in the same transaction.
 
     Raises ValidationError / InsufficientBalance / AuthenticationFailed before any charge.
     `lease_seconds`: how long the charge survives without the job renewing it. By default the
-    model's read timeout (the longest a live call waits for a chunk) plus a minute."""
+    model's read timeout (the longest a live call waits for a chunk) plus a minute.
+    `cache_policy`: the shared result cache (None: off). A request found there is answered in
+    this same transaction, for one token or none (editing.cache.hits_cost_token)."""
     operation = get_operation(operation_key)
     validate_text(text, max_chars)
     lease = gateway.timeout + ledger.LEASE_SLACK_SECONDS if lease_seconds is None else lease_seconds
 
-    def charge_at_settings(session, user) -> tuple[Transaction, settings.OperationSettings]:
+    def charge_at_settings(session, user) -> EditJob:
         # The settings in force at the charge: a change saved while the answer streams is
         # for the next edit.
         in_force = settings.current(session, operation.key)
-        return ledger.charge(session, user.id, operation.key, lease), in_force
+        job = EditJob(db, gateway, in_force, text, None, lease, user.id, cache_policy)
+        if not job._answer_from_cache(session):
+            job.charge_id = ledger.charge(session, user.id, operation.key, lease).id
+        return job
 
-    charge, in_force = act(db, actor, charge_at_settings)
-    return EditJob(db, gateway, in_force, text, charge.id, lease, charge.user_id)
+    return act(db, actor, charge_at_settings)

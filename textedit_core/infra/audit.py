@@ -20,6 +20,8 @@ BALANCE_ADJUSTMENT = "balance_adjustment"
 EXPORT = "export"
 PASSWORD_RESET = "password_reset"
 OPERATION_SETTINGS = "operation_settings"
+CACHE_SETTING = "cache_setting"
+CACHE_CLEAR = "cache_clear"
 ACTIONS = (
     RATE_CHANGE,
     ROLE_CHANGE,
@@ -29,6 +31,8 @@ ACTIONS = (
     EXPORT,
     PASSWORD_RESET,
     OPERATION_SETTINGS,
+    CACHE_SETTING,
+    CACHE_CLEAR,
 )
 
 

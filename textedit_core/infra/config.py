@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,12 +31,55 @@ def _default_ollama_host() -> str:
     return os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
 
 
+def parse_host_urls(raw: str) -> tuple[str, ...]:
+    """TEXTEDIT_OLLAMA_HOSTS: comma-separated http(s) URLs, each with a host (a port and a path
+    prefix are optional), without a trailing slash; ValueError naming the first bad one."""
+    urls: list[str] = []
+    for item in raw.split(","):
+        given = item.strip()
+        url = given.rstrip("/")
+        if not url:
+            continue
+        try:
+            parts = urlsplit(url)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port that is not a number from 0 to 65535
+            valid = False
+        if not valid or parts.query or parts.fragment or parts.username is not None:
+            raise ValueError(
+                _(
+                    "TEXTEDIT_OLLAMA_HOSTS: “{url}” is not an Ollama address; give comma-separated "
+                    "URLs such as http://10.0.0.5:11434,http://10.0.0.6:11434",
+                    url=given,
+                )
+            )
+        if url in urls:
+            raise ValueError(_("TEXTEDIT_OLLAMA_HOSTS names {url} twice", url=url))
+        urls.append(url)
+    if not urls:
+        raise ValueError(
+            _(
+                "TEXTEDIT_OLLAMA_HOSTS is empty; give comma-separated URLs, or unset it to use "
+                "TEXTEDIT_OLLAMA_HOST"
+            )
+        )
+    return tuple(urls)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEXTEDIT_", env_file=".env", extra="ignore", frozen=True)
 
     data_dir: Path = Path("data")
     database_url: str = "sqlite:///data/textedit.db"
     ollama_host: str = Field(default_factory=_default_ollama_host)
+    # Several Ollama servers, comma-separated: each edit goes to a healthy one and moves on to
+    # the next when one is down or busy. Unset: ollama_host alone, a pool of one.
+    ollama_hosts: str | None = None
+    # A host that failed this many calls in a row is skipped for the cooldown, then probed back.
+    ollama_failures_before_cooldown: int = Field(default=3, ge=1, le=1000)
+    ollama_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How often each app process checks every host (version, loaded and installed models).
+    ollama_health_seconds: float = Field(default=10.0, gt=0, le=3600)
     model: str = "qwen2.5:3b"
     # Read timeout per model call; a stream must also finish within it.
     ollama_timeout: float = Field(default=120.0, gt=0, le=3600)
@@ -58,6 +102,10 @@ class Settings(BaseSettings):
     signup_tokens: int = Field(default=10, ge=0, le=1_000_000)
     # Edit history older than this many days is pruned (and never shown).
     history_days: int = Field(default=90, ge=1, le=3650)
+    # The shared result cache (editing.cache): an answer is reused for this many hours after it
+    # was made (0: no cache at all), and at most this many answers are kept (the oldest go).
+    cache_ttl_hours: int = Field(default=168, ge=0, le=24 * 3650)
+    cache_max_entries: int = Field(default=10_000, ge=1, le=10_000_000)
     # How many reverse proxies stand in front of the app, each appending the address it saw to
     # the header below: the client is that many entries from its right. 0: the header is ignored
     # (anyone could write it) and the connection's address is the client's.
@@ -91,6 +139,12 @@ class Settings(BaseSettings):
                 )
             )
         return value
+
+    @field_validator("ollama_hosts")
+    @classmethod
+    def _hosts_are_urls(cls, value: str | None) -> str | None:
+        # Kept as text (a list would be read from the environment as JSON), normalised.
+        return None if value is None else ",".join(parse_host_urls(value))
 
     @field_validator("metrics_token")
     @classmethod
@@ -133,6 +187,11 @@ class Settings(BaseSettings):
             absolute=timedelta(days=self.refresh_token_days),
             idle=timedelta(hours=self.session_idle_hours),
         )
+
+    @property
+    def ollama_host_urls(self) -> tuple[str, ...]:
+        """The Ollama servers edits go to: TEXTEDIT_OLLAMA_HOSTS, else the one host."""
+        return parse_host_urls(self.ollama_hosts) if self.ollama_hosts else (self.ollama_host,)
 
     @property
     def stale_charge_seconds(self) -> float:

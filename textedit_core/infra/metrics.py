@@ -47,6 +47,13 @@ REFUNDS = Counter(
     ["operation", "status"],
     registry=REGISTRY,
 )
+CACHE_HITS = Counter(
+    "textedit_cache_hits",
+    "Edit requests of this process answered from the shared result cache, without calling the "
+    "model, by operation (each also counts as a done request).",
+    ["operation"],
+    registry=REGISTRY,
+)
 EDITS_IN_FLIGHT = Gauge(
     "textedit_edits_in_flight",
     "Edit requests charged and streaming in this process, not finished yet.",
@@ -62,6 +69,13 @@ def edit_finished(operation: str, status: str, host: str, seconds: float) -> Non
     MODEL_SECONDS.labels(operation=operation, host=host).observe(seconds)
     if status != DONE:
         REFUNDS.labels(operation=operation, status=status).inc()
+
+
+def cache_hit(operation: str, host: str) -> None:
+    """Count one request answered from the result cache: a hit, and a done request (no model
+    call, so no duration and no refund)."""
+    CACHE_HITS.labels(operation=operation).inc()
+    EDIT_REQUESTS.labels(operation=operation, status=DONE, host=host).inc()
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,8 @@ class EditRecord(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Answered from the shared result cache (editing.cache), without calling the model.
+    from_cache: Mapped[bool] = mapped_column(default=False)
 
 
 class Draft(Base):
@@ -279,3 +281,59 @@ class OperationSetting(Base):
     model: Mapped[str | None] = mapped_column(String(128), nullable=True)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CachedEdit(Base):
+    """One answer in the result cache shared by every app process: the guard-accepted output of
+    a request, found by its key (editing.cache.key_for). Expired by age, capped in number."""
+
+    __tablename__ = "edit_cache"
+    __table_args__ = (Index("ix_edit_cache_created", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(128))
+    settings_version: Mapped[int] = mapped_column(Integer)
+    output: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_hit_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AppSetting(Base):
+    """An admin's switch: one row per key holding the value in force (no row: the built-in
+    default); each change is audited, so the audit log is its history."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HostState(str, enum.Enum):
+    UP = "up"  # answering (or not checked yet): edits go here first
+    DOWN = "down"  # the last health check found it unreachable: tried after the hosts up
+    COOLING = "cooling"  # failed several calls in a row: tried last, until the checker finds it well
+
+
+class OllamaHost(Base):
+    """One Ollama server of the pool (TEXTEDIT_OLLAMA_HOSTS) as the health checker and the model
+    calls of every app process last saw it."""
+
+    __tablename__ = "ollama_hosts"
+
+    url: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default=HostState.UP.value)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    cooldown_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The last failure, as the server or the connection said it (plain text, not translated).
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # JSON lists of model names: loaded in memory (/api/ps) and installed (/api/tags).
+    loaded_models: Mapped[str] = mapped_column(Text, default="[]")
+    installed_models: Mapped[str] = mapped_column(Text, default="[]")
+    version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Model calls running on it now, from every app process.
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)

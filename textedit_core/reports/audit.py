@@ -34,6 +34,8 @@ ACTION_LABELS = {
     audit.EXPORT: N_("Transactions export"),
     audit.PASSWORD_RESET: N_("Password reset"),
     audit.OPERATION_SETTINGS: N_("Operation settings"),
+    audit.CACHE_SETTING: N_("Cache setting"),
+    audit.CACHE_CLEAR: N_("Cache cleared"),
 }
 
 
@@ -238,6 +240,17 @@ def describe(row: AuditRow) -> str:
             version=i18n.format_number(int(d.get("version", 0))),
             operation=_(OPERATIONS[key].label) if key in OPERATIONS else key,
             changes="; ".join(setting_changes(d.get("changes") or {})),
+        )
+    if row.action == audit.CACHE_SETTING:
+        # Recorded as [old, new].
+        if (d.get("hits_cost_token") or [None, True])[-1]:
+            return _("Made cache hits cost a token")
+        return _("Made cache hits free")
+    if row.action == audit.CACHE_CLEAR:
+        return ngettext(
+            "Cleared the result cache ({n} answer)",
+            "Cleared the result cache ({n} answers)",
+            int(d.get("entries", 0)),
         )
     # An action this version does not know (a newer writer): its raw record.
     return f"{row.action}: {json.dumps(d, sort_keys=True)}"

@@ -244,7 +244,7 @@ def preview_operation(
     )
     jobs.validate_text(sample_text, svc.settings.max_input_chars)
     prompt = entered.as_operation()
-    answer = "".join(svc.gateway.stream(prompt, sample_text, entered.model))
+    answer = "".join(svc.gateway.stream(prompt, sample_text, entered.model, record=False))
     return guard.guarded_answer(prompt, sample_text, answer)
 
 

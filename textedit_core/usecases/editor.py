@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from textedit_core.context import Services
-from textedit_core.editing import drafts, jobs
+from textedit_core.editing import cache, drafts, jobs
 from textedit_core.usecases import common, signin
 
 
 def start_edit(svc: Services, access_token: str | None, operation: str, text: str) -> jobs.EditJob:
     """Validate the text, then check the actor and charge one token in one transaction; the
     returned job streams the model's answer and settles or refunds the charge (recording the
-    request in the history and, when delivered, the result in the draft)."""
+    request in the history and, when delivered, the result in the draft). A request the shared
+    result cache holds is answered from it at once (`result.from_cache`)."""
     return jobs.start_edit(
         svc.db,
         svc.gateway,
@@ -18,6 +19,7 @@ def start_edit(svc: Services, access_token: str | None, operation: str, text: st
         operation,
         text,
         svc.settings.max_input_chars,
+        cache_policy=cache.Policy(svc.settings.cache_ttl_hours, svc.settings.cache_max_entries),
     )
 
 
