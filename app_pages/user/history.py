@@ -150,6 +150,7 @@ st.caption(
         cost=ngettext("{n} token", "{n} tokens", entry.cost),
         model=common.escape_markdown(entry.model),
     )
+    + (" · " + _("Answered from the cache") if entry.from_cache else "")
 )
 if entry.error:
     common.show_error(entry.error)

@@ -30,6 +30,7 @@ def seed(
     *,
     hours_ago: int = 0,
     error: str | None = None,
+    from_cache: bool = False,
 ) -> int:
     """One history entry, made `hours_ago` hours ago."""
 
@@ -47,6 +48,7 @@ def seed(
             charge_id=None,
             error=error,
             duration_ms=900,
+            from_cache=from_cache,
         )
         session.get(EditRecord, entry_id).created_at = utcnow() - timedelta(hours=hours_ago)
         return entry_id
@@ -183,6 +185,13 @@ def test_a_selected_entry_shows_its_text_its_result_and_the_actions(world):
         f"history_download_{entry_id}_docx",
         f"history_download_{entry_id}_json",
     ]
+
+
+def test_an_entry_answered_from_the_cache_says_so(world):
+    account = world.user("anna@example.com", tokens=1)
+    seed(world, account.id, "fix", EditStatus.DONE, "I has a apple.", "I have an apple.", from_cache=True)
+    at = select_row(history_page(world, account), 0)
+    assert "Done · 1 token · model qwen2.5:\u20603b · Answered from the cache" in captions(at)
 
 
 def test_open_in_the_editor_brings_back_the_text_and_its_result(world):
