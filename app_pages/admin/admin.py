@@ -30,7 +30,7 @@ account = session.require_account(admin=True)
 svc = app_services()
 zone = language.time_zone(account.time_zone)
 
-st.title(_("Admin"))
+st.title(_("Admin"), anchor=False)
 rate_tab, operations_tab, cache_tab, audit_tab = st.tabs(
     [_("Token rate"), _("Operations"), _("Cache"), _("Audit log")]
 )

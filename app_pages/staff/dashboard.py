@@ -18,7 +18,7 @@ from textedit_core.usecases import staff
 account = session.require_account(staff=True)
 svc = app_services()
 
-st.title(_("Dashboard"))
+st.title(_("Dashboard"), anchor=False)
 date_from, date_to = date_range(_("Period (UTC days, both included)"), key="dash_dates", days=30)
 figures = loaded(lambda: staff.dashboard(svc, session.token(), date_from, date_to))
 kpis, series = figures.kpis, figures.daily

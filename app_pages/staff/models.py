@@ -16,7 +16,7 @@ account = session.require_account(staff=True)
 svc = app_services()
 zone = language.time_zone(account.time_zone)
 
-st.title(_("Models"))
+st.title(_("Models"), anchor=False)
 rows = loaded(lambda: models.hosts(svc, session.token()))
 st.caption(
     ngettext(

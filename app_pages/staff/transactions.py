@@ -21,7 +21,7 @@ account = session.require_account(staff=True)
 svc = app_services()
 zone = language.time_zone(account.time_zone)
 
-st.title(_("Transactions"))
+st.title(_("Transactions"), anchor=False)
 
 
 def _first_page() -> None:

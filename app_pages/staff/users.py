@@ -49,7 +49,7 @@ RESET_MINUTES = int(resets.LIFETIME.total_seconds() // 60)
 # The reset code just issued, kept for the one run that shows it.
 ISSUED_KEY = "users_issued_reset"
 
-st.title(_("Users"))
+st.title(_("Users"), anchor=False)
 
 
 def _first_page() -> None:

@@ -20,7 +20,7 @@ svc = app_services()
 zone = language.time_zone(account.time_zone)
 BROWSER = ""  # the choice "Browser default", saved as none
 
-st.title(_("Account"))
+st.title(_("Account"), anchor=False)
 st.caption(
     _(
         "Signed in as {email} · role: {role}",

@@ -30,7 +30,7 @@ REVIEW_VERSION_KEY = "review_version"  # bumped to reset the change list (accept
 # How often the "Writing…" view is redrawn while the answer streams.
 REDRAW_SECONDS = 0.15
 
-st.title(_("Editor"))
+st.title(_("Editor"), anchor=False)
 
 state = loaded(lambda: editor.load_draft(svc, session.token()))
 if draft.TEXT_KEY not in st.session_state:

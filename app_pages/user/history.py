@@ -22,7 +22,7 @@ zone = language.time_zone(account.time_zone)
 days = svc.settings.history_days
 EDITOR = "app_pages/user/editor.py"
 
-st.title(_("History"))
+st.title(_("History"), anchor=False)
 st.caption(
     ngettext(
         "Every request you made in the last {n} day. Deleting an entry does not change your "

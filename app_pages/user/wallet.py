@@ -82,7 +82,7 @@ if st.session_state.pop(DONE_KEY, False):
     st.session_state[AMOUNT_KEY] = ""
     st.session_state[PACK_KEY] = None
 
-st.title(_("Wallet"))
+st.title(_("Wallet"), anchor=False)
 left, right = st.columns(2)
 left.metric(_("Balance"), ngettext("{n} token", "{n} tokens", view.balance))
 right.metric(_("Price"), common.escape_markdown(price), help=_("The price of 1 token."))
