@@ -2,6 +2,7 @@
 by change. The draft (text, operation, last result) lives on the server."""
 
 import time
+from contextlib import closing
 from datetime import datetime
 
 import streamlit as st
@@ -197,18 +198,23 @@ if (clicked or autorun) and model_ready and not too_long:
         writing.container(border=True).caption(_("Waiting for the model…"))
         pieces: list[str] = []
         drawn = 0.0
+        # closing(): a Stop (a rerun raised inside this loop) ends the model call and returns the
+        # token at once, before the next run reads the balance; not whenever the job is collected.
         try:
-            for piece in job.stream():
-                pieces.append(piece)
-                if time.monotonic() - drawn >= REDRAW_SECONDS:
-                    # A transient view of the raw answer: the result shown after is only the
-                    # text the guard accepted.
-                    with writing.container(border=True):
-                        st.caption(
-                            ngettext("Writing… {n} token so far", "Writing… {n} tokens so far", len(pieces))
-                        )
-                        st.markdown(common.escape_markdown("".join(pieces)))
-                    drawn = time.monotonic()
+            with closing(job.stream()) as answer:
+                for piece in answer:
+                    pieces.append(piece)
+                    if time.monotonic() - drawn >= REDRAW_SECONDS:
+                        # A transient view of the raw answer: the result shown after is only the
+                        # text the guard accepted.
+                        with writing.container(border=True):
+                            st.caption(
+                                ngettext(
+                                    "Writing… {n} token so far", "Writing… {n} tokens so far", len(pieces)
+                                )
+                            )
+                            st.markdown(common.escape_markdown("".join(pieces)))
+                        drawn = time.monotonic()
         except ModelError as error:
             writing.empty()
             common.show_error(str(error))
