@@ -394,6 +394,13 @@ class _Handler(BaseHTTPRequestHandler):
         if not model:
             self._error(400, MODEL_REQUIRED_MESSAGE)
             return
+        # A scripted Reply: `status` fails the request; `mid_stream_error` ends the stream after
+        # the manifest line with an error line, as a name the registry does not know does.
+        reply = self.server.standin._next_reply("/api/pull", fallback=False) or Reply()
+        self._wait(reply.delay)
+        if reply.status >= 400:
+            self._error(reply.status, reply.error or _default_error(reply.status, model))
+            return
         digest = f"sha256:{_digest(model)}"
         total = 1929912432
         progress = [{"status": "pulling manifest"}]
@@ -411,14 +418,27 @@ class _Handler(BaseHTTPRequestHandler):
             {"status": "writing manifest"},
             {"status": "success"},
         ]
-        self.server.standin.install(model)
-        if body.get("stream", True):
-            self._start_stream()
-            for line in progress:
-                self._stream_line(line)
-            self._end_stream()
-        else:
+        if not body.get("stream", True):
+            if reply.mid_stream_error:
+                self._error(500, reply.mid_stream_error)
+                return
+            self.server.standin.install(model)
             self._json(200, {"status": "success"})
+            return
+        self._start_stream()
+        if reply.mid_stream_error:
+            self._stream_line(progress[0])
+            self._stream_line({"error": reply.mid_stream_error})
+            self._end_stream()
+            return
+        for index, line in enumerate(progress):
+            if index:
+                self._wait(reply.chunk_delay)
+            if line["status"] == "success":
+                # Listed by /api/tags once the manifest is written, as the real server does.
+                self.server.standin.install(model)
+            self._stream_line(line)
+        self._end_stream()
 
     def _options_error(self, options: Any) -> str | None:
         """Ollama's api.Options.FromMap: unknown keys ignored, wrong types rejected."""

@@ -79,6 +79,8 @@ LAYERS = [
         "editing.settings",
         "editing.cache",
         "editing.hosts",
+        "editing.catalog",
+        "editing.queue",
     },
     {"context"},
     {

@@ -93,6 +93,10 @@ class ModelBusy(ModelError):
     pass
 
 
+class QueueFull(ModelBusy):
+    """Every host's slots are taken and the wait queue is full: refused before any charge."""
+
+
 class ModelTimeout(ModelError):
     pass
 

@@ -15,9 +15,10 @@ from textedit_core.editing import review as changes
 from textedit_core.editing.drafts import DraftState
 from textedit_core.editing.jobs import FREE_RESULT_NOTE
 from textedit_core.editing.operations import OPERATIONS
+from textedit_core.editing.queue import Turn
 from textedit_core.errors import DomainError, ModelError
 from textedit_core.i18n import _, ngettext
-from textedit_core.usecases import editor
+from textedit_core.usecases import editor, models
 
 account = session.require_account()
 svc = common.app_services()
@@ -146,6 +147,19 @@ operation = st.segmented_control(
     key=draft.OPERATION_KEY,
     required=True,
 )
+# The model: offered only when there is a choice, the operation's own first. One choice per
+# operation (its key), so switching operations starts from that operation's own model.
+model_options = loaded(lambda: models.available_models(svc, session.token())).options(operation)
+chosen_model = None
+if len(model_options) > 1:
+    picked = st.selectbox(
+        _("Model"),
+        model_options,
+        format_func=lambda name: _("{model} (default)", model=name) if name == model_options[0] else name,
+        key=f"editor_model_{operation}",
+        width=320,
+    )
+    chosen_model = None if picked == model_options[0] else picked
 
 
 def _stop() -> None:
@@ -157,6 +171,23 @@ def _clear() -> None:
     with shown_errors():
         editor.clear_draft(svc, session.token())
         draft.show(DraftState(text="", operation=state.operation, result=None))
+
+
+def _show_turn(slot, turn: Turn) -> None:
+    """Where a request waiting for a free model stands in line."""
+    with slot.container(border=True):
+        st.markdown(
+            _(
+                "Every model is busy. You are number {position} in line.",
+                position=i18n.format_number(turn.position),
+            )
+        )
+        if turn.estimate_seconds is not None:
+            seconds = max(1, round(turn.estimate_seconds))
+            st.caption(ngettext("About {n} second to wait.", "About {n} seconds to wait.", seconds))
+        st.caption(
+            _("Your token is reserved: it comes back if the request never runs, or when you press Stop.")
+        )
 
 
 autorun = st.session_state.pop(AUTORUN_KEY, False)
@@ -185,7 +216,7 @@ if st.session_state.pop(STOPPED_KEY, False):
 failed = False
 if (clicked or autorun) and model_ready and not too_long:
     try:
-        job = editor.start_edit(svc, session.token(), operation, text)
+        job = editor.start_edit(svc, session.token(), operation, text, model=chosen_model)
     except DomainError as error:
         common.show_error(str(error))
         failed = True
@@ -201,6 +232,12 @@ if (clicked or autorun) and model_ready and not too_long:
         # closing(): a Stop (a rerun raised inside this loop) ends the model call and returns the
         # token at once, before the next run reads the balance; not whenever the job is collected.
         try:
+            shown_turn = None
+            with closing(job.wait()) as turns:
+                for turn in turns:
+                    if turn != shown_turn:
+                        _show_turn(writing, turn)
+                        shown_turn = turn
             with closing(job.stream()) as answer:
                 for piece in answer:
                     pieces.append(piece)

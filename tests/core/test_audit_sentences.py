@@ -124,6 +124,20 @@ def test_clearing_the_cache_states_how_many_answers_went():
     assert row("cache_clear", {"entries": 3}, None).summary == "Cleared the result cache (3 answers)"
 
 
+def test_a_change_of_the_allowed_models_states_the_list_and_the_one_before():
+    details = {"models": [["qwen2.5:3b"], ["qwen2.5:3b", "llama3.2:1b"]]}
+    assert row("model_allow_list", details, None).summary == (
+        "Changed the allowed models: qwen2.5:3b, llama3.2:1b (was qwen2.5:3b)"
+    )
+
+
+def test_a_pull_names_the_model_and_the_host():
+    details = {"host": "http://10.0.0.5:11434", "model": "llama3.2:1b"}
+    assert row("model_pull", details, None).summary == (
+        "Started pulling llama3.2:1b onto http://10.0.0.5:11434"
+    )
+
+
 def test_every_action_has_a_readable_label():
     assert list(audit_log.ACTION_LABELS) == list(audit.ACTIONS)
     assert list(audit_log.ACTION_LABELS.values()) == [
@@ -137,6 +151,8 @@ def test_every_action_has_a_readable_label():
         "Operation settings",
         "Cache setting",
         "Cache cleared",
+        "Allowed models",
+        "Model pull",
     ]
 
 

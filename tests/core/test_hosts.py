@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -24,9 +25,10 @@ from textedit_core.editing.operations import get_operation
 from textedit_core.errors import ModelBrokenAnswer, ModelBusy
 from textedit_core.identity.actor import Actor
 from textedit_core.infra import metrics
+from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.config import Settings
 from textedit_core.infra.db import Database
-from textedit_core.infra.models import Transaction
+from textedit_core.infra.models import EditTicket, Transaction
 
 TEXT = "Their going to the libary tomorow."
 MAX_CHARS = 6000
@@ -124,20 +126,44 @@ def test_choose_prefers_the_host_with_the_model_loaded(db):
     assert order(db, [A, B]) == [B, A]
 
 
-def test_choose_prefers_the_loaded_model_even_with_more_calls_running(db):
+def running_on(db: Database, user_id: int, url: str, *, lease_seconds: float = 60.0) -> None:
+    """A call running on `url`: a ticket of the wait queue holding a slot there."""
+
+    def work(session) -> None:
+        session.add(
+            EditTicket(
+                user_id=user_id,
+                model=DEFAULT_MODEL,
+                state="running",
+                host=url,
+                expires_at=utcnow() + timedelta(seconds=lease_seconds),
+            )
+        )
+
+    db.run(work)
+
+
+def test_choose_prefers_the_loaded_model_even_with_more_calls_running(db, writer):
     db.run(lambda s: hosts.register(s, [A, B]))
     seen(db, B, loaded=("qwen2.5:3b",))
-    db.run(lambda s: hosts.record_start(s, B))
-    db.run(lambda s: hosts.record_start(s, B))
+    running_on(db, writer, B)
+    running_on(db, writer, B)
     assert order(db, [A, B]) == [B, A]
 
 
-def test_choose_then_prefers_the_host_with_fewest_calls_running(db):
+def test_choose_then_prefers_the_host_with_fewest_calls_running(db, writer):
     db.run(lambda s: hosts.register(s, [A, B, C]))
-    db.run(lambda s: hosts.record_start(s, A))
-    db.run(lambda s: hosts.record_start(s, A))
-    db.run(lambda s: hosts.record_start(s, B))
+    running_on(db, writer, A)
+    running_on(db, writer, A)
+    running_on(db, writer, B)
     assert order(db, [A, B, C]) == [C, B, A]
+
+
+def test_a_call_whose_lease_ran_out_with_its_process_no_longer_counts(db, writer):
+    db.run(lambda s: hosts.register(s, [A, B]))
+    running_on(db, writer, A, lease_seconds=-1)
+    running_on(db, writer, B)
+    assert [r.in_flight for r in (row(db, A), row(db, B))] == [0, 1]
 
 
 def test_choose_keeps_the_configured_order_between_equal_hosts(db):
@@ -219,23 +245,13 @@ def test_when_every_host_fails_the_edit_is_refunded_once(db, first, second, writ
     assert ledger_rows(db, writer) == [("charge", "refunded", -1), ("refund", "success", 1)]
 
 
-def test_a_call_counts_as_in_flight_on_its_host_until_it_ends(db, first):
-    pool = make_pool(db, [first.url])
-    answer = gateway_over(pool).stream(FIX, TEXT)
-    next(answer)
-    assert row(db, first.url).in_flight == 1
-    for _ in answer:
-        pass
-    assert row(db, first.url).in_flight == 0
-
-
 def test_a_call_its_caller_stops_leaves_the_hosts_failures_as_they_were(db, first):
     pool = make_pool(db, [first.url])
     pool.finished(first.url, "HTTP 500: boom")
     answer = gateway_over(pool).stream(FIX, TEXT)
     next(answer)
     answer.close()
-    assert (row(db, first.url).in_flight, row(db, first.url).consecutive_failures) == (0, 1)
+    assert row(db, first.url).consecutive_failures == 1
 
 
 def test_a_success_clears_the_hosts_failures(db, first):
@@ -371,3 +387,10 @@ def test_the_app_sends_edits_to_the_hosts_setting(make_services, first, second, 
     job = run_edit(svc.db, svc.gateway, writer)
     assert job.host == second.url
     assert ledger_rows(svc.db, writer) == [("charge", "success", -1)]
+
+
+def test_an_edit_answered_in_full_clears_its_hosts_failures_with_the_settle(db, first, writer):
+    pool = make_pool(db, [first.url])
+    pool.finished(first.url, "HTTP 500: boom")
+    run_edit(db, gateway_over(pool), writer)
+    assert row(db, first.url).consecutive_failures == 0

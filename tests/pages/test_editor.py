@@ -1,6 +1,10 @@
 """Editor page under AppTest, against the Ollama stand-in."""
 
+from datetime import timedelta
+
 from tests.ollama_standin import Reply
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import EditTicket
 
 
 def test_run_streams_the_result_and_uses_one_token(world):
@@ -112,3 +116,49 @@ def test_sample_texts_are_not_offered_outside_demo_mode(world):
     account = world.user("writer@example.com", tokens=1)
     at = world.signed_in(account).run()
     assert "editor_sample" not in [s.key for s in at.selectbox]
+
+
+def hold_the_only_slot(world) -> None:
+    """Another user's request runs on the only host (a live ticket in the shared queue)."""
+    other = world.user("other@example.com")
+
+    def work(session) -> None:
+        session.add(
+            EditTicket(
+                user_id=other.id,
+                model="qwen2.5:3b",
+                state="running",
+                host=world.ollama.url,
+                expires_at=utcnow() + timedelta(minutes=5),
+            )
+        )
+
+    world.db.run(work)
+
+
+def test_a_request_that_waited_too_long_for_a_free_model_is_refunded(world, monkeypatch):
+    monkeypatch.setenv("TEXTEDIT_QUEUE_WAIT_SECONDS", "0.5")
+    account = world.user("writer@example.com", tokens=1)
+    hold_the_only_slot(world)
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Some text.")
+    at.button(key="editor_run").click().run()
+    assert at.error[0].value == "Every model server stayed busy for 1 second. Your token was returned."
+    assert world.balance(account.id) == 1
+    assert world.ollama.chat_requests == []
+
+
+def test_a_full_queue_says_busy_and_charges_nothing(world, monkeypatch):
+    monkeypatch.setenv("TEXTEDIT_QUEUE_MAX_WAITING", "0")
+    account = world.user("writer@example.com", tokens=1)
+    hold_the_only_slot(world)
+    count = world.transaction_count()
+    at = world.signed_in(account).run()
+    at.text_area(key="editor_text").input("Some text.")
+    at.button(key="editor_run").click().run()
+    assert at.error[0].value == (
+        "Every model server is busy and 0 requests are already waiting. Try again in a minute; "
+        "you were not charged."
+    )
+    assert world.balance(account.id) == 1
+    assert world.transaction_count() == count

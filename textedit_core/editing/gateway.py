@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol, cast
@@ -105,16 +105,8 @@ class HostBook(Protocol):
         """The hosts to try for a call of `model`, best first."""
         ...
 
-    def started(self, host: str) -> None:
-        """A call to `host` begins."""
-        ...
-
     def finished(self, host: str, failure: str | None) -> None:
         """The call to `host` ended: well (None), or with the host's fault in words."""
-        ...
-
-    def abandoned(self, host: str) -> None:
-        """The call to `host` was ended by its caller: neither a success nor a failure."""
         ...
 
     def health(self) -> dict[str, HostHealth]:
@@ -158,6 +150,27 @@ def _failure_text(error: ModelError) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+# A pull sends a progress line every moment while it downloads, but none while the server checks
+# the digest of a downloaded layer, which for a model of several GB takes minutes.
+PULL_READ_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    """One progress line of a pull, as the server said it."""
+
+    status: str  # "pulling manifest", "pulling <digest>", "verifying sha256 digest", "success"
+    completed: int | None  # bytes of the layer being pulled, when downloading
+    total: int | None
+
+    @property
+    def fraction(self) -> float | None:
+        """The layer's share downloaded, 0 to 1; None when the line gives no sizes."""
+        if not self.total or self.completed is None:
+            return None
+        return min(1.0, max(0.0, self.completed / self.total))
+
+
 class OllamaGateway:
     """One ollama.Client per host, with explicit timeouts (the client's default is none).
 
@@ -190,6 +203,10 @@ class OllamaGateway:
         }
         self._probes = {
             url: ollama.Client(host=url, timeout=httpx.Timeout(2.0, connect=1.0)) for url in self.hosts
+        }
+        self._pulls = {
+            url: ollama.Client(host=url, timeout=httpx.Timeout(PULL_READ_TIMEOUT, connect=connect_timeout))
+            for url in self.hosts
         }
 
     def _unavailable(self, host: str) -> ModelUnavailable:
@@ -246,17 +263,22 @@ class OllamaGateway:
         *,
         on_host: Callable[[str], None] | None = None,
         record: bool = True,
+        prefer: str | None = None,
+        on_answered: Callable[[str], None] | None = None,
     ) -> Generator[str, None, None]:
         """Yield the answer as it comes. Raises a ModelError on any failure, even mid-stream.
         `model`: the operation's own model, if its settings name one; else the app's.
         `on_host(url)`: told each host the call goes to, the one that answered last.
         `record`: count the call in the hosts' health (False for a preview, which writes nothing).
+        `prefer`: the host to try first (the one whose slot the wait queue gave the call).
+        `on_answered(url)`: told the host that answered in full, instead of the book, so the caller
+        records the success in its own transaction (the job: with the settle).
 
         A host that is down, busy or fails before any output hands the call to the next one
         (the caller sees one call); once output has come, a failure ends the call."""
         model = model or self.model
         deadline = time.monotonic() + self.timeout
-        hosts = self._book.order(model) if self._book is not None else list(self.hosts)
+        hosts = self._hosts_to_try(model, prefer)
         book = self._book if record else None
         failure: ModelError | None = None
         for host in hosts:
@@ -265,8 +287,6 @@ class OllamaGateway:
             if on_host is not None:
                 on_host(host)
             output = [False]  # set by _stream_from at the first piece it yields
-            if book is not None:
-                book.started(host)
             try:
                 yield from self._stream_from(host, operation, text, model, deadline, output)
             except ModelError as error:
@@ -276,16 +296,22 @@ class OllamaGateway:
                     raise
                 failure = error
                 continue
-            except BaseException:
-                # Closed by the caller (Stop, a rerun) or interrupted: says nothing of the host.
-                if book is not None:
-                    book.abandoned(host)
-                raise
-            if book is not None:
+            if on_answered is not None:
+                on_answered(host)
+            elif book is not None:
                 book.finished(host, None)
             return
         assert failure is not None
         raise failure
+
+    def _hosts_to_try(self, model: str, prefer: str | None) -> Iterator[str]:
+        """The hosts in the book's order; `prefer` first, the others read only if it fails."""
+        if prefer is not None and prefer in self.hosts:
+            yield prefer
+            rest = self._book.order(model) if self._book is not None else self.hosts
+            yield from (host for host in rest if host != prefer)
+        else:
+            yield from self._book.order(model) if self._book is not None else self.hosts
 
     def _stream_from(
         self, host: str, operation: Operation, text: str, model: str, deadline: float, output: list[bool]
@@ -342,6 +368,60 @@ class OllamaGateway:
                 chunks.close()
         if not length:
             raise ModelBrokenAnswer(_("The model returned an empty answer."))
+
+    def pull(self, host: str, model: str) -> Generator[PullProgress, None, None]:
+        """Pull `model` onto `host` (one of this gateway's), yielding its progress as it comes.
+        Raises a ModelError when the server refuses or fails, or the pull ends before "success"."""
+        finished = False
+        lines: Generator[ollama.ProgressResponse, None, None] | None = None
+        try:
+            # ollama types a streamed pull as an Iterator; it is a generator, which close() ends.
+            lines = cast(
+                "Generator[ollama.ProgressResponse, None, None]", self._pulls[host].pull(model, stream=True)
+            )
+            for line in lines:
+                finished = line.status == "success"
+                yield PullProgress(line.status or "", line.completed, line.total)
+        except (
+            ollama.ResponseError,
+            httpx.HTTPError,
+            ConnectionError,
+            json.JSONDecodeError,
+            pydantic.ValidationError,
+        ) as error:
+            raise self._pull_failed(error, model, host) from error
+        finally:
+            if lines is not None:
+                lines.close()
+        if not finished:
+            raise ModelBrokenAnswer(
+                _("The pull of {model} onto {host} ended before it was complete.", model=model, host=host)
+            )
+
+    def _pull_failed(self, error: Exception, model: str, host: str) -> ModelError:
+        if isinstance(error, ollama.ResponseError):
+            if error.status_code in (429, 503):
+                return ModelBusy(_("The model is busy with other requests. Try again in a minute."))
+            return ModelBrokenAnswer(
+                _("{host} could not pull {model}: {error}", host=host, model=model, error=error.error)
+            )
+        if isinstance(error, (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout)):
+            return self._unavailable(host)
+        if isinstance(error, httpx.TimeoutException):
+            return ModelTimeout(
+                ngettext(
+                    "{host} sent no progress for {n} second, so the pull of {model} was left. It may "
+                    "still finish on the server: check the host's models in a while.",
+                    "{host} sent no progress for {n} seconds, so the pull of {model} was left. It may "
+                    "still finish on the server: check the host's models in a while.",
+                    round(PULL_READ_TIMEOUT),
+                    host=host,
+                    model=model,
+                )
+            )
+        return ModelBrokenAnswer(
+            _("The pull of {model} onto {host} broke off: {error}", model=model, host=host, error=error)
+        )
 
     def status(self) -> ServiceStatus:
         """Pool-wide: reachable if any host is; installed if any reachable host has the model.

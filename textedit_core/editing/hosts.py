@@ -3,11 +3,12 @@ every app process through the `ollama_hosts` table.
 
 A call goes to the hosts in `choose` order: hosts up first, then hosts the checker found down,
 then hosts cooling down; within each, those with the model already loaded, then those with the
-fewest calls running. The gateway (editing.gateway) moves a call on to the next host while no
-output has come, and reports each call here (`HostPool`): a success clears the host's failures;
-`failures_before_cooldown` failures in a row put it in a cooldown. The health checker, a thread
-in each app process, asks every host for its version and its loaded and installed models, and
-brings a cooled host back once its cooldown has passed and it answers again.
+fewest calls running (the wait queue's tickets holding a slot there, editing.queue). The gateway
+(editing.gateway) moves a call on to the next host while no output has come, and reports each
+call's end here (`HostPool`): a success clears the host's failures; `failures_before_cooldown`
+failures in a row put it in a cooldown. The health checker, a thread in each app process, asks
+every host for its version and its loaded and installed models, and brings a cooled host back
+once its cooldown has passed and it answers again.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 import httpx
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from textedit_core.i18n import N_, _
 from textedit_core.infra.coltypes import UTCDateTime, utcnow
 from textedit_core.infra.config import Settings
 from textedit_core.infra.db import Database
-from textedit_core.infra.models import HostState, OllamaHost
+from textedit_core.infra.models import EditTicket, HostState, OllamaHost, TicketState
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(str(name) for name in names) if isinstance(names, list) else ()
 
 
-def _row(host: OllamaHost) -> HostRow:
+def _row(host: OllamaHost, in_flight: int) -> HostRow:
     return HostRow(
         url=host.url,
         state=host.state,
@@ -94,7 +95,7 @@ def _row(host: OllamaHost) -> HostRow:
         loaded_models=_names(host.loaded_models),
         installed_models=_names(host.installed_models),
         version=host.version,
-        in_flight=host.in_flight,
+        in_flight=in_flight,
     )
 
 
@@ -118,7 +119,6 @@ def register(session: Session, urls: Sequence[str]) -> None:
                         consecutive_failures=0,
                         loaded_models="[]",
                         installed_models="[]",
-                        in_flight=0,
                     )
                 )
         except IntegrityError:
@@ -128,7 +128,19 @@ def register(session: Session, urls: Sequence[str]) -> None:
 def listing(session: Session, urls: Sequence[str]) -> list[HostRow]:
     """The hosts `urls` as last seen, in that order."""
     found = {host.url: host for host in session.scalars(select(OllamaHost).where(OllamaHost.url.in_(urls)))}
-    return [_row(found[url]) if url in found else _unseen(url) for url in urls]
+    running = running_calls(session)
+    return [_row(found[url], running.get(url, 0)) if url in found else _unseen(url) for url in urls]
+
+
+def running_calls(session: Session) -> dict[str, int]:
+    """Calls running on each host now, in every app process: the wait queue's tickets that
+    hold a slot (editing.queue), but those whose lease ran out with their process."""
+    rows = session.execute(
+        select(EditTicket.host, func.count())
+        .where(EditTicket.state == TicketState.RUNNING.value, EditTicket.expires_at > utcnow())
+        .group_by(EditTicket.host)
+    ).tuples()
+    return {host: count for host, count in rows if host is not None}
 
 
 def choose(session: Session, model: str, among: Sequence[str] | None = None) -> list[str]:
@@ -148,38 +160,30 @@ def choose(session: Session, model: str, among: Sequence[str] | None = None) -> 
     return [row.url for _position, row in sorted(enumerate(rows), key=key)]
 
 
-def record_start(session: Session, url: str) -> None:
-    """A call to `url` begins."""
+def record_success(session: Session, url: str) -> None:
+    """A call to `url` was answered in full: its failures are cleared."""
+    # Only a host that had failed has anything to clear: on a clean host no row is written.
     session.execute(
-        update(OllamaHost).where(OllamaHost.url == url).values(in_flight=OllamaHost.in_flight + 1)
+        update(OllamaHost)
+        .where(
+            OllamaHost.url == url,
+            (OllamaHost.consecutive_failures > 0) | (OllamaHost.state != HostState.UP.value),
+        )
+        .values(consecutive_failures=0, state=HostState.UP.value, cooldown_until=None)
     )
-
-
-_ONE_LESS_IN_FLIGHT = case((OllamaHost.in_flight > 0, OllamaHost.in_flight - 1), else_=0)
-
-
-def record_abandoned(session: Session, url: str) -> None:
-    """The call to `url` was ended by its caller (Stop, a closed page): it says nothing of the host."""
-    session.execute(update(OllamaHost).where(OllamaHost.url == url).values(in_flight=_ONE_LESS_IN_FLIGHT))
 
 
 def record_end(session: Session, url: str, failure: str | None, policy: Policy) -> None:
     """The call to `url` ended: well (None), or with the host's fault. One UPDATE of the row's
     own values, so calls ending at once in several processes all count."""
-    in_flight = _ONE_LESS_IN_FLIGHT
     query = update(OllamaHost).where(OllamaHost.url == url)
     if failure is None:
-        session.execute(
-            query.values(
-                in_flight=in_flight, consecutive_failures=0, state=HostState.UP.value, cooldown_until=None
-            )
-        )
+        record_success(session, url)
         return
     cools = OllamaHost.consecutive_failures + 1 >= policy.failures_before_cooldown
     until = literal(utcnow() + timedelta(seconds=policy.cooldown_seconds), UTCDateTime())
     session.execute(
         query.values(
-            in_flight=in_flight,
             consecutive_failures=OllamaHost.consecutive_failures + 1,
             state=case((cools, HostState.COOLING.value), else_=OllamaHost.state),
             cooldown_until=case((cools, until), else_=OllamaHost.cooldown_until),
@@ -287,14 +291,8 @@ class HostPool:
             log.exception("reading the Ollama hosts' health failed; trying them in their configured order")
             return list(self.urls)
 
-    def started(self, host: str) -> None:
-        self._note(lambda s: record_start(s, host))
-
     def finished(self, host: str, failure: str | None) -> None:
         self._note(lambda s: record_end(s, host, failure, self.policy))
-
-    def abandoned(self, host: str) -> None:
-        self._note(lambda s: record_abandoned(s, host))
 
     def _note(self, work: Callable[[Session], None]) -> None:
         try:

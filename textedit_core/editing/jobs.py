@@ -12,10 +12,10 @@ from sqlalchemy import event
 
 from textedit_core import i18n
 from textedit_core.billing import ledger
-from textedit_core.editing import cache, drafts, guard, history, settings
+from textedit_core.editing import cache, catalog, drafts, guard, history, hosts, queue, settings
 from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.operations import get_operation
-from textedit_core.errors import AnswerRefused, ChargeExpired, ModelError, ValidationError
+from textedit_core.errors import AnswerRefused, ChargeExpired, ModelBusy, ModelError, ValidationError
 from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.actor import Actor, act
 from textedit_core.infra import metrics
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # A streaming job renews its charge's lease at most this often (one short transaction each).
 MAX_RENEW_INTERVAL_SECONDS = 5.0
+# How often a waiting request asks whether its turn has come (one short transaction each).
+QUEUE_POLL_SECONDS = 0.25
 FREE_RESULT_NOTE = N_("This answer is free: it took so long that its token had already been returned to you.")
 
 
@@ -76,6 +78,7 @@ class EditJob:
         lease_seconds: float,
         user_id: int,
         cache_policy: cache.Policy | None = None,
+        queue_limits: queue.Limits | None = None,
     ) -> None:
         self._db = db
         self._gateway = gateway
@@ -97,6 +100,11 @@ class EditJob:
         self.result: EditResult | None = None
         self._cache = cache_policy if cache_policy is not None and cache_policy.enabled else None
         self.cache_key = cache.key_for(self.operation.key, self.model, in_force.version, text)
+        self._limits = queue_limits
+        # Its place in the wait queue (None: no queue, or answered from the cache).
+        self.ticket: queue.Ticket | None = None
+        # The host that answered in full: its success is recorded with the settle or refund.
+        self._answered_by: str | None = None
 
     @property
     def _charge(self) -> int:
@@ -166,12 +174,80 @@ class EditJob:
         )
         return True
 
+    def _admit(self, session) -> None:
+        """Take a place in the wait queue (or a slot at once), then charge the token."""
+        if self._limits is not None:
+            self.ticket = queue.admit(
+                session, self.user_id, self.model, self._gateway.hosts, self._limits, self._lease_seconds
+            )
+        self.charge_id = ledger.charge(session, self.user_id, self.operation.key, self._lease_seconds).id
+
+    def _release(self, session) -> None:
+        """The request's end, in the transaction that settles or refunds it: its slot is free,
+        and the host that answered is known to be well."""
+        if self.ticket is not None:
+            queue.release(session, self.ticket.id)
+        if self._answered_by is not None:
+            hosts.record_success(session, self._answered_by)
+
+    def _claim(self, session) -> queue.Ticket | queue.Turn | None:
+        assert self.ticket is not None and self._limits is not None
+        # Waiting keeps the charge alive as streaming does: the reconciler leaves it alone.
+        if not ledger.renew_lease(session, self._charge, self._lease_seconds):
+            return None
+        return queue.claim(session, self.ticket.id, self._gateway.hosts, self._limits, self._lease_seconds)
+
+    def wait(self) -> Iterator[queue.Turn]:
+        """While the request waits for a free slot on a host, its place in line, about every
+        QUEUE_POLL_SECONDS; ends once it holds a slot (at once when it already does).
+
+        After the queue's wait limit the request is given up (ModelBusy, its token returned); a
+        wait closed early (Stop, the page gone) returns the token too."""
+        if self.ticket is None or self.ticket.host is not None:
+            return
+        assert self._limits is not None
+        give_up_at = time.monotonic() + self._limits.wait_seconds
+        try:
+            while True:
+                found = self._db.run(self._claim)
+                if isinstance(found, queue.Ticket):
+                    self.ticket = found
+                    # The history's duration is the model call's, which the estimates average.
+                    self._started = time.monotonic()
+                    return
+                if found is None:
+                    raise ChargeExpired(_("The request waited so long that it was cancelled."))
+                if time.monotonic() >= give_up_at:
+                    seconds = max(1, round(self._limits.wait_seconds))
+                    raise ModelBusy(
+                        ngettext(
+                            "Every model server stayed busy for {n} second.",
+                            "Every model server stayed busy for {n} seconds.",
+                            seconds,
+                        )
+                    )
+                yield found
+                time.sleep(QUEUE_POLL_SECONDS)
+        except ModelError as error:
+            shown = _("{problem} Your token was returned.", problem=error)
+            self._refund(str(error), EditStatus.FAILED, shown)
+            raise type(error)(shown) from error
+        except BaseException:
+            self._refund(
+                "stopped while waiting for a model",
+                EditStatus.STOPPED,
+                _("Stopped before the answer was complete. Your token was returned."),
+            )
+            raise
+
     def _refund(self, reason: str, status: EditStatus, shown: str | None) -> None:
-        """Return the token and write the history row, in one transaction."""
+        """Return the token, write the history row and free the request's slot, in one
+        transaction."""
 
         def work(session) -> None:
             ledger.refund(session, self._charge, reason)
             self._record(session, status, 0, None, shown)
+            self._release(session)
 
         self._db.run(work)
 
@@ -181,6 +257,7 @@ class EditJob:
 
         def work(session) -> EditResult:
             charged = ledger.settle(session, self._charge)
+            self._release(session)
             entry_id = self._record(session, EditStatus.DONE, 1 if charged else 0, edited, None)
             drafts.set_result(session, self.user_id, self.operation.key, self.text, edited, entry_id)
             if self._cache is not None:
@@ -205,9 +282,22 @@ class EditJob:
 
     def _use_host(self, host: str) -> None:
         self.host = host
+        ticket = self.ticket
+        if ticket is not None and ticket.host is not None and ticket.host != host:
+            # The first host failed before answering: the slot moves with the call.
+            self._db.run(lambda s: queue.moved(s, ticket.id, host))
+            self.ticket = queue.Ticket(ticket.id, host)
+
+    def _answered(self, host: str) -> None:
+        self._answered_by = host
+
+    def _renewed(self, session) -> bool:
+        if self.ticket is not None:
+            queue.renew(session, self.ticket.id, self._lease_seconds)
+        return ledger.renew_lease(session, self._charge, self._lease_seconds)
 
     def _renew_lease(self) -> None:
-        if not self._db.run(lambda s: ledger.renew_lease(s, self._charge, self._lease_seconds)):
+        if not self._db.run(self._renewed):
             # Refunded meanwhile: the rest of the answer would be unpaid work, and what came so
             # far is not a paid result. Stop here.
             raise ChargeExpired(_("The answer took so long that the request was cancelled."))
@@ -224,13 +314,23 @@ class EditJob:
             # Delivered in start_edit's transaction: nothing to call, renew or settle.
             yield self.result.text
             return
+        # A request still waiting for a slot waits here (the page shows its place in line first).
+        for _turn in self.wait():
+            pass
         pieces: list[str] = []
         renewed_at = time.monotonic()
         try:
             # closing(): end the model call at once on any exit, even while an exception that
             # holds this frame is still alive.
             with closing(
-                self._gateway.stream(self.operation, self.text, self.model, on_host=self._use_host)
+                self._gateway.stream(
+                    self.operation,
+                    self.text,
+                    self.model,
+                    on_host=self._use_host,
+                    prefer=self.ticket.host if self.ticket is not None else None,
+                    on_answered=self._answered,
+                )
             ) as answer:
                 for piece in answer:
                     if time.monotonic() - renewed_at >= self._renew_every:
@@ -268,6 +368,8 @@ def start_edit(
     max_chars: int,
     lease_seconds: float | None = None,
     cache_policy: cache.Policy | None = None,
+    queue_limits: queue.Limits | None = None,
+    model: str | None = None,
 ) -> EditJob:
     """Validate, check the actor, then charge one token in the same transaction.
 
@@ -275,7 +377,10 @@ def start_edit(
     `lease_seconds`: how long the charge survives without the job renewing it. By default the
     model's read timeout (the longest a live call waits for a chunk) plus a minute.
     `cache_policy`: the shared result cache (None: off). A request found there is answered in
-    this same transaction, for one token or none (editing.cache.hits_cost_token)."""
+    this same transaction, for one token or none (editing.cache.hits_cost_token).
+    `queue_limits`: the wait queue shared by the app processes (None: none, every call goes to
+    the model at once). Raises QueueFull, before any charge, when the queue is full; else the
+    request holds a slot on a host already, or waits for one in `EditJob.wait`."""
     operation = get_operation(operation_key)
     validate_text(text, max_chars)
     lease = gateway.timeout + ledger.LEASE_SLACK_SECONDS if lease_seconds is None else lease_seconds
@@ -284,9 +389,12 @@ def start_edit(
         # The settings in force at the charge: a change saved while the answer streams is
         # for the next edit.
         in_force = settings.current(session, operation.key)
-        job = EditJob(db, gateway, in_force, text, None, lease, user.id, cache_policy)
+        # The model asked for (None: the operation's own), refused before any charge when it is
+        # not allowed or no host has it; the cache key and the history row carry it.
+        in_force = catalog.with_model(session, in_force, model, gateway.model, gateway.hosts)
+        job = EditJob(db, gateway, in_force, text, None, lease, user.id, cache_policy, queue_limits)
         if not job._answer_from_cache(session):
-            job.charge_id = ledger.charge(session, user.id, operation.key, lease).id
+            job._admit(session)
         return job
 
     return act(db, actor, charge_at_settings)

@@ -22,6 +22,8 @@ PASSWORD_RESET = "password_reset"
 OPERATION_SETTINGS = "operation_settings"
 CACHE_SETTING = "cache_setting"
 CACHE_CLEAR = "cache_clear"
+MODEL_ALLOW_LIST = "model_allow_list"
+MODEL_PULL = "model_pull"
 ACTIONS = (
     RATE_CHANGE,
     ROLE_CHANGE,
@@ -33,6 +35,8 @@ ACTIONS = (
     OPERATION_SETTINGS,
     CACHE_SETTING,
     CACHE_CLEAR,
+    MODEL_ALLOW_LIST,
+    MODEL_PULL,
 )
 
 

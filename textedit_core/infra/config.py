@@ -80,6 +80,13 @@ class Settings(BaseSettings):
     ollama_cooldown_seconds: float = Field(default=30.0, gt=0, le=3600)
     # How often each app process checks every host (version, loaded and installed models).
     ollama_health_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # Model calls each host runs at once (Ollama's OLLAMA_NUM_PARALLEL, 1 by default); more
+    # requests wait in the queue shared by every app process (editing.queue).
+    ollama_parallel: int = Field(default=1, ge=1, le=64)
+    # At most this many requests wait; one more is told the model is busy, and is not charged.
+    queue_max_waiting: int = Field(default=20, ge=0, le=10_000)
+    # A request that waited this long for a slot is given up, its token returned.
+    queue_wait_seconds: float = Field(default=120.0, gt=0, le=3600)
     model: str = "qwen2.5:3b"
     # Read timeout per model call; a stream must also finish within it.
     ollama_timeout: float = Field(default=120.0, gt=0, le=3600)

@@ -88,6 +88,7 @@ class LedgerFigures:
     tokens_granted: int  # free tokens of new accounts
     balances: int  # the sum of every user's balance
     users: int  # every account, whatever its role or status
+    queue_waiting: int = 0  # edit requests waiting for a model slot, in every app process
 
 
 # (name, kind, help, field): the counters only grow, since ledger rows are never deleted.
@@ -98,6 +99,7 @@ _LEDGER_METRICS = (
     ("textedit_tokens_granted", "counter", "Free tokens of new accounts, whole ledger.", "tokens_granted"),
     ("textedit_balance_tokens", "gauge", "The sum of every user's balance.", "balances"),
     ("textedit_users", "gauge", "Registered accounts, whatever their role or status.", "users"),
+    ("textedit_queue_waiting", "gauge", "Edit requests waiting for a model slot.", "queue_waiting"),
 )
 
 

@@ -335,5 +335,28 @@ class OllamaHost(Base):
     loaded_models: Mapped[str] = mapped_column(Text, default="[]")
     installed_models: Mapped[str] = mapped_column(Text, default="[]")
     version: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # Model calls running on it now, from every app process.
-    in_flight: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketState(str, enum.Enum):
+    WAITING = "waiting"  # accepted and charged, waiting for a free slot on a host
+    RUNNING = "running"  # holding a slot on `host`
+
+
+class EditTicket(Base):
+    """An accepted edit request in the wait queue shared by every app process (editing.queue).
+    Deleted in the transaction that settles or refunds its charge."""
+
+    __tablename__ = "edit_queue"
+    __table_args__ = (
+        Index("ix_edit_queue_state", "state", "id"),
+        Index("ix_edit_queue_expires", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Renewed while its request lives; a ticket past it belongs to a dead process and is ignored.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -36,6 +36,8 @@ ACTION_LABELS = {
     audit.OPERATION_SETTINGS: N_("Operation settings"),
     audit.CACHE_SETTING: N_("Cache setting"),
     audit.CACHE_CLEAR: N_("Cache cleared"),
+    audit.MODEL_ALLOW_LIST: N_("Allowed models"),
+    audit.MODEL_PULL: N_("Model pull"),
 }
 
 
@@ -252,5 +254,11 @@ def describe(row: AuditRow) -> str:
             "Cleared the result cache ({n} answers)",
             int(d.get("entries", 0)),
         )
+    if row.action == audit.MODEL_ALLOW_LIST:
+        # Recorded as [old list, new list].
+        old, new = (d.get("models") or [[], []])[:2]
+        return _("Changed the allowed models: {new} (was {old})", new=", ".join(new), old=", ".join(old))
+    if row.action == audit.MODEL_PULL:
+        return _("Started pulling {model} onto {host}", model=d.get("model"), host=d.get("host"))
     # An action this version does not know (a newer writer): its raw record.
     return f"{row.action}: {json.dumps(d, sort_keys=True)}"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Select, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from textedit_core.editing import queue
 from textedit_core.errors import ValidationError
 from textedit_core.i18n import N_, _
 from textedit_core.identity.accounts import require_role
@@ -263,6 +264,7 @@ def ledger_figures(session: Session) -> LedgerFigures:
         tokens_granted=int(credited.get(TxKind.GRANT.value, 0)),
         balances=int(balances),
         users=users,
+        queue_waiting=queue.waiting_count(session),
     )
 
 

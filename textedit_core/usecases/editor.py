@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from textedit_core.context import Services
-from textedit_core.editing import cache, drafts, jobs
+from textedit_core.editing import cache, drafts, jobs, queue
 from textedit_core.usecases import common, signin
 
 
-def start_edit(svc: Services, access_token: str | None, operation: str, text: str) -> jobs.EditJob:
+def start_edit(
+    svc: Services, access_token: str | None, operation: str, text: str, model: str | None = None
+) -> jobs.EditJob:
     """Validate the text, then check the actor and charge one token in one transaction; the
     returned job streams the model's answer and settles or refunds the charge (recording the
     request in the history and, when delivered, the result in the draft). A request the shared
-    result cache holds is answered from it at once (`result.from_cache`)."""
+    result cache holds is answered from it at once (`result.from_cache`). `model`: one of the
+    available models (usecases.models.available_models); None: the operation's own."""
     return jobs.start_edit(
         svc.db,
         svc.gateway,
@@ -20,7 +23,14 @@ def start_edit(svc: Services, access_token: str | None, operation: str, text: st
         text,
         svc.settings.max_input_chars,
         cache_policy=cache.Policy(svc.settings.cache_ttl_hours, svc.settings.cache_max_entries),
+        queue_limits=queue_limits(svc),
+        model=model,
     )
+
+
+def queue_limits(svc: Services) -> queue.Limits:
+    settings = svc.settings
+    return queue.Limits(settings.ollama_parallel, settings.queue_max_waiting, settings.queue_wait_seconds)
 
 
 def load_draft(svc: Services, access_token: str | None) -> drafts.DraftState:

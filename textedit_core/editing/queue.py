@@ -1,0 +1,201 @@
+"""The wait queue for model calls, shared by every app process through the `edit_queue` table.
+
+Each Ollama host runs at most `per_host` calls at once (its OLLAMA_NUM_PARALLEL). An accepted
+request gets a ticket in the transaction that charges its token (`admit`): running at once on a
+host with a free slot when nobody is waiting, else waiting, or refused before any charge when
+`max_waiting` requests wait already (QueueFull). A waiting request asks for its turn (`claim`)
+until it is first in line and a slot is free. The ticket goes in the transaction that settles or
+refunds the charge (`release`). Its lease is renewed with its charge's, so the ticket of a
+process that died stops counting when its lease runs out, as the reconciler refunds the charge.
+
+Every admit and claim runs under one lock, so two processes never take the same slot: on
+PostgreSQL a transaction-level advisory lock, on SQLite the write lock that its BEGIN IMMEDIATE
+already holds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from textedit_core.editing import hosts
+from textedit_core.errors import QueueFull
+from textedit_core.i18n import ngettext
+from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.models import EditRecord, EditStatus, EditTicket, HostState, TicketState
+
+# pg_advisory_xact_lock's key for the queue: any constant no other lock of the app uses.
+QUEUE_LOCK_KEY = 7_465_787_401
+# The estimate of a wait averages this many recent answers' durations.
+ESTIMATE_SAMPLE = 20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """TEXTEDIT_OLLAMA_PARALLEL, TEXTEDIT_QUEUE_MAX_WAITING, TEXTEDIT_QUEUE_WAIT_SECONDS."""
+
+    per_host: int
+    max_waiting: int
+    wait_seconds: float
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    host: str | None  # the host whose slot it holds; None while waiting
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A waiting request's place in line."""
+
+    position: int  # 1: next to run
+    waiting: int  # requests waiting in all
+    estimate_seconds: float | None  # None: no answers yet to estimate from
+
+
+def _lock(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(QUEUE_LOCK_KEY)))
+
+
+def _waiting(now: datetime) -> Select[tuple[int]]:
+    return select(func.count()).where(
+        EditTicket.state == TicketState.WAITING.value, EditTicket.expires_at > now
+    )
+
+
+def _usable(session: Session, model: str, urls: Sequence[str]) -> list[str]:
+    """The hosts a slot may be taken on, best first: those up; none up, every host (the call then
+    fails over all of them at once and is refunded, rather than waiting for nothing)."""
+    order = hosts.choose(session, model, urls)
+    up = {row.url for row in hosts.listing(session, urls) if row.state == HostState.UP.value}
+    return [url for url in order if url in up] or order
+
+
+def _free_host(session: Session, candidates: Sequence[str], per_host: int) -> str | None:
+    running = hosts.running_calls(session)
+    return next((url for url in candidates if running.get(url, 0) < per_host), None)
+
+
+def admit(
+    session: Session,
+    user_id: int,
+    model: str,
+    urls: Sequence[str],
+    limits: Limits,
+    lease_seconds: float,
+) -> Ticket:
+    """A ticket for a request about to be charged: running on a free host when nobody waits,
+    else waiting. Raises QueueFull, before anything is written, when the queue is full."""
+    now = utcnow()
+    _lock(session)
+    # The tickets of dead processes, found by their lapsed leases (an index range).
+    session.execute(delete(EditTicket).where(EditTicket.expires_at <= now))
+    waiting = session.scalar(_waiting(now)) or 0
+    host = None
+    if waiting == 0:
+        host = _free_host(session, _usable(session, model, urls), limits.per_host)
+    if host is None and waiting >= limits.max_waiting:
+        raise QueueFull(
+            ngettext(
+                "Every model server is busy and {n} request is already waiting. Try again in a "
+                "minute; you were not charged.",
+                "Every model server is busy and {n} requests are already waiting. Try again in a "
+                "minute; you were not charged.",
+                waiting,
+            )
+        )
+    ticket = EditTicket(
+        user_id=user_id,
+        model=model,
+        state=(TicketState.RUNNING if host else TicketState.WAITING).value,
+        host=host,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lease_seconds),
+    )
+    session.add(ticket)
+    session.flush()
+    return Ticket(ticket.id, host)
+
+
+def claim(
+    session: Session,
+    ticket_id: int,
+    urls: Sequence[str],
+    limits: Limits,
+    lease_seconds: float,
+) -> Ticket | Turn | None:
+    """A waiting request's turn: its Ticket once it holds a slot, else its Turn in line (its
+    lease renewed). None when the ticket is gone: its lease ran out and the request is over."""
+    now = utcnow()
+    _lock(session)
+    ticket = session.get(EditTicket, ticket_id)
+    if ticket is None or ticket.expires_at <= now:
+        return None
+    if ticket.state == TicketState.RUNNING.value:
+        return Ticket(ticket.id, ticket.host)
+    ticket.expires_at = now + timedelta(seconds=lease_seconds)
+    ahead = (
+        session.scalar(
+            select(func.count()).where(
+                EditTicket.state == TicketState.WAITING.value,
+                EditTicket.expires_at > now,
+                EditTicket.id < ticket_id,
+            )
+        )
+        or 0
+    )
+    candidates = _usable(session, ticket.model, urls)
+    if ahead == 0:
+        host = _free_host(session, candidates, limits.per_host)
+        if host is not None:
+            ticket.state = TicketState.RUNNING.value
+            ticket.host = host
+            return Ticket(ticket.id, host)
+    waiting = session.scalar(_waiting(now)) or 0
+    return Turn(ahead + 1, waiting, estimate(session, ahead + 1, limits.per_host * max(1, len(candidates))))
+
+
+def estimate(session: Session, position: int, slots: int) -> float | None:
+    """Seconds until the request at `position` runs, if every slot's call takes as long as the
+    recent answers did: a new round of calls starts each time all `slots` finish."""
+    recent = (
+        select(EditRecord.duration_ms)
+        .where(EditRecord.status == EditStatus.DONE.value, EditRecord.from_cache.is_(False))
+        .order_by(EditRecord.id.desc())
+        .limit(ESTIMATE_SAMPLE)
+        .subquery()
+    )
+    average_ms = session.scalar(select(func.avg(recent.c.duration_ms)))
+    if average_ms is None:
+        return None
+    return math.ceil(position / slots) * float(average_ms) / 1000
+
+
+def renew(session: Session, ticket_id: int, lease_seconds: float) -> None:
+    session.execute(
+        update(EditTicket)
+        .where(EditTicket.id == ticket_id)
+        .values(expires_at=utcnow() + timedelta(seconds=lease_seconds))
+    )
+
+
+def moved(session: Session, ticket_id: int, host: str) -> None:
+    """The call went on to `host` (its first host failed before answering): the slot follows it."""
+    session.execute(update(EditTicket).where(EditTicket.id == ticket_id).values(host=host))
+
+
+def release(session: Session, ticket_id: int) -> None:
+    """The request is over (answered, refunded, stopped): its slot or place in line is free."""
+    session.execute(delete(EditTicket).where(EditTicket.id == ticket_id))
+
+
+def waiting_count(session: Session) -> int:
+    """Requests waiting now, in every app process (the metrics' queue length)."""
+    return session.scalar(_waiting(utcnow())) or 0
