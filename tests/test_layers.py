@@ -53,6 +53,7 @@ LAYERS = [
         "infra.mailer",
         "identity.passwords",
         "identity.tokens",
+        "identity.scripts",
         "billing.money",
         "editing.guard",
         "editing.gateway",

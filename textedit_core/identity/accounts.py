@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +24,7 @@ from textedit_core.errors import (
     WrongCurrentPassword,
 )
 from textedit_core.i18n import N_, _, ngettext
-from textedit_core.identity import devices, passwords, tokens
+from textedit_core.identity import devices, passwords, scripts, tokens
 from textedit_core.infra.coltypes import utcnow
 from textedit_core.infra.models import STAFF_ROLES, Role, User
 from textedit_core.infra.text_input import check_characters
@@ -63,29 +64,60 @@ class Account:
         )
 
 
+def _too_long() -> ValidationError:
+    return ValidationError(
+        ngettext(
+            "Email is too long: at most {n} character.",
+            "Email is too long: at most {n} characters.",
+            MAX_EMAIL_LENGTH,
+        )
+    )
+
+
 def normalize_email(raw: str) -> str:
     """Trimmed, syntax-checked email as the user typed it (domain lower-cased)."""
     email = (raw or "").strip()
     if not email:
         raise ValidationError(_("Enter your email address."))
     if len(email) > MAX_EMAIL_LENGTH:
-        raise ValidationError(
-            ngettext(
-                "Email is too long: at most {n} character.",
-                "Email is too long: at most {n} characters.",
-                MAX_EMAIL_LENGTH,
-            )
-        )
+        raise _too_long()
     try:
         result = validate_email(email, check_deliverability=False)
     except EmailNotValidError as error:
         # email_validator explains in English only; a translation may give its own hint instead.
         raise ValidationError(_("That email address is not valid: {reason}", reason=error)) from error
+    # NFKC can lengthen an address (a ligature becomes its letters); its key must fit the column.
+    if len(email_key(result.normalized)) > MAX_EMAIL_LENGTH:
+        raise _too_long()
     return result.normalized
 
 
 def email_key(email: str) -> str:
-    return email.casefold()
+    """The one form an email is looked up and stored under (users.email_key), and matched in
+    staff searches: NFKC, so compatibility look-alikes such as a full-width "Ｆ" are the letter
+    they stand for (as Django does for user names), then case-folded."""
+    return unicodedata.normalize("NFKC", email).casefold()
+
+
+def check_single_script(email: str) -> None:
+    """Refuse a new address whose local part or a domain label mixes scripts (Unicode TS #39),
+    such as a Latin name with a Cyrillic "а": it reads as another person's address. A part in
+    one script (иван@пример.рф) is fine. Existing accounts are never checked: they still log in.
+    """
+    local, _at, domain = email.rpartition("@")
+    for part in (local, *domain.split(".")):
+        if not scripts.is_single_script(part):
+            letters = scripts.letters_by_script(part)
+            raise ValidationError(
+                _(
+                    "“{part}” in this email address mixes letters of different alphabets: {scripts}. "
+                    "Such letters look alike, so write each part of the address in one alphabet.",
+                    part=part,
+                    scripts=", ".join(
+                        f"{scripts.label(name)} ({' '.join(chars)})" for name, chars in letters.items()
+                    ),
+                )
+            )
 
 
 def lookup_key(raw_email: str) -> str:
@@ -112,6 +144,7 @@ class NewAccount:
 
 def prepare_registration(email: str, password: str) -> NewAccount:
     clean_email = normalize_email(email)
+    check_single_script(clean_email)
     clean_password = passwords.check_policy(password, clean_email)
     return NewAccount(clean_email, passwords.hash_password(clean_password))
 

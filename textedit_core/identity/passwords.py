@@ -99,7 +99,8 @@ def check_policy(password: str, email: str) -> str:
             )
         )
     lowered = normalized.casefold()
-    email_key = email.strip().casefold()
+    # NFKC as the password is, so a full-width address is still found in the password.
+    email_key = normalize(email.strip()).casefold()
     local_part = email_key.split("@", 1)[0]
     if email_key and (email_key in lowered or (len(local_part) >= 4 and local_part in lowered)):
         raise ValidationError(_("Password must not contain your email address."))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from textedit_core import i18n
@@ -17,7 +17,7 @@ from textedit_core.billing.txlabels import kind_label, status_label
 from textedit_core.editing.operations import OPERATIONS
 from textedit_core.editing.settings import FIELDS as SETTING_FIELDS
 from textedit_core.i18n import N_, _, ngettext
-from textedit_core.identity.accounts import require_role
+from textedit_core.identity.accounts import email_key, require_role
 from textedit_core.identity.roles import role_label
 from textedit_core.infra import audit
 from textedit_core.infra.clock import day_start
@@ -84,7 +84,7 @@ def entries(
         query = query.where(AuditEntry.action == action)
     if actor_email:
         check_characters(actor_email, N_("Email"))
-        query = query.where(func.lower(actor.email) == actor_email.strip().casefold())
+        query = query.where(actor.email_key == email_key(actor_email.strip()))
     if date_from:
         query = query.where(AuditEntry.created_at >= day_start(date_from))
     if date_to:

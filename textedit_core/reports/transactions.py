@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from textedit_core.editing import queue
 from textedit_core.errors import ValidationError
 from textedit_core.i18n import N_, _
-from textedit_core.identity.accounts import require_role
+from textedit_core.identity.accounts import email_key, require_role
 from textedit_core.infra.clock import day_start
 from textedit_core.infra.coltypes import micros_to_decimal
 from textedit_core.infra.metrics import LedgerFigures
@@ -154,7 +154,7 @@ def _conditions(flt: TxFilter) -> list:
         conditions.append(Transaction.created_at >= day_start(flt.date_from))
     if flt.date_to:
         conditions.append(Transaction.created_at < day_start(flt.date_to + timedelta(days=1)))
-    search = (flt.user_email or "").strip().casefold()
+    search = email_key((flt.user_email or "").strip())
     if search:
         # Part of the email, as the users search matches it: a scan of users (not of the ledger),
         # whose rows then come from the (user_id, created_at) index.

@@ -15,7 +15,7 @@ from textedit_core.billing import ledger
 from textedit_core.errors import ValidationError
 from textedit_core.i18n import N_, _
 from textedit_core.identity import devices
-from textedit_core.identity.accounts import require_role
+from textedit_core.identity.accounts import email_key, require_role
 from textedit_core.infra.config import Lifetimes
 from textedit_core.infra.models import STAFF_ROLES, AuditEntry, AuthSession, Role, User
 from textedit_core.infra.paging import Page, check_paging
@@ -78,7 +78,7 @@ def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[User
         raise ValidationError(_("Unknown role: {role}.", role=query.role))
     offset, limit = check_paging(query.page, query.page_size)
     conditions: list[ColumnElement[bool]] = []
-    search = check_characters(query.search, N_("Search")).strip().casefold()
+    search = email_key(check_characters(query.search, N_("Search")).strip())
     if search:
         conditions.append(User.email_key.like(f"%{_escape_like(search)}%", escape="\\"))
     if query.role is not None:
