@@ -25,7 +25,8 @@ def render(account: Account) -> None:
             st.badge(role_label(account.role), icon=icon, color=color)
         st.metric(_("Balance"), ngettext("{n} token", "{n} tokens", account.balance))
         status = model_status()
-        detail = escape_markdown(status.detail)
+        # Staff get the address and the command; a writer only needs to know the state.
+        detail = escape_markdown(status.detail if account.is_staff else status.summary)
         if status.reachable and status.model_installed:
             st.caption(":green[:material/check_circle:] " + _("Model: {detail}", detail=detail))
         elif status.reachable:

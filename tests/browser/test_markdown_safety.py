@@ -57,7 +57,7 @@ def test_an_email_with_markdown_characters_shows_literally_on_the_account_page(r
     assert caption.locator(LIVE).count() == 0
 
 
-def test_a_model_server_error_shows_its_link_and_image_as_text(running_app, context):
+def test_a_model_server_errors_link_and_image_never_reach_the_page(running_app, context):
     page = context.new_page()
     make_user(page, running_app, "writer@x.example", tokens=1)
     running_app.ollama.script(Reply(status=500, error=SERVER_ERROR))
@@ -66,10 +66,8 @@ def test_a_model_server_error_shows_its_link_and_image_as_text(running_app, cont
     page.get_by_role("button", name="Run").click()
     alert = page.get_by_test_id("stAlertContentError")
     expect(alert).to_contain_text("Your token was returned.")
-    assert shown_text(alert) == " ".join(
-        f"The model service failed: {SERVER_ERROR} Your token was returned.".split()
-    )
-    assert alert.locator(LIVE).count() == 0
+    assert shown_text(alert) == "The model service failed. Your token was returned."
+    assert "evil.example" not in page.content()
 
 
 # A prompt-injected answer, in pieces as a model streams it: a link, a URL split across two

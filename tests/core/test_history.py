@@ -170,7 +170,7 @@ def test_a_delivered_edit_becomes_the_drafts_result(online, writer, server):
 
 def test_a_model_failure_writes_one_failed_row_with_the_message_the_user_saw(online, writer, server):
     shown = fail(online, writer[1], server)
-    assert str(shown) == "The model stopped with an error: llama runner crashed Your token was returned."
+    assert str(shown) == "The model stopped partway through its answer. Your token was returned."
     (row,) = rows_of(online.db, writer[0])
     (charge_id,) = charge_ids(online.db, writer[0])
     assert (row.status, row.cost, row.input_text, row.output_text, row.charge_id, row.error) == (
@@ -179,7 +179,7 @@ def test_a_model_failure_writes_one_failed_row_with_the_message_the_user_saw(onl
         "Another sentance to fix.",
         None,
         charge_id,
-        "The model stopped with an error: llama runner crashed Your token was returned.",
+        "The model stopped partway through its answer. Your token was returned.",
     )
 
 

@@ -139,7 +139,7 @@ def test_the_language_rule_names_no_language(gateway, server):
 
 
 def test_server_down_is_model_unavailable(down_gateway):
-    with pytest.raises(ModelUnavailable, match="not reachable"):
+    with pytest.raises(ModelUnavailable, match=r"^The model service is not answering\.$"):
         answer_of(down_gateway)
 
 
@@ -166,15 +166,15 @@ def test_connect_timeout_is_model_unavailable(unaccepting_url):
     gateway = OllamaGateway(
         unaccepting_url, DEFAULT_MODEL, timeout=10.0, connect_timeout=0.2, num_ctx=NUM_CTX
     )
-    with pytest.raises(ModelUnavailable, match="not reachable") as caught:
+    with pytest.raises(ModelUnavailable, match=r"^The model service is not answering\.$") as caught:
         answer_of(gateway)
     # The path under test: a connect timeout, not a refused connection.
     assert isinstance(caught.value.__cause__, httpx.ConnectTimeout)
 
 
-def test_model_not_installed_says_how_to_pull_it(gateway, server):
+def test_model_not_installed_names_the_model(gateway, server):
     server.remove(DEFAULT_MODEL)
-    with pytest.raises(ModelNotInstalled, match=r"`ollama pull qwen2\.5:3b`"):
+    with pytest.raises(ModelNotInstalled, match=r"^The model qwen2\.5:3b is not installed\.$"):
         answer_of(gateway)
 
 
@@ -185,15 +185,15 @@ def test_busy_server_is_model_busy(gateway, server, status):
         answer_of(gateway)
 
 
-def test_server_error_is_a_broken_answer(gateway, server):
+def test_server_error_is_a_broken_answer_without_the_servers_words(gateway, server):
     server.script(Reply(status=500))
-    with pytest.raises(ModelBrokenAnswer, match="llama runner process has terminated"):
+    with pytest.raises(ModelBrokenAnswer, match=r"^The model service failed\.$"):
         answer_of(gateway)
 
 
 def test_error_in_the_middle_of_the_stream_is_a_broken_answer(gateway, server):
     server.script(Reply(chunks=["Half ", "an "], mid_stream_error="runner crashed"))
-    with pytest.raises(ModelBrokenAnswer, match="runner crashed"):
+    with pytest.raises(ModelBrokenAnswer, match=r"^The model stopped partway through its answer\.$"):
         answer_of(gateway)
 
 

@@ -518,9 +518,7 @@ def test_a_busy_model_in_the_preview_is_its_usual_error(app, admin_token, stand_
 
 
 def test_a_model_not_installed_in_the_preview_is_named(app, admin_token):
-    with pytest.raises(
-        ModelNotInstalled, match=r"^The model mistral:7b is not installed\. Run `ollama pull mistral:7b`\.$"
-    ):
+    with pytest.raises(ModelNotInstalled, match=r"^The model mistral:7b is not installed\.$"):
         admin.preview_operation(app, admin_token, "fix", FIX_TASK, "0.1", 2, 256, "mistral:7b", TEXT)
 
 

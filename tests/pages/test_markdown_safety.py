@@ -103,19 +103,14 @@ def test_the_sidebar_shows_the_email_as_plain_text(world):
     assert_no_live_markdown(at)
 
 
-def test_a_model_server_error_with_a_link_and_an_image_is_shown_escaped(world):
+def test_a_model_server_error_with_a_link_and_an_image_never_reaches_the_page(world):
     account = world.user("writer@example.com", tokens=1)
     world.ollama.script(Reply(status=500, error=SERVER_ERROR))
     at = world.signed_in(account).run()
     at.text_area(key="editor_text").input("Some text.")
     at.button(key="editor_run").click().run()
-    assert [e.value for e in at.error] == [
-        r"The model service failed: see \[this page\](http:"
-        + WJ
-        + r"//evil.example/login) !\[\](http:"
-        + WJ
-        + "//evil.example/pixel.png) Your token was returned."
-    ]
+    # The server's own words go to the log and to staff (the Models page), never to the writer.
+    assert [e.value for e in at.error] == ["The model service failed. Your token was returned."]
 
 
 def test_a_login_page_error_quoting_the_typed_email_is_escaped(world):

@@ -50,7 +50,6 @@ DEMO_DATABASE_URL = "sqlite:///demo-data/demo.db"  # what `make demo` uses
 RANDOM_SEED = 20_240_917  # same data on every run (relative to today)
 DAYS = 90
 DEMO_DOMAIN = "demo.example"
-OLLAMA_HOST = "http://127.0.0.1:11434"  # as the failure messages of a default install name it
 PG_SEED_LOCK = 7_310_421  # two seeders at once on PostgreSQL take turns
 
 
@@ -137,7 +136,7 @@ OPERATION_WEIGHTS = {"paraphrase": 45, "fix": 35, "shorten": 20}
 TOPUP_AMOUNTS = (5, 10, 20, 50)
 FIRST_TOPUP_WEIGHTS = (60, 35, 5, 0)
 FAILURE_RATE = 0.033  # outside the outage; the outage brings the total to ~3-5 %
-# Refund reasons exactly as editing.py records them (str of the ModelError, see llm.py), with
+# Refund reasons exactly as editing.jobs records them (str of the ModelError, see editing.gateway), with
 # how long after the charge each failure happens (seconds) and how often it occurs.
 FAILURES = (
     ("The model did not answer within 120 seconds.", (120, 121), 30),
@@ -148,7 +147,7 @@ FAILURES = (
     ("The model's answer ended unexpectedly.", (3, 25), 10),
     ("interrupted: refunded by the reconciler", (240, 600), 2),
 )
-OUTAGE_REASON = f"The model service is not reachable at {OLLAMA_HOST}. Is Ollama running (`ollama serve`)?"
+OUTAGE_REASON = "The model service is not answering."
 DURATION = {"paraphrase": (4, 22), "fix": (3, 15), "shorten": (3, 12)}  # seconds to settle
 
 EN_FIRST = [

@@ -4,6 +4,7 @@ answer must look like to be delivered is the guard's (editing.guard)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ from textedit_core.errors import (
     ModelUnavailable,
 )
 from textedit_core.i18n import _, ngettext
+
+log = logging.getLogger(__name__)
 
 
 def build_messages(operation: Operation, text: str) -> list[dict[str, str]]:
@@ -78,13 +81,22 @@ class ServiceStatus:
 
     @property
     def detail(self) -> str:
-        """The state in words, in the language of whoever reads it (a status is cached and
-        shared by every session of the process, so it holds no words itself)."""
+        """The state in words for staff, with what to do, in the language of whoever reads it
+        (a status is cached and shared by every session of the process, so it holds no words)."""
         if not self.reachable:
             return _("not reachable at {host}", host=self.host)
         if self.model_installed:
             return _("{model} ready", model=self.model)
         return _("{model} not installed: ollama pull {model}", model=self.model)
+
+    @property
+    def summary(self) -> str:
+        """The state in plain words for a writer: no address, no command."""
+        if not self.reachable:
+            return _("not available right now")
+        if self.model_installed:
+            return _("{model} ready", model=self.model)
+        return _("{model} is being set up", model=self.model)
 
 
 @dataclass(frozen=True)
@@ -209,7 +221,13 @@ class OllamaGateway:
             for url in self.hosts
         }
 
+    def _not_answering(self) -> ModelUnavailable:
+        """A writer's words for a host that cannot be reached: the address is for staff (the
+        Models page's last error, and the log)."""
+        return ModelUnavailable(_("The model service is not answering."))
+
     def _unavailable(self, host: str) -> ModelUnavailable:
+        """Staff's words for a host that cannot be reached (a pull)."""
         return ModelUnavailable(
             _(
                 "The model service is not reachable at {host}. Is Ollama running (`ollama serve`)?",
@@ -237,22 +255,24 @@ class OllamaGateway:
         )
 
     def _translate(self, error: Exception, model: str, host: str) -> ModelError:
+        """The failure in a writer's words. What the server or the connection said (addresses,
+        exception names, the server's own message) goes to the log, and to staff through the
+        hosts' last error; never to the writer."""
+        log.warning("model call to %s failed: %s: %s", host, type(error).__name__, error)
         if isinstance(error, ollama.ResponseError):
             if error.status_code == 404:
-                return ModelNotInstalled(
-                    _("The model {model} is not installed. Run `ollama pull {model}`.", model=model)
-                )
+                return ModelNotInstalled(_("The model {model} is not installed.", model=model))
             if error.status_code in (429, 503):
                 return ModelBusy(_("The model is busy with other requests. Try again in a minute."))
             if error.status_code == -1:
-                return ModelBrokenAnswer(_("The model stopped with an error: {error}", error=error.error))
-            return ModelBrokenAnswer(_("The model service failed: {error}", error=error.error))
+                return ModelBrokenAnswer(_("The model stopped partway through its answer."))
+            return ModelBrokenAnswer(_("The model service failed."))
         if isinstance(error, httpx.TimeoutException):
             if isinstance(error, httpx.ConnectTimeout):
-                return self._unavailable(host)
+                return self._not_answering()
             return self._timed_out(finished=False)
         if isinstance(error, (ConnectionError, httpx.ConnectError)):
-            return self._unavailable(host)
+            return self._not_answering()
         return ModelBrokenAnswer(_("The model sent a broken answer."))
 
     def stream(
