@@ -195,3 +195,28 @@ def test_stop_ends_the_request_and_returns_the_token(running_app, context):
             break
         page.wait_for_timeout(100)
     assert _balance(running_app, email) == 2
+
+
+def test_a_second_writer_waits_in_line_then_gets_the_answer(running_app, context, browser):
+    _user_with_tokens(running_app, "first-in-line@example.com", 1)
+    _user_with_tokens(running_app, "second-in-line@example.com", 1)
+    # One host, one slot: the first writer's answer (about 3 s) holds it.
+    running_app.ollama.script(Reply(chunks=["A text that "] + ["takes "] * 30, chunk_delay=0.1))
+    first = context.new_page()
+    log_in(first, running_app.url, "first-in-line@example.com", PASSWORD)
+    other = browser.new_context(viewport={"width": 1280, "height": 900})
+    other.set_default_timeout(20_000)
+    try:
+        second = other.new_page()
+        log_in(second, running_app.url, "second-in-line@example.com", PASSWORD)
+        _text_box(first).fill("A text that takes the model a while to edit.")
+        first.get_by_role("button", name="Run").click()
+        expect(first.get_by_text("Writing…", exact=False)).to_be_visible()
+        _text_box(second).fill("Second text.")
+        second.get_by_role("button", name="Run").click()
+        expect(second.get_by_text("Every model is busy. You are number 1 in line.")).to_be_visible()
+        expect(second.get_by_text("Your token is reserved", exact=False)).to_be_visible()
+        expect(second.get_by_role("heading", name="Result · Fix")).to_be_visible()
+        assert _balance(running_app, "second-in-line@example.com") == 0
+    finally:
+        other.close()
