@@ -9,22 +9,31 @@ DEMO_PORT = $(or $(PORT),8502)
 # (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
 TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: messages run demo bench bench-editor bench-edit lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
+.PHONY: messages run dev demo bench bench-editor bench-edit bench-gc bench-failover bench-browsers lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
+# Installed with uv when pip can fetch it (seconds, with progress), else with pip; INSTALLER=pip
+# uses pip only. Both take their packages from where pip is configured to (tools/install_requirements.py).
+INSTALL_REQUIREMENTS = $(PY) tools/install_requirements.py$(if $(filter pip,$(INSTALLER)), --pip)
 $(VENV)/.installed: requirements.txt
-	@echo "Installing dependencies into $(VENV) (first run, about 2 minutes)..."
+	@echo "Installing dependencies into $(VENV) (first run, under a minute)..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(INSTALL_REQUIREMENTS) requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(INSTALL_REQUIREMENTS) requirements-dev.txt
 	touch $@
 
 run: $(VENV)/.installed
 	$(PY) -m textedit_core migrate
 	$(PY) -m streamlit run serve.py --server.port $(RUN_PORT) --server.address $(TEXTEDIT_BIND)
+
+# `make run` for development: the page reruns when a source file is saved (the file watcher and
+# runOnSave are off in .streamlit/config.toml, which `make run` and `make demo` use).
+dev: $(VENV)/.installed
+	$(PY) -m textedit_core migrate
+	$(PY) -m streamlit run serve.py --server.port $(RUN_PORT) --server.address $(TEXTEDIT_BIND) \
+		--server.fileWatcherType auto --server.runOnSave true
 
 # A separate demo database with realistic data; never touches the main one.
 DEMO_ENV = TEXTEDIT_DATABASE_URL=sqlite:///demo-data/demo.db TEXTEDIT_DATA_DIR=demo-data TEXTEDIT_DEMO_MODE=true
@@ -41,6 +50,20 @@ bench-editor: $(VENV)/.installed-dev
 
 bench-edit: $(VENV)/.installed-dev
 	$(PY) bench/edit_path.py $(BENCH_ARGS)
+
+# Streamlit's collection after every script run against runner.postScriptGC = false and gc.freeze():
+# rerun latency with 10 signed-in sessions and memory per session.
+bench-gc: $(VENV)/.installed-dev
+	$(PY) bench/server_gc.py $(BENCH_ARGS)
+
+# One of three stand-in Ollama hosts killed under load: answered or refunded, no double charge,
+# the dead host out within one health interval (BENCH_ARGS=--postgres URL: a process per user).
+bench-failover: $(VENV)/.installed-dev
+	$(PY) bench/failover.py $(BENCH_ARGS)
+
+# 10 Chromium users x 3 edits against one app server with a 1 s stand-in model (needs Debian's chromium).
+bench-browsers: $(VENV)/.installed-dev
+	$(PY) bench/browsers.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate

@@ -7,6 +7,7 @@ Streamlit script cannot set cookies. The page's session bridge (app_pages/compon
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import json
@@ -294,3 +295,6 @@ class SecurityHeaders:
 
 
 app = st.App("app.py", routes=routes, middleware=[Middleware(SecurityHeaders)])
+# Start-up's objects live as long as the process: leave them out of every later collection.
+gc.collect()
+gc.freeze()
