@@ -292,3 +292,37 @@ def test_a_call_that_fails_over_takes_its_slot_to_the_host_that_answers(db, firs
     for _ in answer:
         pass
     assert tickets(db) == []
+
+
+def test_a_request_ending_wakes_the_waiters_of_its_process_without_waiting_for_a_poll():
+    seen = queue.ends_seen()
+    waiter = threading.Thread(target=queue.wait_for_an_end, args=(seen, 60.0))
+    waiter.start()
+    queue.request_ended()
+    waiter.join(timeout=10)
+    assert not waiter.is_alive()
+
+
+def test_the_next_in_line_takes_the_slot_as_soon_as_the_running_request_ends(db, first, make_writer):
+    gateway = gateway_for(db, first)
+    running = begin(db, gateway, make_writer())
+    # A minute between polls: only the end's wake-up can let it in within the test.
+    slow_poll = queue.Limits(per_host=1, max_waiting=5, wait_seconds=120.0, poll_seconds=60.0)
+    job = begin(db, gateway, make_writer(), slow_poll)
+    turns = job.wait()
+    next(turns)
+    finisher = threading.Timer(0.2, finish, args=(running,))
+    finisher.start()
+    started = threading.Event()
+
+    def take_turn() -> None:
+        for _ in turns:
+            pass
+        started.set()
+
+    taker = threading.Thread(target=take_turn)
+    taker.start()
+    assert started.wait(timeout=20)
+    assert job.ticket is not None and job.ticket.host == first.url
+    finisher.join()
+    taker.join()

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 
 # A streaming job renews its charge's lease at most this often (one short transaction each).
 MAX_RENEW_INTERVAL_SECONDS = 5.0
-# How often a waiting request asks whether its turn has come (one short transaction each).
-QUEUE_POLL_SECONDS = 0.25
 FREE_RESULT_NOTE = N_("This answer is free: it took so long that its token had already been returned to you.")
 
 
@@ -199,7 +197,7 @@ class EditJob:
 
     def wait(self) -> Iterator[queue.Turn]:
         """While the request waits for a free slot on a host, its place in line, about every
-        QUEUE_POLL_SECONDS; ends once it holds a slot (at once when it already does).
+        `poll_seconds`; ends once it holds a slot (at once when it already does).
 
         After the queue's wait limit the request is given up (ModelBusy, its token returned); a
         wait closed early (Stop, the page gone) returns the token too."""
@@ -209,6 +207,7 @@ class EditJob:
         give_up_at = time.monotonic() + self._limits.wait_seconds
         try:
             while True:
+                seen = queue.ends_seen()
                 found = self._db.run(self._claim)
                 if isinstance(found, queue.Ticket):
                     self.ticket = found
@@ -227,7 +226,7 @@ class EditJob:
                         )
                     )
                 yield found
-                time.sleep(QUEUE_POLL_SECONDS)
+                queue.wait_for_an_end(seen, self._limits.poll_seconds)
         except ModelError as error:
             shown = _("{problem} Your token was returned.", problem=error)
             self._refund(str(error), EditStatus.FAILED, shown)
@@ -250,6 +249,7 @@ class EditJob:
             self._release(session)
 
         self._db.run(work)
+        self._ended()
 
     def _deliver(self, edited: str) -> EditResult:
         """Settle the charge, write the history row and make the answer the draft's result, in
@@ -278,7 +278,13 @@ class EditJob:
                 history_id=entry_id,
             )
 
-        return self._db.run(work)
+        result = self._db.run(work)
+        self._ended()
+        return result
+
+    def _ended(self) -> None:
+        if self.ticket is not None:
+            queue.request_ended()
 
     def _use_host(self, host: str) -> None:
         self.host = host

@@ -5,7 +5,8 @@ request gets a ticket in the transaction that charges its token (`admit`): runni
 host with a free slot when nobody is waiting, else waiting, or refused before any charge when
 `max_waiting` requests wait already (QueueFull). A waiting request asks for its turn (`claim`)
 until it is first in line and a slot is free. The ticket goes in the transaction that settles or
-refunds the charge (`release`). Its lease is renewed with its charge's, so the ticket of a
+refunds the charge (`release`); waiters in the same process are woken at once (`request_ended`),
+others see it at their next poll. Its lease is renewed with its charge's, so the ticket of a
 process that died stops counting when its lease runs out, as the reconciler refunds the charge.
 
 Every admit and claim runs under one lock, so two processes never take the same slot: on
@@ -16,6 +17,7 @@ already holds.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +44,9 @@ class Limits:
     per_host: int
     max_waiting: int
     wait_seconds: float
+    # How often a waiting request asks for its turn (one short transaction each) when no request
+    # of its own process ends first.
+    poll_seconds: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,32 @@ def moved(session: Session, ticket_id: int, host: str) -> None:
 def release(session: Session, ticket_id: int) -> None:
     """The request is over (answered, refunded, stopped): its slot or place in line is free."""
     session.execute(delete(EditTicket).where(EditTicket.id == ticket_id))
+
+
+# Waiters of this process ask for their turn again as soon as a request of this process ends
+# (other processes' ends are seen at the next poll): a freed slot is not left idle for a poll.
+_ended = threading.Condition()
+_ends = 0
+
+
+def ends_seen() -> int:
+    """How many requests of this process have ended so far (to wait for the next one)."""
+    with _ended:
+        return _ends
+
+
+def request_ended() -> None:
+    """A request's end was committed (its ticket released): this process's waiters wake."""
+    global _ends
+    with _ended:
+        _ends += 1
+        _ended.notify_all()
+
+
+def wait_for_an_end(seen: int, timeout: float) -> None:
+    """Until a request of this process ends after `seen` (ends_seen), at most `timeout` seconds."""
+    with _ended:
+        _ended.wait_for(lambda: _ends != seen, timeout)
 
 
 def waiting_count(session: Session) -> int:
