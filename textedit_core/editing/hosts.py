@@ -149,7 +149,11 @@ def choose(session: Session, model: str, among: Sequence[str] | None = None) -> 
     `among`: the configured hosts (default: every host in the table, by URL)."""
     if among is None:
         among = list(session.scalars(select(OllamaHost.url).order_by(OllamaHost.url)))
-    rows = listing(session, among)
+    return [row.url for row in ranked(listing(session, among), model)]
+
+
+def ranked(rows: Sequence[HostRow], model: str) -> list[HostRow]:
+    """`rows` in `choose` order for a call of `model`."""
     wanted = model_names(model)
 
     def key(item: tuple[int, HostRow]) -> tuple[int, int, int, int]:
@@ -157,7 +161,7 @@ def choose(session: Session, model: str, among: Sequence[str] | None = None) -> 
         loaded = bool(wanted & set(row.loaded_models))
         return (_RANK.get(row.state, 0), 0 if loaded else 1, row.in_flight, position)
 
-    return [row.url for _position, row in sorted(enumerate(rows), key=key)]
+    return [row for _position, row in sorted(enumerate(rows), key=key)]
 
 
 def record_success(session: Session, url: str) -> None:

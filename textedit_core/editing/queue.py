@@ -75,17 +75,16 @@ def _waiting(now: datetime) -> Select[tuple[int]]:
     )
 
 
-def _usable(session: Session, model: str, urls: Sequence[str]) -> list[str]:
-    """The hosts a slot may be taken on, best first: those up; none up, every host (the call then
-    fails over all of them at once and is refunded, rather than waiting for nothing)."""
-    order = hosts.choose(session, model, urls)
-    up = {row.url for row in hosts.listing(session, urls) if row.state == HostState.UP.value}
-    return [url for url in order if url in up] or order
+def _usable(session: Session, model: str, urls: Sequence[str]) -> list[hosts.HostRow]:
+    """The hosts a slot may be taken on, best first, with the calls running on each: those up;
+    none up, every host (the call then fails over all of them at once and is refunded, rather
+    than waiting for nothing)."""
+    order = hosts.ranked(hosts.listing(session, urls), model)
+    return [row for row in order if row.state == HostState.UP.value] or order
 
 
-def _free_host(session: Session, candidates: Sequence[str], per_host: int) -> str | None:
-    running = hosts.running_calls(session)
-    return next((url for url in candidates if running.get(url, 0) < per_host), None)
+def _free_host(candidates: Sequence[hosts.HostRow], per_host: int) -> str | None:
+    return next((row.url for row in candidates if row.in_flight < per_host), None)
 
 
 def admit(
@@ -105,7 +104,7 @@ def admit(
     waiting = session.scalar(_waiting(now)) or 0
     host = None
     if waiting == 0:
-        host = _free_host(session, _usable(session, model, urls), limits.per_host)
+        host = _free_host(_usable(session, model, urls), limits.per_host)
     if host is None and waiting >= limits.max_waiting:
         raise QueueFull(
             ngettext(
@@ -158,7 +157,7 @@ def claim(
     )
     candidates = _usable(session, ticket.model, urls)
     if ahead == 0:
-        host = _free_host(session, candidates, limits.per_host)
+        host = _free_host(candidates, limits.per_host)
         if host is not None:
             ticket.state = TicketState.RUNNING.value
             ticket.host = host

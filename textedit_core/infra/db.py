@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,14 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
 READ_OPTION = "textedit_read_only"
+# PostgreSQL: a pooled connection idle this long is checked (SELECT 1) before use; a busy one is
+# not, so the edit path pays no extra round trip. A connection that died while in use (a server
+# restart) fails its first statement; `run` then starts the work again on a fresh one. Only then:
+# once a statement of the transaction has run, a dead connection may have taken its COMMIT with
+# it, and running a charge again could charge twice.
+IDLE_PING_SECONDS = 30.0
+# And no connection is kept longer than this (a server or a proxy may drop old ones silently).
+POOL_RECYCLE_SECONDS = 1800
 
 
 def _is_sqlite(url: str) -> bool:
@@ -64,7 +73,40 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _install_idle_ping(engine: Engine, idle_seconds: float) -> None:
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()
+        except Exception as error:
+            # The pool drops this connection and checks out another (SQLAlchemy's documented way).
+            raise DisconnectionError() from error
+
+
+# Whether a statement of this thread's current `run` attempt has succeeded.
+_attempt = threading.local()
+
+
+def _install_statement_tracking(engine: Engine) -> None:
+    @event.listens_for(engine, "after_cursor_execute")
+    def _executed(*_args) -> None:
+        _attempt.executed = True
+
+
 def _is_retryable(error: DBAPIError) -> bool:
+    if error.connection_invalidated:
+        # Dead before any statement of the attempt ran: nothing was done, so start again.
+        return not getattr(_attempt, "executed", False)
     sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
     return sqlstate in RETRYABLE_SQLSTATES
 
@@ -72,7 +114,7 @@ def _is_retryable(error: DBAPIError) -> bool:
 class Database:
     """One engine per URL; `write()` and `read()` open a session inside one transaction."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, idle_ping_seconds: float = IDLE_PING_SECONDS) -> None:
         self.url = url
         self.is_sqlite = _is_sqlite(url)
         if self.is_sqlite:
@@ -80,7 +122,9 @@ class Database:
             self.engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
             _install_sqlite_pragmas(self.engine)
         else:
-            self.engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+            self.engine = create_engine(url, echo=echo, pool_size=10, pool_recycle=POOL_RECYCLE_SECONDS)
+            _install_idle_ping(self.engine, idle_ping_seconds)
+            _install_statement_tracking(self.engine)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(
             self.engine.execution_options(**{READ_OPTION: True}), expire_on_commit=False
@@ -97,8 +141,10 @@ class Database:
             yield session
 
     def run(self, work: Callable[[Session], T]) -> T:
-        """Run `work` in one write transaction, retrying on PostgreSQL serialization failures."""
+        """Run `work` in one write transaction, retrying on PostgreSQL serialization failures and
+        on a connection found dead before the work ran anything."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
+            _attempt.executed = False
             try:
                 with self.write() as session:
                     return work(session)
