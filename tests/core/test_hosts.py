@@ -22,7 +22,7 @@ from textedit_core.editing.gateway import OllamaGateway
 from textedit_core.editing.hosts import HostPool, Policy, Probe
 from textedit_core.editing.jobs import EditJob, start_edit
 from textedit_core.editing.operations import get_operation
-from textedit_core.errors import ModelBrokenAnswer, ModelBusy
+from textedit_core.errors import ModelBrokenAnswer, ModelBusy, ModelTimeout
 from textedit_core.identity.actor import Actor
 from textedit_core.infra import metrics
 from textedit_core.infra.coltypes import utcnow
@@ -243,6 +243,20 @@ def test_when_every_host_fails_the_edit_is_refunded_once(db, first, second, writ
         for _ in job.stream():
             pass
     assert ledger_rows(db, writer) == [("charge", "refunded", -1), ("refund", "success", 1)]
+
+
+def test_a_host_too_slow_to_answer_ends_the_edit_refunded_without_trying_another(db, first, second, writer):
+    # The call's deadline is spent: another host would start with none left.
+    first.script(Reply(delay=2.0))
+    pool = make_pool(db, [first.url, second.url])
+    slow = OllamaGateway(pool.urls, DEFAULT_MODEL, timeout=0.5, connect_timeout=1.0, num_ctx=8192, book=pool)
+    job = start_edit(db, slow, Actor(writer), "fix", TEXT, MAX_CHARS)
+    with pytest.raises(ModelTimeout, match="did not answer within 1 second"):
+        for _ in job.stream():
+            pass
+    assert second.chat_requests == []
+    assert ledger_rows(db, writer) == [("charge", "refunded", -1), ("refund", "success", 1)]
+    assert row(db, first.url).consecutive_failures == 1
 
 
 def test_a_call_its_caller_stops_leaves_the_hosts_failures_as_they_were(db, first):
