@@ -40,7 +40,10 @@ if draft.TEXT_KEY not in st.session_state:
     draft.show(state)
 
 status = common.model_status()
-model_ready = status.reachable and status.model_installed
+# The models a writer may choose that some host has installed.
+choice = loaded(lambda: models.available_models(svc, session.token()))
+# Run needs the app's model, or another one to choose instead of it.
+model_ready = status.reachable and (status.model_installed or bool(choice.available))
 # Staff can act on the engine's details; a writer only needs to know it is not their fault.
 if not status.reachable:
     if account.is_staff:
@@ -56,6 +59,8 @@ if not status.reachable:
 elif not status.model_installed:
     if account.is_staff:
         st.warning(_("The model is not installed. Run `ollama pull {model}`.", model=svc.gateway.model))
+    elif model_ready:
+        st.info(_("The usual model is being set up: choose another model below for now."))
     else:
         st.warning(_("The model is being set up. Run comes back once it is; try again later."))
 
@@ -149,7 +154,7 @@ operation = st.segmented_control(
 )
 # The model: offered only when there is a choice, the operation's own first. One choice per
 # operation (its key), so switching operations starts from that operation's own model.
-model_options = loaded(lambda: models.available_models(svc, session.token())).options(operation)
+model_options = choice.options(operation)
 chosen_model = None
 if len(model_options) > 1:
     picked = st.selectbox(

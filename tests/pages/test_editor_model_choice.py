@@ -79,3 +79,20 @@ def test_without_a_choice_the_operations_own_model_is_asked(world):
     at.button(key="editor_run").click().run()
 
     assert [request.body["model"] for request in world.ollama.chat_requests] == [DEFAULT_MODEL]
+
+
+def test_with_the_usual_model_missing_another_available_one_can_still_run(world):
+    allow_other(world)
+    world.ollama.remove(DEFAULT_MODEL)
+    checked(world)
+    account = world.user("writer@example.com", tokens=1)
+    at = world.signed_in(account).run()
+
+    assert not at.button(key="editor_run").disabled
+    assert at.info[0].value == "The usual model is being set up: choose another model below for now."
+    at.selectbox(key="editor_model_fix").set_value(OTHER)
+    at.text_area(key="editor_text").input("Ths sentense has erors.")
+    at.button(key="editor_run").click().run()
+    assert not at.exception
+    assert [request.body["model"] for request in world.ollama.chat_requests] == [OTHER]
+    assert world.balance(account.id) == 0
