@@ -9,7 +9,7 @@ DEMO_PORT = $(or $(PORT),8502)
 # (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
 TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: messages run dev demo bench bench-editor bench-edit bench-gc bench-failover bench-browsers lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
+.PHONY: messages run dev demo cluster bench bench-editor bench-edit bench-gc bench-failover bench-browsers bench-signups lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
 # Installed with uv when pip can fetch it (seconds, with progress), else with pip; INSTALLER=pip
 # uses pip only. Both take their packages from where pip is configured to (tools/install_requirements.py).
@@ -41,6 +41,11 @@ demo: $(VENV)/.installed
 	$(DEMO_ENV) $(PY) -m textedit_core seed-demo --port $(DEMO_PORT)
 	$(DEMO_ENV) $(PY) -m streamlit run serve.py --server.port $(DEMO_PORT) --server.address $(TEXTEDIT_BIND)
 
+# Several app servers behind nginx on this machine, on one PostgreSQL (TEXTEDIT_DATABASE_URL):
+# README, Behind a reverse proxy (CLUSTER_ARGS="--servers 3 --port 8090").
+cluster: $(VENV)/.installed
+	$(PY) deploy/run_cluster.py $(CLUSTER_ARGS)
+
 # Admin queries and exports at 100,000 users / 1,000,000 transactions (BENCH_ARGS=--postgres URL).
 bench: $(VENV)/.installed-dev
 	$(PY) bench/admin_scale.py $(BENCH_ARGS)
@@ -64,6 +69,11 @@ bench-failover: $(VENV)/.installed-dev
 # 10 Chromium users x 3 edits against one app server with a 1 s stand-in model (needs Debian's chromium).
 bench-browsers: $(VENV)/.installed-dev
 	$(PY) bench/browsers.py $(BENCH_ARGS)
+
+# 32 sign-ups at once through the running app: the server's peak memory above idle, the
+# accounts created and the sign-ups refused (BENCH_ARGS=--signups N or --app-dir another checkout).
+bench-signups: $(VENV)/.installed-dev
+	$(PY) bench/signup_flood.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate

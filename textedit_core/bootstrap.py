@@ -13,7 +13,7 @@ from textedit_core.editing.gateway import gateway_for
 from textedit_core.editing.hosts import start_pool
 from textedit_core.errors import AdminEmailTaken
 from textedit_core.i18n import _
-from textedit_core.identity import accounts, devices, throttle
+from textedit_core.identity import accounts, devices, passwords, throttle
 from textedit_core.infra import migrate
 from textedit_core.infra.config import Settings, resolve_jwt_secret
 from textedit_core.infra.db import Database
@@ -70,6 +70,8 @@ def start(settings: Settings) -> Services:
     policy = cache.Policy(settings.cache_ttl_hours, settings.cache_max_entries)
     if policy.enabled and (expired := db.run(lambda s: cache.prune(s, policy.ttl))):
         log.info("pruned %d cached answers older than %d hours", expired, policy.ttl_hours)
+    # Before the admin's password is hashed: every Argon2 computation of the process is capped.
+    passwords.ARGON2_SLOTS.configure(settings.password_hash_slots, settings.password_hash_wait_seconds)
     seed_admin(db, settings)
     hosts = start_pool(db, settings)
     gateway = gateway_for(

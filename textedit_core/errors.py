@@ -73,6 +73,15 @@ class AccountBlocked(NotAuthorized):
     message = ACCOUNT_BLOCKED
 
 
+ACCOUNT_PENDING = N_("This account is waiting for an administrator's approval.")  # raise it translated
+
+
+class AccountPending(AccountBlocked):
+    """Signed up under TEXTEDIT_SIGNUP=approval and not approved yet (stored blocked meanwhile)."""
+
+    message = ACCOUNT_PENDING
+
+
 class InsufficientBalance(_DefaultMessage):
     message = N_("Your balance is 0 tokens. Top up in the wallet.")
 
@@ -155,5 +164,47 @@ class LoginThrottled(AuthenticationFailed):
                 "Too many failed attempts. Try again in {n} minute.",
                 "Too many failed attempts. Try again in {n} minutes.",
                 math.ceil(wait_seconds / 60),
+            )
+        super().__init__(message)
+
+
+class ServerBusy(_DefaultMessage):
+    """Every slot for slow work (Argon2) stayed taken for the whole wait; nothing was done."""
+
+    message = N_("The server is busy; try again in a moment.")
+
+
+class SignupThrottled(DomainError):
+    """Too many sign-ups from one client address, or from everyone, within the window; refused
+    before the password is hashed, and nothing is written."""
+
+    def __init__(self, wait_seconds: int, *, everyone: bool) -> None:
+        self.wait_seconds = wait_seconds
+        self.everyone = everyone
+        # Whole minutes, rounded up, from a minute on: never a time at which the limit still holds.
+        minutes = math.ceil(wait_seconds / 60)
+        if everyone and wait_seconds < 60:
+            message = ngettext(
+                "Too many accounts are being created right now. Try again in {n} second.",
+                "Too many accounts are being created right now. Try again in {n} seconds.",
+                wait_seconds,
+            )
+        elif everyone:
+            message = ngettext(
+                "Too many accounts are being created right now. Try again in {n} minute.",
+                "Too many accounts are being created right now. Try again in {n} minutes.",
+                minutes,
+            )
+        elif wait_seconds < 60:
+            message = ngettext(
+                "Too many accounts were created from your network. Try again in {n} second.",
+                "Too many accounts were created from your network. Try again in {n} seconds.",
+                wait_seconds,
+            )
+        else:
+            message = ngettext(
+                "Too many accounts were created from your network. Try again in {n} minute.",
+                "Too many accounts were created from your network. Try again in {n} minutes.",
+                minutes,
             )
         super().__init__(message)

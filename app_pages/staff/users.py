@@ -1,5 +1,6 @@
 """Users: search, filter, sort and page through every account; click one for its detail, where
-admins act on it (each action states its effect and waits for a confirmation)."""
+admins act on it, approve or reject a sign-up that waits (TEXTEDIT_SIGNUP=approval); admins also
+create accounts here. Each action states its effect and waits for a confirmation."""
 
 import pandas as pd
 import streamlit as st
@@ -48,8 +49,68 @@ ROLE_EFFECTS = {
 RESET_MINUTES = int(resets.LIFETIME.total_seconds() // 60)
 # The reset code just issued, kept for the one run that shows it.
 ISSUED_KEY = "users_issued_reset"
+# The new account's code, likewise.
+CREATED_KEY = "users_created_account"
+# The status filter: (blocked, pending) for the query. A pending account is stored blocked.
+STATUSES = {None: (None, None), "active": (False, None), "pending": (None, True), "blocked": (True, False)}
 
 st.title(_("Users"), anchor=False)
+
+
+def _show_code(issued: admin.ResetIssued, heading: str) -> None:
+    """A one-time code just issued, shown once: only its hash is kept."""
+    st.success(heading)
+    st.code(issued.code, language=None)
+    if issued.emailed:
+        st.caption(_("It was also emailed to the user."))
+    elif issued.emailed is False:
+        st.warning(_("The email could not be sent: give the user the code yourself."))
+    st.caption(_("Copy it now: it is not shown again. Issuing another code replaces this one."))
+
+
+if account.is_admin:
+    created = st.session_state.pop(CREATED_KEY, None)
+    if created is not None:
+        _show_code(
+            created,
+            _(
+                "Created an account for {email}. Its code to set a password, valid once until {until}:",
+                email=escape_markdown(created.email),
+                until=i18n.format_datetime(created.expires_at, zone),
+            ),
+        )
+    # Collapsed, it renders nothing: the form is built only once an admin opens it.
+    create_box = st.expander(_("Create an account"), key="users_create_open", on_change="rerun")
+    if create_box.open:
+        with create_box:
+            st.caption(
+                ngettext(
+                    "The account is active at once. Its owner sets a password on the login page with "
+                    "a one-time code, valid for {n} minute, that you are shown next.",
+                    "The account is active at once. Its owner sets a password on the login page with "
+                    "a one-time code, valid for {n} minutes, that you are shown next.",
+                    RESET_MINUTES,
+                )
+            )
+            with st.form("create_form"):
+                new_email = st.text_input(_("Email"), key="create_email")
+                create = st.form_submit_button(_("Create account"), type="primary")
+            if create:
+
+                def _create() -> None:
+                    st.session_state[CREATED_KEY] = admin.create_account(svc, session.token(), new_email)
+
+                confirm(
+                    _("Create the account?"),
+                    _(
+                        "An active account for **{email}**, and a one-time code for its owner to set "
+                        "a password.",
+                        email=escape_markdown(new_email.strip()),
+                    ),
+                    _("Create account"),
+                    _create,
+                    _("Created an account for {email}.", email=new_email.strip()),
+                )
 
 
 def _first_page() -> None:
@@ -72,8 +133,13 @@ role = role_col.selectbox(
 )
 status = status_col.selectbox(
     _("Status"),
-    [None, False, True],
-    format_func={None: _("Any"), False: _("Active"), True: _("Blocked")}.get,
+    list(STATUSES),
+    format_func={
+        None: _("Any"),
+        "active": _("Active"),
+        "pending": _("Waiting for approval"),
+        "blocked": _("Blocked"),
+    }.get,
     key="users_status",
     on_change=_first_page,
 )
@@ -93,8 +159,20 @@ descending = order_col.selectbox(
 )
 page_size, page_number = pager(size_col, page_col, "users", _first_page)
 
-query = users.UserQuery(search, role, status, sort, descending, page_number, page_size)
+blocked_filter, pending_filter = STATUSES[status]
+query = users.UserQuery(
+    search, role, blocked_filter, sort, descending, page_number, page_size, pending=pending_filter
+)
 result = loaded(lambda: staff.search_users(svc, session.token(), query))
+waiting = loaded(lambda: staff.search_users(svc, session.token(), users.UserQuery(pending=True, page_size=1)))
+if waiting.total and status != "pending":
+    st.info(
+        ngettext(
+            "{n} sign-up waits for an admin's approval: set Status to “Waiting for approval” to see it.",
+            "{n} sign-ups wait for an admin's approval: set Status to “Waiting for approval” to see them.",
+            waiting.total,
+        )
+    )
 
 if result.page > result.pages:
     st.info(
@@ -277,7 +355,40 @@ with role_tab:
 with status_tab:
     blocked = target.status == "blocked"
     st.write(_("{email} is **{status}**.", email=email, status=target_status))
-    if st.button(_("Unblock user") if blocked else _("Block user"), key="toggle_block"):
+    if target.status == "pending":
+        approve_col, reject_col = st.columns(2)
+        if approve_col.button(_("Approve sign-up"), key="approve_signup", type="primary"):
+            grant = svc.settings.signup_tokens
+            confirm(
+                _("Approve the sign-up?"),
+                _("**{email}** can log in and use the app from now on.", email=email)
+                + (
+                    " "
+                    + ngettext(
+                        "Their account gets its {n} free token.",
+                        "Their account gets its {n} free tokens.",
+                        grant,
+                    )
+                    if grant
+                    else ""
+                ),
+                _("Approve sign-up"),
+                lambda: admin.approve_signup(svc, session.token(), target.id),
+                _("{email} is approved and can log in.", email=target.email),
+            )
+        if reject_col.button(_("Reject sign-up"), key="reject_signup"):
+            confirm(
+                _("Reject the sign-up?"),
+                _(
+                    "**{email}** stays blocked and cannot log in. The account is kept, with its "
+                    "history; you can still unblock it later.",
+                    email=email,
+                ),
+                _("Reject sign-up"),
+                lambda: admin.reject_signup(svc, session.token(), target.id),
+                _("{email}'s sign-up is rejected.", email=target.email),
+            )
+    elif st.button(_("Unblock user") if blocked else _("Block user"), key="toggle_block"):
         if blocked:
             effect = _("**{email}** can log in again. Sessions ended by the block stay ended.", email=email)
         else:
@@ -330,20 +441,14 @@ with balance_tab:
 with reset_tab:
     issued = st.session_state.pop(ISSUED_KEY, None)
     if issued is not None and issued.email == target.email:
-        # Shown once: only its hash is kept, and the next run forgets it.
-        st.success(
+        _show_code(
+            issued,
             _(
                 "Reset code for {email}, valid once until {until}:",
                 email=email,
                 until=i18n.format_datetime(issued.expires_at, zone),
-            )
+            ),
         )
-        st.code(issued.code, language=None)
-        if issued.emailed:
-            st.caption(_("It was also emailed to the user."))
-        elif issued.emailed is False:
-            st.warning(_("The email could not be sent: give the user the code yourself."))
-        st.caption(_("Copy it now: it is not shown again. Issuing another code replaces this one."))
     st.caption(
         _(
             "A one-time code lets the user set a new password on the login page (Forgot your password?). "

@@ -9,7 +9,7 @@ import pytest
 
 from textedit_core import i18n
 from textedit_core.billing import ledger
-from textedit_core.identity import roles
+from textedit_core.identity import accounts, roles
 from textedit_core.infra import audit
 from textedit_core.infra.models import Role
 from textedit_core.reports import audit as audit_log
@@ -138,6 +138,32 @@ def test_a_pull_names_the_model_and_the_host():
     )
 
 
+def pending(db, email: str) -> int:
+    new = accounts.prepare_registration(email, "amber kettle under snow")
+    return db.run(lambda s: accounts.create_user(s, new, pending=True).id)
+
+
+def test_an_approval_names_the_user(db, crew):
+    waiting = pending(db, "nina@example.com")
+    db.run(lambda s: roles.approve_signup(s, crew["admin"], waiting))
+
+    assert newest_summary(db, crew) == "Approved nina@example.com's sign-up"
+
+
+def test_a_rejection_names_the_user_and_says_the_account_stays_blocked(db, crew):
+    waiting = pending(db, "nina@example.com")
+    db.run(lambda s: roles.reject_signup(s, crew["admin"], waiting))
+
+    assert newest_summary(db, crew) == "Rejected nina@example.com's sign-up (the account stays blocked)"
+
+
+def test_an_account_created_by_an_admin_names_the_user(db, crew):
+    new = accounts.prepare_registration("nina@example.com", "amber kettle under snow")
+    db.run(lambda s: roles.create_account(s, crew["admin"], new))
+
+    assert newest_summary(db, crew) == "Created an account for nina@example.com"
+
+
 def test_every_action_has_a_readable_label():
     assert list(audit_log.ACTION_LABELS) == list(audit.ACTIONS)
     assert list(audit_log.ACTION_LABELS.values()) == [
@@ -153,6 +179,9 @@ def test_every_action_has_a_readable_label():
         "Cache cleared",
         "Allowed models",
         "Model pull",
+        "Sign-up approval",
+        "Sign-up rejection",
+        "Account creation",
     ]
 
 

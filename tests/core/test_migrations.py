@@ -124,6 +124,23 @@ def test_upgrading_a_0008_database_marks_its_history_as_not_from_the_cache(empty
         assert cache.hits_cost_token(session) is True
 
 
+def test_upgrading_a_0012_database_leaves_no_account_waiting_for_approval(empty_db, known_hash):
+    migrate.upgrade(empty_db, "0012")
+    with empty_db.engine.begin() as conn:
+        conn.execute(INSERT_USER_0001, user_0001(1, "ann@example.com", "user", 0, known_hash))
+        conn.execute(
+            INSERT_USER_0001, {**user_0001(2, "bob@example.com", "user", 0, known_hash), "blocked": True}
+        )
+    migrate.upgrade(empty_db)
+    with empty_db.read() as session:
+        assert session.execute(
+            select(User.id, User.is_blocked, User.pending_approval).order_by(User.id)
+        ).all() == [
+            (1, False, False),
+            (2, True, False),
+        ]
+
+
 def test_upgrading_twice_changes_nothing(db_at_0001):
     migrate.upgrade(db_at_0001)
     migrate.upgrade(db_at_0001)

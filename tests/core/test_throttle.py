@@ -341,7 +341,7 @@ def test_parallel_wrong_passwords_reach_the_password_check_five_times(svc, make_
     cheap_user(svc, make_user)
     # With every Argon2 slot taken, an attempt let through waits at the password check, and one
     # refused returns at once: the two can be told apart while all 32 are in flight.
-    with argon2_slots_taken(4):
+    with argon2_slots_taken(passwords.ARGON2_SLOTS.size):
         logins = parallel([login(svc, WRONG) for _ in range(32)])
         wait_until(
             lambda: len(logins.outcomes) == 27 and passwords.ARGON2_SLOTS.waiting == 5,
@@ -353,7 +353,7 @@ def test_parallel_wrong_passwords_reach_the_password_check_five_times(svc, make_
 
 def test_the_right_password_is_refused_once_parallel_wrong_ones_reach_the_lock(svc, make_user, parallel):
     user_id = cheap_user(svc, make_user)
-    with argon2_slots_taken(4):
+    with argon2_slots_taken(passwords.ARGON2_SLOTS.size):
         wrong = parallel([login(svc, WRONG) for _ in range(31)])
         wait_until(
             lambda: len(wrong.outcomes) == 26 and passwords.ARGON2_SLOTS.waiting == 5,
@@ -375,7 +375,7 @@ def test_parallel_wrong_current_passwords_reach_the_check_five_times(svc, make_u
     def change() -> object:
         return signin.change_password(svc, user_id, device, WRONG, NEW_PASSWORD)
 
-    with argon2_slots_taken(4):
+    with argon2_slots_taken(passwords.ARGON2_SLOTS.size):
         changes = parallel([change for _ in range(32)])
         wait_until(
             lambda: len(changes.outcomes) == 27 and passwords.ARGON2_SLOTS.waiting == 5,
@@ -411,16 +411,16 @@ def in_thread(call: Callable[[], object]) -> tuple[threading.Thread, list[object
     return thread, result
 
 
-def test_four_argon2_computations_run_side_by_side():
-    with argon2_slots_taken(3):
+def test_as_many_argon2_computations_as_slots_run_side_by_side():
+    with argon2_slots_taken(passwords.ARGON2_SLOTS.size - 1):
         thread, result = in_thread(lambda: passwords.hash_password(KNOWN_PASSWORD, CHEAP_HASHER))
         thread.join(timeout=TIMEOUT)
         assert not thread.is_alive()
     assert CHEAP_HASHER.verify(result[0], KNOWN_PASSWORD)
 
 
-def test_a_fifth_hash_waits_for_a_free_argon2_slot():
-    with argon2_slots_taken(4):
+def test_a_hash_past_the_cap_waits_for_a_free_argon2_slot():
+    with argon2_slots_taken(passwords.ARGON2_SLOTS.size):
         thread, result = in_thread(lambda: passwords.hash_password(KNOWN_PASSWORD, CHEAP_HASHER))
         wait_until(lambda: passwords.ARGON2_SLOTS.waiting == 1, "the hash waits for a slot")
         assert thread.is_alive() and result == []
@@ -428,8 +428,8 @@ def test_a_fifth_hash_waits_for_a_free_argon2_slot():
     assert CHEAP_HASHER.verify(result[0], KNOWN_PASSWORD)
 
 
-def test_a_fifth_password_check_waits_for_a_free_argon2_slot():
-    with argon2_slots_taken(4):
+def test_a_password_check_past_the_cap_waits_for_a_free_argon2_slot():
+    with argon2_slots_taken(passwords.ARGON2_SLOTS.size):
         thread, result = in_thread(lambda: passwords.verify(CHEAP_HASH, KNOWN_PASSWORD))
         wait_until(lambda: passwords.ARGON2_SLOTS.waiting == 1, "the check waits for a slot")
         assert thread.is_alive() and result == []

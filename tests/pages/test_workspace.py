@@ -111,6 +111,11 @@ def test_audit_log_action_filter_shows_readable_labels(world):
         "Operation settings",
         "Cache setting",
         "Cache cleared",
+        "Allowed models",
+        "Model pull",
+        "Sign-up approval",
+        "Sign-up rejection",
+        "Account creation",
     ]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from textedit_core import i18n
 from textedit_core.errors import (
     ACCOUNT_BLOCKED,
+    ACCOUNT_PENDING,
     AdminEmailTaken,
     AuthenticationFailed,
     EmailTaken,
@@ -120,6 +121,22 @@ def check_single_script(email: str) -> None:
             )
 
 
+def check_signup_domain(email: str, domains: tuple[str, ...]) -> None:
+    """Refuse an address whose domain is none of `domains` (TEXTEDIT_SIGNUP=domains). The match
+    is exact on the domain after the email key's normalisation: a subdomain (mail.example.com),
+    a look-alike (evil-example.com) or a suffix (example.com.evil.org) is not example.com."""
+    domain = email_key(normalize_email(email)).rpartition("@")[2]
+    if domain not in {email_key(allowed) for allowed in domains}:
+        raise ValidationError(
+            ngettext(
+                "Only addresses at {domains} can sign up here.",
+                "Only addresses at one of {domains} can sign up here.",
+                len(domains),
+                domains=", ".join(domains),
+            )
+        )
+
+
 def lookup_key(raw_email: str) -> str:
     """The key an email is stored under, normalised the way registration normalises it."""
     check_characters(raw_email or "", N_("Email"))
@@ -142,10 +159,16 @@ class NewAccount:
     password_hash: str
 
 
-def prepare_registration(email: str, password: str) -> NewAccount:
+def check_registration(email: str, password: str) -> tuple[str, str]:
+    """The registration's address and normalised password, or ValidationError; cheap (no hash),
+    so a sign-up can be refused or counted before the slow work."""
     clean_email = normalize_email(email)
     check_single_script(clean_email)
-    clean_password = passwords.check_policy(password, clean_email)
+    return clean_email, passwords.check_policy(password, clean_email)
+
+
+def prepare_registration(email: str, password: str) -> NewAccount:
+    clean_email, clean_password = check_registration(email, password)
     return NewAccount(clean_email, passwords.hash_password(clean_password))
 
 
@@ -153,7 +176,8 @@ def register(session: Session, email: str, password: str, role: Role = Role.USER
     return create_user(session, prepare_registration(email, password), role)
 
 
-def create_user(session: Session, new: NewAccount, role: Role = Role.USER) -> User:
+def create_user(session: Session, new: NewAccount, role: Role = Role.USER, *, pending: bool = False) -> User:
+    """The new account; `pending`: it waits for an admin's approval, blocked until then."""
     clean_email = new.email
     if find_user_by_email(session, clean_email) is not None:
         raise EmailTaken(_("An account with this email already exists. Log in instead."))
@@ -162,7 +186,8 @@ def create_user(session: Session, new: NewAccount, role: Role = Role.USER) -> Us
         email_key=email_key(clean_email),
         password_hash=new.password_hash,
         role=role.value,
-        is_blocked=False,
+        is_blocked=pending,
+        pending_approval=pending,
         token_version=0,
         balance=0,
         created_at=utcnow(),
@@ -191,11 +216,16 @@ class StoredCredentials:
     user_id: int
     password_hash: str
     is_blocked: bool
+    pending_approval: bool = False
 
 
 def stored_credentials(session: Session, email: str) -> StoredCredentials | None:
     user = find_user_by_email(session, email or "")
-    return StoredCredentials(user.id, user.password_hash, user.is_blocked) if user else None
+    return (
+        StoredCredentials(user.id, user.password_hash, user.is_blocked, user.pending_approval)
+        if user
+        else None
+    )
 
 
 def check_credentials(stored: StoredCredentials | None, password: str) -> Verified:
@@ -208,7 +238,7 @@ def check_credentials(stored: StoredCredentials | None, password: str) -> Verifi
     if stored is None or not ok:
         raise AuthenticationFailed()
     if stored.is_blocked:
-        raise AuthenticationFailed(_(ACCOUNT_BLOCKED))
+        raise AuthenticationFailed(_(ACCOUNT_PENDING if stored.pending_approval else ACCOUNT_BLOCKED))
     new_hash = passwords.hash_password(password) if passwords.needs_rehash(stored.password_hash) else None
     return Verified(stored.user_id, stored.password_hash, new_hash)
 
@@ -239,7 +269,7 @@ def user_for_claims(session: Session, claims: tokens.AccessClaims) -> User:
     if user is None or user.token_version != claims.token_version:
         raise AuthenticationFailed(_(devices.SESSION_ENDED))
     if user.is_blocked:
-        raise AuthenticationFailed(_(ACCOUNT_BLOCKED))
+        raise AuthenticationFailed(_(ACCOUNT_PENDING if user.pending_approval else ACCOUNT_BLOCKED))
     return user
 
 

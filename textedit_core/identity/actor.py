@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from textedit_core.errors import AccountBlocked, AuthenticationFailed, NotAuthorized
+from textedit_core.errors import AccountBlocked, AccountPending, AuthenticationFailed, NotAuthorized
 from textedit_core.i18n import _
 from textedit_core.identity import devices
 from textedit_core.infra.db import Database
@@ -37,8 +37,9 @@ class Actor:
 
 
 def require_actor(session: Session, actor: Actor, *roles: Role) -> User:
-    """The acting user, if they exist, are not blocked, their session is alive and (when
-    `roles` are given) they hold one of them. Raises AuthenticationFailed or NotAuthorized."""
+    """The acting user, if they exist, are not blocked (nor waiting for approval), their session
+    is alive and (when `roles` are given) they hold one of them. Raises AuthenticationFailed or
+    NotAuthorized."""
     user = session.get(User, actor.user_id)
     if user is None:
         raise AuthenticationFailed(_(devices.SESSION_ENDED))
@@ -48,8 +49,8 @@ def require_actor(session: Session, actor: Actor, *roles: Role) -> User:
         assert actor.lifetimes is not None  # Actor.__post_init__ refuses a session without them
         if not devices.is_live(session, actor.session_id, actor.lifetimes, user_id=user.id):
             raise AuthenticationFailed(_(devices.SESSION_ENDED))
-    if user.is_blocked:
-        raise AccountBlocked()
+    if user.is_blocked:  # a pending account is stored blocked: it can do nothing yet
+        raise AccountPending() if user.pending_approval else AccountBlocked()
     if roles and user.role not in {role.value for role in roles}:
         raise NotAuthorized()
     return user

@@ -12,8 +12,9 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from textedit_core.errors import ValidationError
+from textedit_core.errors import ServerBusy, ValidationError
 from textedit_core.i18n import N_, _, ngettext
+from textedit_core.infra.config import PASSWORD_HASH_SLOTS, PASSWORD_HASH_WAIT_SECONDS
 from textedit_core.infra.text_input import check_characters
 
 MIN_LENGTH = 12
@@ -25,34 +26,49 @@ HASHER = PasswordHasher()
 
 
 class WorkLimiter:
-    """At most `size` callers inside `slot()` at once; the others wait their turn (never fail)."""
+    """At most `size` callers inside `slot()` at once; the others wait their turn, each for at
+    most `wait_seconds`, and are then refused with ServerBusy (having done nothing)."""
 
-    def __init__(self, size: int) -> None:
-        self._slots = threading.BoundedSemaphore(size)
-        self._count = threading.Lock()
-        # How many callers are inside and how many wait, for whoever watches the load.
+    def __init__(self, size: int, wait_seconds: float) -> None:
+        self._free = threading.Condition()
+        self.size = size
+        self.wait_seconds = wait_seconds
+        # How many callers are inside and how many wait, and how many ever got in, for whoever
+        # watches the load.
         self.running = 0
         self.waiting = 0
+        self.entered = 0
+
+    def configure(self, size: int, wait_seconds: float) -> None:
+        """Resize the cap (the process's settings); callers inside keep their slots."""
+        with self._free:
+            self.size, self.wait_seconds = size, wait_seconds
+            self._free.notify_all()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        with self._count:
+        with self._free:
             self.waiting += 1
-        self._slots.acquire()
-        with self._count:
-            self.waiting -= 1
+            try:
+                if not self._free.wait_for(lambda: self.running < self.size, self.wait_seconds):
+                    raise ServerBusy()
+            finally:
+                self.waiting -= 1
             self.running += 1
+            self.entered += 1
         try:
             yield
         finally:
-            with self._count:
+            with self._free:
                 self.running -= 1
-            self._slots.release()
+                self._free.notify()
 
 
-# Each hash or verify allocates 64 MiB: unbounded, 24 logins at once added ~900 MB to the
-# process. 4 at once cap that at 256 MiB and still keep the CPU busy; the rest queue (~0.2 s each).
-ARGON2_SLOTS = WorkLimiter(4)
+# Each hash or verify allocates 64 MiB: unbounded, 32 sign-ups at once added ~860 MB to the
+# process (bench/signup_flood.py). Two at once hold 128 MiB and still keep two cores busy (a hash
+# runs its 4 lanes on threads); the rest queue (~0.1-0.2 s each). bootstrap.start sizes it from
+# TEXTEDIT_PASSWORD_HASH_SLOTS and TEXTEDIT_PASSWORD_HASH_WAIT_SECONDS.
+ARGON2_SLOTS = WorkLimiter(PASSWORD_HASH_SLOTS, PASSWORD_HASH_WAIT_SECONDS)
 
 
 def normalize(password: str) -> str:
@@ -115,7 +131,8 @@ def hash_password(password: str, hasher: PasswordHasher = HASHER) -> str:
 
 
 # Verified against when the email is unknown, so both failures cost the same work.
-_DUMMY_HASH = HASHER.hash("dummy password for timing equality")
+with ARGON2_SLOTS.slot():
+    _DUMMY_HASH = HASHER.hash("dummy password for timing equality")
 
 
 def verify(stored_hash: str | None, password: str) -> bool:

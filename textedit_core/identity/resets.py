@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, delete
 from sqlalchemy.orm import Session
 
-from textedit_core.errors import AccountBlocked, NotAuthorized, ValidationError
+from textedit_core.errors import AccountBlocked, AccountPending, NotAuthorized, ValidationError
 from textedit_core.i18n import N_, _
 from textedit_core.identity import devices
 from textedit_core.identity.accounts import require_role
@@ -129,7 +129,8 @@ def consume(session: Session, checked: Checked, new_hash: str, now: datetime | N
     if spent.rowcount != 1 or user is None:
         raise ValidationError(_(INVALID_CODE))
     if user.is_blocked:
-        raise AccountBlocked()  # the caller's rollback keeps the code and the old password
+        # The caller's rollback keeps the code and the old password.
+        raise AccountPending() if user.pending_approval else AccountBlocked()
     user.password_hash = new_hash
     user.token_version += 1
     devices.revoke_all(session, user.id, "password reset", now=now)

@@ -1,14 +1,15 @@
-"""Admin actions on users: change a role, block or unblock (audited, effective at once)."""
+"""Admin actions on users: change a role, block or unblock, approve or reject a sign-up, create
+an account (audited, effective at once)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from textedit_core.errors import NotAuthorized, ValidationError
+from textedit_core.errors import EmailTaken, NotAuthorized, ValidationError
 from textedit_core.i18n import N_, _
 from textedit_core.identity import devices
-from textedit_core.identity.accounts import require_role
+from textedit_core.identity.accounts import NewAccount, create_user, find_user_by_email, require_role
 from textedit_core.infra import audit
 from textedit_core.infra.models import Role, User
 
@@ -18,6 +19,9 @@ ROLE_LABELS = {
     Role.MODERATOR.value: N_("moderator"),
     Role.ADMIN.value: N_("admin"),
 }
+
+# The refusal of a block or unblock while a sign-up waits for approval.
+PENDING = N_("{email} is waiting for approval: approve or reject the sign-up.")
 
 
 def role_label(role: str) -> str:
@@ -71,6 +75,9 @@ def set_blocked(session: Session, actor_id: int, target_id: int, blocked: bool) 
     actor = require_role(session, actor_id, Role.ADMIN)
     yourself = _("You cannot block yourself.") if blocked else _("You cannot unblock yourself.")
     target = _target(session, actor, target_id, yourself)
+    if target.pending_approval:
+        # Unblocking would let them in without the approval's sign-up tokens and audit entry.
+        raise ValidationError(_(PENDING, email=target.email))
     if target.is_blocked == blocked:
         if blocked:
             raise ValidationError(_("{email} is already blocked.", email=target.email))
@@ -88,3 +95,45 @@ def set_blocked(session: Session, actor_id: int, target_id: int, blocked: bool) 
         target.id,
     )
     return target
+
+
+def _pending_target(session: Session, actor_id: int, target_id: int) -> tuple[User, User]:
+    actor = require_role(session, actor_id, Role.ADMIN)
+    target = session.get(User, target_id)
+    if target is None:
+        raise ValidationError(_("That user does not exist."))
+    if not target.pending_approval:
+        raise ValidationError(_("{email} is not waiting for approval.", email=target.email))
+    return actor, target
+
+
+def approve_signup(session: Session, actor_id: int, target_id: int) -> User:
+    """Let a pending account in (TEXTEDIT_SIGNUP=approval); the caller credits its sign-up
+    tokens in the same transaction."""
+    actor, target = _pending_target(session, actor_id, target_id)
+    target.pending_approval = False
+    target.is_blocked = False
+    audit.record(session, actor.id, audit.SIGNUP_APPROVAL, {}, target.id)
+    return target
+
+
+def reject_signup(session: Session, actor_id: int, target_id: int) -> User:
+    """Turn a pending account down: it stays blocked, with its row and anything that refers to
+    it (nothing is deleted); an admin may still unblock it later."""
+    actor, target = _pending_target(session, actor_id, target_id)
+    target.pending_approval = False
+    audit.record(session, actor.id, audit.SIGNUP_REJECTION, {}, target.id)
+    return target
+
+
+def create_account(session: Session, actor_id: int, new: NewAccount) -> User:
+    """An account made by an admin (the way in when sign-up is closed), active at once."""
+    actor = require_role(session, actor_id, Role.ADMIN)
+    try:
+        user = create_user(session, new)
+    except EmailTaken:
+        taken = find_user_by_email(session, new.email)
+        email = taken.email if taken else new.email
+        raise ValidationError(_("{email} already has an account.", email=email)) from None
+    audit.record(session, actor.id, audit.ACCOUNT_CREATION, {}, user.id)
+    return user

@@ -24,6 +24,9 @@ CACHE_SETTING = "cache_setting"
 CACHE_CLEAR = "cache_clear"
 MODEL_ALLOW_LIST = "model_allow_list"
 MODEL_PULL = "model_pull"
+SIGNUP_APPROVAL = "signup_approval"
+SIGNUP_REJECTION = "signup_rejection"
+ACCOUNT_CREATION = "account_creation"
 ACTIONS = (
     RATE_CHANGE,
     ROLE_CHANGE,
@@ -37,6 +40,9 @@ ACTIONS = (
     CACHE_CLEAR,
     MODEL_ALLOW_LIST,
     MODEL_PULL,
+    SIGNUP_APPROVAL,
+    SIGNUP_REJECTION,
+    ACCOUNT_CREATION,
 )
 
 

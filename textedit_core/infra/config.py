@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import secrets
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,10 @@ class Lifetimes:
 
 MIN_SECRET_BYTES = 32
 SECRET_FILE_NAME = "jwt_secret"
+# The defaults of password_hash_slots and _wait_seconds, which also size the cap on Argon2 work
+# (identity.passwords) before bootstrap applies the settings.
+PASSWORD_HASH_SLOTS = 2
+PASSWORD_HASH_WAIT_SECONDS = 10.0
 
 
 def _default_ollama_host() -> str:
@@ -66,6 +72,41 @@ def parse_host_urls(raw: str) -> tuple[str, ...]:
     return tuple(urls)
 
 
+class SignupPolicy(str, enum.Enum):
+    """Who may create an account on the login page (TEXTEDIT_SIGNUP)."""
+
+    OPEN = "open"  # anyone who reaches the app
+    DOMAINS = "domains"  # addresses at one of TEXTEDIT_SIGNUP_DOMAINS only
+    APPROVAL = "approval"  # anyone, but the account waits until an admin approves it
+    CLOSED = "closed"  # nobody: admins create accounts on the Users page
+
+
+def parse_signup_domains(raw: str) -> tuple[str, ...]:
+    """TEXTEDIT_SIGNUP_DOMAINS: comma-separated mail domains (a leading "@" is allowed), each
+    normalised as a sign-up address's domain is (lower case, IDNA in Unicode form); ValueError
+    naming the first one that is not a mail domain."""
+    domains: list[str] = []
+    for item in raw.split(","):
+        given = item.strip()
+        if not given.removeprefix("@"):
+            continue
+        try:
+            domain = validate_email(
+                f"postmaster@{given.removeprefix('@')}", check_deliverability=False
+            ).domain
+        except EmailNotValidError:
+            raise ValueError(
+                _(
+                    "TEXTEDIT_SIGNUP_DOMAINS: “{domain}” is not a mail domain; give comma-separated "
+                    "domains such as example.com,example.org",
+                    domain=given,
+                )
+            ) from None
+        if domain not in domains:
+            domains.append(domain)
+    return tuple(domains)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEXTEDIT_", env_file=".env", extra="ignore", frozen=True)
 
@@ -104,9 +145,24 @@ class Settings(BaseSettings):
     session_idle_hours: int = Field(default=72, ge=1, le=24 * 365)
     # Mark the session cookie Secure. Also set automatically for requests that arrived over HTTPS.
     cookie_secure: bool = False
+    # Who may sign up: open, domains, approval or closed (SignupPolicy).
+    signup: SignupPolicy = SignupPolicy.OPEN
+    # For signup=domains: the domains whose addresses may sign up, comma-separated; an address
+    # matches only its exact domain (not a subdomain). Kept as text, normalised.
+    signup_domains: str = ""
+    # The older switch: false is signup=closed (see signup_policy).
     allow_registration: bool = True
     # Free tokens a new account starts with (a ledger row of kind "grant"); 0: none.
     signup_tokens: int = Field(default=10, ge=0, le=1_000_000)
+    # Sign-ups are counted before their password is hashed: at most this many per client address
+    # and hour, and this many per minute from all addresses together; one more is told when to
+    # try again, and nothing is written.
+    signups_per_address_per_hour: int = Field(default=10, ge=1, le=1_000_000)
+    signups_per_minute: int = Field(default=20, ge=1, le=1_000_000)
+    # Argon2id computations (every password hash and check) running at once in a process, 64 MiB
+    # each; the others wait up to the seconds below, then are told the server is busy.
+    password_hash_slots: int = Field(default=PASSWORD_HASH_SLOTS, ge=1, le=64)
+    password_hash_wait_seconds: float = Field(default=PASSWORD_HASH_WAIT_SECONDS, gt=0, le=600)
     # Edit history older than this many days is pruned (and never shown).
     history_days: int = Field(default=90, ge=1, le=3650)
     # The shared result cache (editing.cache): an answer is reused for this many hours after it
@@ -153,6 +209,11 @@ class Settings(BaseSettings):
         # Kept as text (a list would be read from the environment as JSON), normalised.
         return None if value is None else ",".join(parse_host_urls(value))
 
+    @field_validator("signup_domains")
+    @classmethod
+    def _domains_are_domains(cls, value: str) -> str:
+        return ",".join(parse_signup_domains(value))
+
     @field_validator("metrics_token")
     @classmethod
     def _metrics_token_long_enough(cls, value: str | None) -> str | None:
@@ -181,6 +242,29 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _signup_is_consistent(self) -> Settings:
+        if (
+            not self.allow_registration
+            and "signup" in self.model_fields_set
+            and self.signup != SignupPolicy.CLOSED
+        ):
+            raise ValueError(
+                _(
+                    "TEXTEDIT_ALLOW_REGISTRATION=false closes sign-up, but TEXTEDIT_SIGNUP is {policy}: "
+                    "unset TEXTEDIT_ALLOW_REGISTRATION (TEXTEDIT_SIGNUP replaces it)",
+                    policy=self.signup.value,
+                )
+            )
+        if self.signup_policy == SignupPolicy.DOMAINS and not self.signup_domains:
+            raise ValueError(
+                _(
+                    "TEXTEDIT_SIGNUP=domains needs TEXTEDIT_SIGNUP_DOMAINS, the domains whose addresses "
+                    "may sign up (such as example.com)"
+                )
+            )
+        return self
+
+    @model_validator(mode="after")
     def _smtp_needs_sender(self) -> Settings:
         if self.smtp_host and not self.smtp_from:
             raise ValueError(
@@ -194,6 +278,16 @@ class Settings(BaseSettings):
             absolute=timedelta(days=self.refresh_token_days),
             idle=timedelta(hours=self.session_idle_hours),
         )
+
+    @property
+    def signup_policy(self) -> SignupPolicy:
+        """TEXTEDIT_SIGNUP, or closed when the older TEXTEDIT_ALLOW_REGISTRATION is false."""
+        return self.signup if self.allow_registration else SignupPolicy.CLOSED
+
+    @property
+    def signup_domain_names(self) -> tuple[str, ...]:
+        """The domains of TEXTEDIT_SIGNUP_DOMAINS, normalised (empty when unset)."""
+        return tuple(self.signup_domains.split(",")) if self.signup_domains else ()
 
     @property
     def ollama_host_urls(self) -> tuple[str, ...]:

@@ -43,10 +43,18 @@ class TxStatus(str, enum.Enum):
 
 class User(Base):
     __tablename__ = "users"
-    # The staff Users page sorts and filters by these (migration 0003).
+    # The staff Users page sorts and filters by these (migrations 0003 and 0013).
     __table_args__ = tuple(
         Index(f"ix_users_{column}", column)
-        for column in ("role", "balance", "created_at", "last_login_at", "requests_count", "tokens_spent")
+        for column in (
+            "role",
+            "balance",
+            "created_at",
+            "last_login_at",
+            "requests_count",
+            "tokens_spent",
+            "pending_approval",
+        )
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -56,6 +64,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
     is_blocked: Mapped[bool] = mapped_column(default=False)
+    # Signed up under TEXTEDIT_SIGNUP=approval and not yet approved or rejected by an admin. Such
+    # an account is stored blocked too, so every check that refuses a blocked account refuses it.
+    pending_approval: Mapped[bool] = mapped_column(default=False)
     # Bumped whenever existing access tokens must stop working (role change, block, ...).
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)

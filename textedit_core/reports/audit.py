@@ -38,6 +38,9 @@ ACTION_LABELS = {
     audit.CACHE_CLEAR: N_("Cache cleared"),
     audit.MODEL_ALLOW_LIST: N_("Allowed models"),
     audit.MODEL_PULL: N_("Model pull"),
+    audit.SIGNUP_APPROVAL: N_("Sign-up approval"),
+    audit.SIGNUP_REJECTION: N_("Sign-up rejection"),
+    audit.ACCOUNT_CREATION: N_("Account creation"),
 }
 
 
@@ -260,5 +263,11 @@ def describe(row: AuditRow) -> str:
         return _("Changed the allowed models: {new} (was {old})", new=", ".join(new), old=", ".join(old))
     if row.action == audit.MODEL_PULL:
         return _("Started pulling {model} onto {host}", model=d.get("model"), host=d.get("host"))
+    if row.action == audit.SIGNUP_APPROVAL:
+        return _("Approved {user}'s sign-up", user=user)
+    if row.action == audit.SIGNUP_REJECTION:
+        return _("Rejected {user}'s sign-up (the account stays blocked)", user=user)
+    if row.action == audit.ACCOUNT_CREATION:
+        return _("Created an account for {user}", user=user)
     # An action this version does not know (a newer writer): its raw record.
     return f"{row.action}: {json.dumps(d, sort_keys=True)}"

@@ -35,7 +35,7 @@ SORTABLE = {
 
 
 # A user's status in words (`status_label`); UserRow.status keeps the code.
-STATUS_LABELS = {"active": N_("active"), "blocked": N_("blocked")}
+STATUS_LABELS = {"active": N_("active"), "pending": N_("waiting for approval"), "blocked": N_("blocked")}
 
 
 def status_label(status: str) -> str:
@@ -51,6 +51,8 @@ class UserQuery:
     descending: bool = True
     page: int = 1
     page_size: int = 50
+    # Waiting for approval (stored blocked too: blocked=True alone includes them).
+    pending: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ def search_users(session: Session, actor_id: int, query: UserQuery) -> Page[User
         conditions.append(User.role == query.role)
     if query.blocked is not None:
         conditions.append(User.is_blocked.is_(query.blocked))
+    if query.pending is not None:
+        conditions.append(User.pending_approval.is_(query.pending))
     total = session.execute(select(func.count()).select_from(User).where(*conditions)).scalar_one()
     key = SORTABLE[query.sort]
     order = key.desc() if query.descending else key.asc()
@@ -131,7 +135,7 @@ def _row(u: User) -> UserRow:
         id=u.id,
         email=u.email,
         role=u.role,
-        status="blocked" if u.is_blocked else "active",
+        status="pending" if u.pending_approval else "blocked" if u.is_blocked else "active",
         balance=u.balance,
         created_at=u.created_at,
         last_login_at=u.last_login_at,

@@ -1,9 +1,10 @@
-"""Admin actions: roles, blocking, balance adjustments, the token rate (with its preview) and the
-operations' settings (with a preview run of the model)."""
+"""Admin actions: roles, blocking, sign-up approval, new accounts, balance adjustments, the token
+rate (with its preview) and the operations' settings (with a preview run of the model)."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from textedit_core.editing import guard, jobs
 from textedit_core.editing import settings as op_settings
 from textedit_core.errors import ValidationError
 from textedit_core.i18n import _
-from textedit_core.identity import resets, roles
+from textedit_core.identity import accounts, resets, roles
 from textedit_core.infra import mailer
 from textedit_core.infra.models import Role
 from textedit_core.usecases.common import act, read
@@ -83,6 +84,28 @@ def set_blocked(svc: Services, access_token: str | None, target_id: int, blocked
         svc,
         access_token,
         lambda s, me: _changed(roles.set_blocked(s, me.id, target_id, blocked)),
+        Role.ADMIN,
+    )
+
+
+def approve_signup(svc: Services, access_token: str | None, target_id: int) -> UserChanged:
+    """Let an account that signed up under TEXTEDIT_SIGNUP=approval in, crediting its free
+    tokens (TEXTEDIT_SIGNUP_TOKENS) in the same transaction; audited."""
+
+    def work(session, me) -> UserChanged:
+        user = roles.approve_signup(session, me.id, target_id)
+        ledger.grant(session, user.id, svc.settings.signup_tokens)
+        return _changed(user)
+
+    return act(svc, access_token, work, Role.ADMIN)
+
+
+def reject_signup(svc: Services, access_token: str | None, target_id: int) -> UserChanged:
+    """Turn a pending sign-up down: the account stays blocked and is kept; audited."""
+    return act(
+        svc,
+        access_token,
+        lambda s, me: _changed(roles.reject_signup(s, me.id, target_id)),
         Role.ADMIN,
     )
 
@@ -262,6 +285,27 @@ def issue_password_reset(svc: Services, access_token: str | None, target_id: int
     """A one-time reset code for the user (replacing any older one), ending all their sessions;
     audited. Also emailed to them when a mail server is configured."""
     issued = act(svc, access_token, lambda s, me: resets.issue(s, me.id, target_id), Role.ADMIN)
+    return _delivered(svc, issued)
+
+
+def create_account(svc: Services, access_token: str | None, email: str) -> ResetIssued:
+    """A new, active account for `email`, with its free tokens (TEXTEDIT_SIGNUP_TOKENS) and a
+    one-time code for its owner to set a password on the login page (emailed too when a mail
+    server is configured). The way in when sign-up is closed; audited. The admin never knows
+    the password: until the code is used, the account has a random one nobody was told."""
+    read(svc, access_token, lambda _s, _me: None, Role.ADMIN)  # refused before the slow hash
+    new = accounts.prepare_registration(email, secrets.token_urlsafe(32))
+
+    def work(session, me) -> resets.Issued:
+        user = roles.create_account(session, me.id, new)
+        ledger.grant(session, user.id, svc.settings.signup_tokens)
+        return resets.issue(session, me.id, user.id)
+
+    return _delivered(svc, act(svc, access_token, work, Role.ADMIN))
+
+
+def _delivered(svc: Services, issued: resets.Issued) -> ResetIssued:
+    """The issued code, emailed to its user when a mail server is configured."""
     emailed = None
     if mailer.configured(svc.settings):
         # In the user's language (the admin's, if they never chose one); the expiry in UTC,

@@ -11,19 +11,27 @@ from sqlalchemy.orm import Session
 
 from textedit_core.billing import ledger
 from textedit_core.context import Services
-from textedit_core.errors import AuthenticationFailed, NotAuthorized, ValidationError, WrongCurrentPassword
+from textedit_core.errors import (
+    AuthenticationFailed,
+    EmailTaken,
+    NotAuthorized,
+    ServerBusy,
+    ValidationError,
+    WrongCurrentPassword,
+)
 from textedit_core.i18n import _
 from textedit_core.identity import accounts, devices, passwords, resets, throttle, tokens
 from textedit_core.identity import actor as actors
 from textedit_core.identity.actor import Actor
 from textedit_core.identity.devices import Refreshed
 from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.config import SignupPolicy
 from textedit_core.infra.models import User
 
 REFRESH_COOKIE = "textedit_refresh"
 T = TypeVar("T")
 
-__all__ = ["REFRESH_COOKIE", "Refreshed", "SignedIn"]
+__all__ = ["REFRESH_COOKIE", "Refreshed", "SignUpReceived", "SignedIn"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,14 @@ class SignedIn:
     access_token: str
     # One-time code the browser trades at POST /auth/session for its refresh-token cookie.
     handoff_code: str
+
+
+@dataclass(frozen=True)
+class SignUpReceived:
+    """The answer to a sign-up under TEXTEDIT_SIGNUP=domains or approval: the same words whether
+    the address was new or already had an account, and nobody is signed in."""
+
+    message: str
 
 
 @dataclass(frozen=True)
@@ -91,15 +107,30 @@ def login(svc: Services, email: str, password: str, client: Client = Client()) -
         # The failure that sets a lock says so at once, with the wait.
         attempt.raise_if_locked()
         raise
+    except ServerBusy:
+        # No password was checked: the attempt was no guess.
+        svc.db.run(lambda s: throttle.give_back(s, attempt))
+        raise
 
 
-def register(svc: Services, email: str, password: str, client: Client = Client()) -> SignedIn:
+def register(
+    svc: Services, email: str, password: str, client: Client = Client()
+) -> SignedIn | SignUpReceived:
     """Create a user account, credit its free tokens (TEXTEDIT_SIGNUP_TOKENS) and sign it in,
-    all in one transaction: a refused registration credits nothing."""
-    if not svc.settings.allow_registration:
-        raise NotAuthorized(_("Registration is closed. Ask an administrator for an account."))
+    all in one transaction: a refused registration credits nothing.
 
-    new = accounts.prepare_registration(email, password)
+    Under TEXTEDIT_SIGNUP=domains or approval the answer does not tell whether the address
+    already has an account (see _received); closed refuses everyone alike.
+    """
+    policy = svc.settings.signup_policy
+    if policy == SignupPolicy.CLOSED:
+        raise NotAuthorized(_("Registration is closed. Ask an administrator for an account."))
+    if policy == SignupPolicy.DOMAINS:
+        accounts.check_signup_domain(email, svc.settings.signup_domain_names)
+
+    new = _counted_and_hashed(svc, email, password, client)
+    if policy != SignupPolicy.OPEN:
+        return _received(svc, new, pending=policy == SignupPolicy.APPROVAL)
 
     def work(session) -> SignedIn:
         user = accounts.create_user(session, new)
@@ -107,6 +138,50 @@ def register(svc: Services, email: str, password: str, client: Client = Client()
         return _signed_in(svc, session, user, client)
 
     return svc.db.run(work)
+
+
+def _counted_and_hashed(svc: Services, email: str, password: str, client: Client) -> accounts.NewAccount:
+    """The registration checked, counted against the sign-up limits (per client address and in
+    total), then its password hashed. Counted first, so sign-ups past a limit cost no Argon2 work
+    (64 MiB and ~0.15 s each); a hash refused because the server is busy gives its count back."""
+    clean_email, clean_password = accounts.check_registration(email, password)
+    per_client, per_minute = svc.settings.signups_per_address_per_hour, svc.settings.signups_per_minute
+    signup = svc.db.run(lambda s: throttle.count_signup(s, client.ip_address, per_client, per_minute))
+    try:
+        return accounts.NewAccount(clean_email, passwords.hash_password(clean_password))
+    except ServerBusy:
+        svc.db.run(lambda s: throttle.give_back_signup(s, signup))
+        raise
+
+
+def _received(svc: Services, new: accounts.NewAccount, *, pending: bool) -> SignUpReceived:
+    """Create the account if the address is free (`pending`: it waits for an admin's approval,
+    which credits its free tokens), else change nothing; one answer either way. register hashed
+    the password first in both cases, so neither answer comes noticeably sooner."""
+
+    def work(session) -> None:
+        try:
+            user = accounts.create_user(session, new, pending=pending)
+        except EmailTaken:
+            return
+        if not pending:
+            ledger.grant(session, user.id, svc.settings.signup_tokens)
+
+    svc.db.run(work)
+    if pending:
+        return SignUpReceived(
+            _(
+                "Thank you. If this address can sign up, its account now waits for an "
+                "administrator's approval: log in once it is approved. An address that already "
+                "has an account keeps it as it was."
+            )
+        )
+    return SignUpReceived(
+        _(
+            "Thank you. If this address can sign up, its account is ready: log in with it and "
+            "your password. An address that already has an account keeps it, and its own password."
+        )
+    )
 
 
 def reset_password(
@@ -262,6 +337,9 @@ def change_password(
             change = accounts.prepare_password_change(session, user_id, current_password, new_password)
     except WrongCurrentPassword:
         raise  # a failed attempt: it stays counted
+    except ServerBusy:
+        svc.db.run(lambda s: throttle.give_back(s, attempt))  # nothing was checked
+        raise
     except ValidationError:
         # The current password was right; only the new one was refused.
         svc.db.run(lambda s: throttle.succeeded(s, attempt))
