@@ -104,17 +104,19 @@ if svc.settings.demo_mode:
         on_change=_load_sample,
     )
 
-text = st.text_area(
-    _("Your text"),
-    key=draft.TEXT_KEY,
-    height=220,
-    placeholder=_("Paste or type the text to improve…"),
-    help=_("Split longer texts into parts."),
-    # Committed without a rerun: a rerun started by the blur of a click elsewhere (the sidebar's
-    # Wallet, "Top up your wallet") swallowed that click. The text travels with the next rerun.
-    # No max_chars: the browser would drop a longer paste without a word; the page says so instead.
-    on_change="ignore",
-)
+with draft.carried_across_pages():
+    text = st.text_area(
+        _("Your text"),
+        key=draft.TEXT_KEY,
+        height=220,
+        placeholder=_("Paste or type the text to improve…"),
+        help=_("Split longer texts into parts."),
+        # Committed without a rerun: the rerun a blur starts is sent after the click that caused
+        # it, so a click on another page (the sidebar's Wallet, "Top up your wallet") was undone.
+        # The text travels with the next rerun, a page switch included (carried_across_pages).
+        # No max_chars: the browser would drop a longer paste without a word; the page says so instead.
+        on_change="ignore",
+    )
 length = len(text or "")
 too_long = length > limit
 # No live counter: Streamlit counts only with max_chars, which drops a longer paste without a

@@ -40,7 +40,8 @@ def _user_with_tokens(running_app, email: str, tokens: int) -> None:
                 session, user.id, ledger.quote_topup(str(rate.rate * tokens), rate), f"seed-{email}"
             )
 
-        db.run(credit)
+        if tokens:
+            db.run(credit)
     finally:
         db.dispose()
 
@@ -174,6 +175,42 @@ def test_draft_review_history_and_exports(running_app, context):
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_text("No requests yet.", exact=False)).to_be_visible()
     assert _balance(running_app, email) == 4
+
+
+def test_a_text_typed_just_before_leaving_by_the_sidebar_is_kept(running_app, context):
+    email = "leaver@example.com"
+    _user_with_tokens(running_app, email, 1)
+    page = context.new_page()
+    log_in(page, running_app.url, email, PASSWORD)
+    _text_box(page).fill("A text typed, then straight to the wallet.")
+    _go(page, "Wallet")
+    _go(page, "Editor")
+    expect(_text_box(page)).to_have_value("A text typed, then straight to the wallet.")
+
+
+def test_a_text_typed_key_by_key_just_before_leaving_is_kept(running_app, context):
+    email = "typist@example.com"
+    _user_with_tokens(running_app, email, 1)
+    page = context.new_page()
+    log_in(page, running_app.url, email, PASSWORD)
+    _text_box(page).click()
+    page.keyboard.type("Typed key by key.")
+    _go(page, "History")
+    _go(page, "Editor")
+    expect(_text_box(page)).to_have_value("Typed key by key.")
+
+
+def test_a_text_typed_just_before_the_top_up_link_is_kept(running_app, context):
+    email = "broke-leaver@example.com"
+    _user_with_tokens(running_app, email, 0)
+    page = context.new_page()
+    log_in(page, running_app.url, email, PASSWORD)
+    _text_box(page).click()
+    page.keyboard.type("Typed, then to the top-up.")
+    page.get_by_role("link", name="Top up your wallet").click()
+    expect(page.get_by_role("heading", name="Wallet", exact=True)).to_be_visible()
+    _go(page, "Editor")
+    expect(_text_box(page)).to_have_value("Typed, then to the top-up.")
 
 
 def test_stop_ends_the_request_and_returns_the_token(running_app, context):
