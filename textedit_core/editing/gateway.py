@@ -183,6 +183,16 @@ class PullProgress:
         return min(1.0, max(0.0, self.completed / self.total))
 
 
+# What the ollama client raises for a server that is down, refuses, fails or sends a broken stream.
+CLIENT_ERRORS = (
+    ollama.ResponseError,
+    httpx.HTTPError,
+    ConnectionError,
+    json.JSONDecodeError,
+    pydantic.ValidationError,
+)
+
+
 class OllamaGateway:
     """One ollama.Client per host, with explicit timeouts (the client's default is none).
 
@@ -373,13 +383,7 @@ class OllamaGateway:
                 raise ModelBrokenAnswer(_("The model's answer ended unexpectedly."))
         except ModelError:
             raise
-        except (
-            ollama.ResponseError,
-            httpx.HTTPError,
-            ConnectionError,
-            json.JSONDecodeError,
-            pydantic.ValidationError,
-        ) as error:
+        except CLIENT_ERRORS as error:
             raise self._translate(error, model, host) from error
         finally:
             # End the HTTP stream now, whatever happened: an abandoned stream stays open as long
@@ -402,13 +406,7 @@ class OllamaGateway:
             for line in lines:
                 finished = line.status == "success"
                 yield PullProgress(line.status or "", line.completed, line.total)
-        except (
-            ollama.ResponseError,
-            httpx.HTTPError,
-            ConnectionError,
-            json.JSONDecodeError,
-            pydantic.ValidationError,
-        ) as error:
+        except CLIENT_ERRORS as error:
             raise self._pull_failed(error, model, host) from error
         finally:
             if lines is not None:

@@ -228,16 +228,24 @@ class EditJob:
                 yield found
                 queue.wait_for_an_end(seen, self._limits.poll_seconds)
         except ModelError as error:
-            shown = _("{problem} Your token was returned.", problem=error)
-            self._refund(str(error), EditStatus.FAILED, shown)
-            raise type(error)(shown) from error
+            raise self._refunded(error) from error
         except BaseException:
-            self._refund(
-                "stopped while waiting for a model",
-                EditStatus.STOPPED,
-                _("Stopped before the answer was complete. Your token was returned."),
-            )
+            self._stopped("stopped while waiting for a model")
             raise
+
+    def _refunded(self, error: ModelError) -> ModelError:
+        """Return the token of a request that failed with `error`; the error to raise, in the
+        words the user is shown."""
+        shown = _("{problem} Your token was returned.", problem=error)
+        status = EditStatus.REFUSED if isinstance(error, AnswerRefused) else EditStatus.FAILED
+        self._refund(str(error), status, shown)
+        return type(error)(shown)
+
+    def _stopped(self, reason: str) -> None:
+        """Return the token of a request ended before its answer was delivered."""
+        self._refund(
+            reason, EditStatus.STOPPED, _("Stopped before the answer was complete. Your token was returned.")
+        )
 
     def _refund(self, reason: str, status: EditStatus, shown: str | None) -> None:
         """Return the token, write the history row and free the request's slot, in one
@@ -347,18 +355,11 @@ class EditJob:
             # Before settling: an answer the guard refuses is refunded here and never delivered.
             edited = guard.guarded_answer(self.operation, self.text, "".join(pieces))
         except ModelError as error:
-            shown = _("{problem} Your token was returned.", problem=error)
-            status = EditStatus.REFUSED if isinstance(error, AnswerRefused) else EditStatus.FAILED
-            self._refund(str(error), status, shown)
-            raise type(error)(shown) from error
+            raise self._refunded(error) from error
         except BaseException:
             # The user pressed Stop, the page went away mid-answer (rerun, closed tab) or
             # something unexpected broke: the answer was not delivered, so the token goes back.
-            self._refund(
-                "interrupted before the answer was delivered",
-                EditStatus.STOPPED,
-                _("Stopped before the answer was complete. Your token was returned."),
-            )
+            self._stopped("interrupted before the answer was delivered")
             raise
         self.result = self._deliver(edited)
         if not self.result.charged:
