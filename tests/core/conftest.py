@@ -94,19 +94,20 @@ def fund(db: Database) -> Callable[[int, int], None]:
 
 
 @pytest.fixture
-def db_state(db: Database) -> Callable[[], dict[str, list[tuple]]]:
+def db_state(db: Database) -> Callable[..., dict[str, list[tuple]]]:
     """Every row of every table, to assert that a refused operation changed nothing.
 
     Tables are read from the database itself, so tables added by later migrations are covered.
+    `without`: tables a refusal may still write (a throttle's counters), left out.
     """
 
-    def snapshot() -> dict[str, list[tuple]]:
+    def snapshot(*, without: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
         with db.read() as session:
             names = inspect(session.connection()).get_table_names()
             return {
                 name: sorted(map(tuple, session.execute(text(f"SELECT * FROM {name}"))), key=repr)
                 for name in names
-                if name != "alembic_version"
+                if name != "alembic_version" and name not in without
             }
 
     return snapshot
@@ -163,3 +164,22 @@ def shared_server():
 def server(shared_server):
     shared_server.reset()
     return shared_server
+
+
+# Two stand-in Ollama servers per module (a pool of hosts), each reset for every test.
+@pytest.fixture(scope="module")
+def standins() -> Iterator[tuple[OllamaStandIn, OllamaStandIn]]:
+    with OllamaStandIn() as first, OllamaStandIn() as second:
+        yield first, second
+
+
+@pytest.fixture
+def first(standins) -> OllamaStandIn:
+    standins[0].reset()
+    return standins[0]
+
+
+@pytest.fixture
+def second(standins) -> OllamaStandIn:
+    standins[1].reset()
+    return standins[1]

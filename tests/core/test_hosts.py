@@ -8,14 +8,13 @@ servers on their own ports (and an unused port for a host that is down).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from tests.ollama_standin import DEFAULT_MODEL, OllamaStandIn, Reply, unused_url
+from tests.ollama_standin import DEFAULT_MODEL, Reply, unused_url
 from textedit_core.billing import ledger
 from textedit_core.editing import hosts
 from textedit_core.editing.gateway import OllamaGateway
@@ -36,27 +35,6 @@ A = "http://10.0.0.5:11434"
 B = "http://10.0.0.6:11434"
 C = "http://10.0.0.7:11434"
 FIX = get_operation("fix")
-
-
-# --- two stand-ins per module, reset for every test ----------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def standins() -> Iterator[tuple[OllamaStandIn, OllamaStandIn]]:
-    with OllamaStandIn() as first, OllamaStandIn() as second:
-        yield first, second
-
-
-@pytest.fixture
-def first(standins) -> OllamaStandIn:
-    standins[0].reset()
-    return standins[0]
-
-
-@pytest.fixture
-def second(standins) -> OllamaStandIn:
-    standins[1].reset()
-    return standins[1]
 
 
 def make_pool(db: Database, urls: list[str], *, failures: int = 3, cooldown: float = 30.0) -> HostPool:

@@ -8,7 +8,6 @@ Real database (SQLite, and PostgreSQL when configured), real ollama client, stan
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -30,24 +29,6 @@ from textedit_core.reports.transactions import ledger_figures
 TEXT = "Their going to the libary tomorow."
 MAX_CHARS = 6000
 ONE_SLOT = queue.Limits(per_host=1, max_waiting=5, wait_seconds=30.0)
-
-
-@pytest.fixture(scope="module")
-def standins() -> Iterator[tuple[OllamaStandIn, OllamaStandIn]]:
-    with OllamaStandIn() as first, OllamaStandIn() as second:
-        yield first, second
-
-
-@pytest.fixture
-def first(standins) -> OllamaStandIn:
-    standins[0].reset()
-    return standins[0]
-
-
-@pytest.fixture
-def second(standins) -> OllamaStandIn:
-    standins[1].reset()
-    return standins[1]
 
 
 def gateway_for(db: Database, *servers: OllamaStandIn) -> OllamaGateway:

@@ -193,10 +193,10 @@ def test_a_taken_address_gets_the_answer_a_new_one_gets_and_changes_nothing(
 ):
     svc = make_services(**overrides)
     amy = make_user("amy@example.com")
-    before = db_state()
+    before = db_state(without=("login_throttle",))
     assert signin.register(svc, "AMY@example.com", PASSWORD) == signin.SignUpReceived(answer)
     # Only the sign-up rate limit counted the attempt, as it counts every sign-up.
-    assert {**db_state(), "login_throttle": []} == {**before, "login_throttle": []}
+    assert db_state(without=("login_throttle",)) == before
     assert signin.register(svc, "bob@example.com", PASSWORD) == signin.SignUpReceived(answer)
     assert signin.login(svc, "amy@example.com", KNOWN_PASSWORD).account.id == amy
 
