@@ -6,11 +6,13 @@ Streamlit script cannot set cookies. The page's session bridge (app_pages/compon
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gc
 import hashlib
 import hmac
 import json
+import logging
 import re
 import shutil
 import tempfile
@@ -39,9 +41,10 @@ from textedit_core.bootstrap import Services, shared
 from textedit_core.errors import NotAuthorized, ValidationError
 from textedit_core.i18n import _
 from textedit_core.infra import metrics
-from textedit_core.infra.clientaddr import is_loopback
+from textedit_core.infra.clientaddr import client_address, is_loopback
 from textedit_core.infra.coltypes import utcnow
-from textedit_core.infra.config import load_settings
+from textedit_core.infra.config import Settings, load_settings
+from textedit_core.infra.connlimits import MessageBudget, OpenConnections
 from textedit_core.usecases import signin, transactions
 
 COOKIE = signin.REFRESH_COOKIE
@@ -49,9 +52,16 @@ BRIDGE_HEADER = "x-textedit-bridge"
 
 
 @cache
+def settings() -> Settings:
+    # Read once per process (not per request).
+    return load_settings()
+
+
+@cache
 def services() -> Services:
-    # Settings read once per process (not per request); the pages share these Services.
-    return shared(load_settings())
+    # The pages share these Services; the first call migrates and reconciles (bootstrap), so
+    # what runs on the event loop for every connection reads settings() instead.
+    return shared(settings())
 
 
 def _same_origin(request: Request) -> bool:
@@ -294,7 +304,81 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-app = st.App("app.py", routes=routes, middleware=[Middleware(SecurityHeaders)])
+LOG = logging.getLogger("textedit.stream")
+STREAM_PATH = "/_stcore/stream"
+# Close codes (RFC 6455): the page broke a rule, or sent a message too large.
+POLICY_VIOLATION, MESSAGE_TOO_BIG = 1008, 1009
+
+
+class StreamGuard:
+    """Bounds what one page's websocket (Streamlit's /_stcore/stream) can make the server do:
+    connections per client address, the size of each message, and how many messages a second
+    (infra.connlimits). Checked here, before Streamlit parses a message or starts a run, so a
+    flooding page costs the event loop a counter, not a script run."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._open: OpenConnections | None = None
+
+    def _connections(self) -> OpenConnections:
+        if self._open is None:
+            self._open = OpenConnections(settings().sessions_per_address)
+        return self._open
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or not scope["path"].endswith(STREAM_PATH):
+            await self.app(scope, receive, send)
+            return
+        limits = settings()
+        peer = scope["client"][0] if scope.get("client") else None
+        forwarded = Headers(scope=scope).get(limits.client_ip_header) if limits.trusted_proxies else None
+        address = client_address(peer, forwarded, limits.trusted_proxies) or "unknown"
+        connections = self._connections()
+        if not connections.take(address):
+            LOG.warning("Refused a page from %s: %d already open", address, limits.sessions_per_address)
+            await receive()  # the connect message; closing before accepting answers HTTP 403
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION})
+            return
+        budget = MessageBudget(
+            limits.stream_burst, limits.stream_messages_per_second, limits.stream_held_back_limit
+        )
+        max_bytes = limits.stream_max_message_kib * 1024
+        closed = False
+
+        async def close(code: int, reason: str) -> Message:
+            nonlocal closed
+            closed = True
+            LOG.warning("Closed a page's connection from %s: %s", address, reason)
+            await send({"type": "websocket.close", "code": code, "reason": reason})
+            # The app is told the page left, and cleans its session up as for any departure.
+            return {"type": "websocket.disconnect", "code": code}
+
+        async def guarded_receive() -> Message:
+            message = await receive()
+            if message["type"] != "websocket.receive" or closed:
+                return message
+            size = len(message.get("bytes") or b"") + len((message.get("text") or "").encode())
+            if size > max_bytes:
+                return await close(MESSAGE_TOO_BIG, f"Message of {size} bytes; at most {max_bytes}.")
+            wait = budget.admit()
+            if wait is None:
+                return await close(POLICY_VIOLATION, "Too many messages; reload the page.")
+            if wait:
+                await asyncio.sleep(wait)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            # After our close, the app's own close (or a late frame) has nowhere to go.
+            if not closed:
+                await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        finally:
+            connections.give_back(address)
+
+
+app = st.App("app.py", routes=routes, middleware=[Middleware(SecurityHeaders), Middleware(StreamGuard)])
 # Start-up's objects live as long as the process: leave them out of every later collection.
 gc.collect()
 gc.freeze()

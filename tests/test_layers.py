@@ -34,6 +34,7 @@ LAYERS = [
         "infra.config",
         "infra.text_input",
         "infra.clientaddr",
+        "infra.connlimits",
         "infra.metrics",
         "i18n",
     },

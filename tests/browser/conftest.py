@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,54 +74,61 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
 
 
+@contextmanager
+def app_server(tmp: Path, ollama: OllamaStandIn, **extra_env: str) -> Iterator[RunningApp]:
+    """`streamlit run serve.py` on a free port with a fresh SQLite database in `tmp`, talking to
+    `ollama`; `extra_env` adds or overrides settings (TEXTEDIT_...)."""
+    port = free_port()
+    database_url = f"sqlite:///{tmp / 'app.db'}"
+    env = {
+        **os.environ,
+        "TEXTEDIT_DATABASE_URL": database_url,
+        "TEXTEDIT_DATA_DIR": str(tmp / "data"),
+        "TEXTEDIT_OLLAMA_HOST": ollama.url,
+        "TEXTEDIT_ADMIN_EMAIL": ADMIN_EMAIL,
+        "TEXTEDIT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        # Accounts registered through the form start at 0, as the suites expect.
+        "TEXTEDIT_SIGNUP_TOKENS": "0",
+        **extra_env,
+    }
+    env.pop("TEXTEDIT_JWT_SECRET", None)
+    log = tmp / "streamlit.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "serve.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log)
+        yield RunningApp(url, ollama, database_url, tmp / "data")
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @pytest.fixture(scope="module")
 def running_app(tmp_path_factory) -> Iterator[RunningApp]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM}: install Debian's `chromium` package")
-    tmp = tmp_path_factory.mktemp("browser")
-    port = free_port()
-    with OllamaStandIn() as ollama:
-        database_url = f"sqlite:///{tmp / 'app.db'}"
-        env = {
-            **os.environ,
-            "TEXTEDIT_DATABASE_URL": database_url,
-            "TEXTEDIT_DATA_DIR": str(tmp / "data"),
-            "TEXTEDIT_OLLAMA_HOST": ollama.url,
-            "TEXTEDIT_ADMIN_EMAIL": ADMIN_EMAIL,
-            "TEXTEDIT_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            # Accounts registered through the form start at 0, as the suites expect.
-            "TEXTEDIT_SIGNUP_TOKENS": "0",
-        }
-        env.pop("TEXTEDIT_JWT_SECRET", None)
-        log = tmp / "streamlit.log"
-        with log.open("w") as log_file:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "serve.py",
-                    "--server.port",
-                    str(port),
-                    "--server.address",
-                    "127.0.0.1",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, process, log)
-            yield RunningApp(url, ollama, database_url, tmp / "data")
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with OllamaStandIn() as ollama, app_server(tmp_path_factory.mktemp("browser"), ollama) as app:
+        yield app
 
 
 ROLE_PASSWORD = "amber lantern quietly drifting"

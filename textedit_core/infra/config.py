@@ -174,6 +174,16 @@ class Settings(BaseSettings):
     # (anyone could write it) and the connection's address is the client's.
     trusted_proxies: int = Field(default=0, ge=0, le=10)
     client_ip_header: str = "X-Forwarded-For"
+    # What one open page may send on its websocket (infra.connlimits): a burst of messages, then
+    # this many a second (each may run the whole page); a message past that waits its turn, and
+    # a page held back this many times in a row is disconnected. A message larger than the KiB
+    # below closes the connection (the editor's longest legal text is a few dozen KiB).
+    stream_burst: int = Field(default=30, ge=1, le=100_000)
+    stream_messages_per_second: float = Field(default=5.0, gt=0, le=10_000)
+    stream_held_back_limit: int = Field(default=20, ge=1, le=1_000_000)
+    stream_max_message_kib: int = Field(default=1024, ge=16, le=25_000)
+    # Pages open at once from one client address (a browser tab each); one more is refused.
+    sessions_per_address: int = Field(default=50, ge=1, le=100_000)
     # Demo database for presenters (`make demo`): the editor offers sample texts.
     demo_mode: bool = False
     admin_email: str | None = None
