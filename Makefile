@@ -9,7 +9,7 @@ DEMO_PORT = $(or $(PORT),8502)
 # (e.g. TEXTEDIT_BIND=0.0.0.0; see README, Configuration). Not HOST: tcsh exports that as the host name.
 TEXTEDIT_BIND ?= 127.0.0.1
 
-.PHONY: messages run dev demo cluster bench bench-editor bench-edit bench-gc bench-failover bench-browsers bench-signups lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
+.PHONY: messages run dev demo cluster bench bench-editor bench-edit bench-gc bench-failover bench-browsers bench-signups bench-flood lint typecheck test test-core test-pages test-browser mutate migrate check-ledger clean
 
 # Installed with uv when pip can fetch it (seconds, with progress), else with pip; INSTALLER=pip
 # uses pip only. Both take their packages from where pip is configured to (tools/install_requirements.py).
@@ -74,6 +74,10 @@ bench-browsers: $(VENV)/.installed-dev
 # accounts created and the sign-ups refused (BENCH_ARGS=--signups N or --app-dir another checkout).
 bench-signups: $(VENV)/.installed-dev
 	$(PY) bench/signup_flood.py $(BENCH_ARGS)
+
+# One page floods its websocket: health and another page's run, with the limits and without.
+bench-flood: $(VENV)/.installed-dev
+	$(PY) bench/ws_flood.py $(BENCH_ARGS)
 
 migrate: $(VENV)/.installed
 	$(PY) -m textedit_core migrate

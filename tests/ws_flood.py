@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -118,4 +119,25 @@ class HealthWatch:
 
     def slower_than(self, seconds: float) -> list[tuple[float, float]]:
         """(asked at, took) of each answer slower than `seconds`."""
-        return [(round(at, 2), round(took, 2)) for at, took in zip(self.asked_at, self.times) if took > seconds]
+        return [
+            (round(at, 2), round(took, 2))
+            for at, took in zip(self.asked_at, self.times, strict=False)
+            if took > seconds
+        ]
+
+
+def page_run_seconds(url: str, timeout: float = 30.0) -> float:
+    """How long a fresh page waits from its rerun request to the end of the script run it asked
+    for (the login page, as a visitor): `timeout` when it got no answer by then."""
+    started = time.monotonic()
+    try:
+        with connect(stream_url(url), origin=url, subprotocols=["streamlit"], max_size=None) as ws:
+            ws.send(rerun_message())
+            while time.monotonic() - started < timeout:
+                message = ForwardMsg()
+                message.ParseFromString(ws.recv(timeout=max(0.01, timeout - (time.monotonic() - started))))
+                if message.WhichOneof("type") == "script_finished":
+                    return time.monotonic() - started
+    except (ConnectionClosed, TimeoutError, OSError):
+        pass
+    return timeout
