@@ -75,11 +75,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def app_server(tmp: Path, ollama: OllamaStandIn, **extra_env: str) -> Iterator[RunningApp]:
-    """`streamlit run serve.py` on a free port with a fresh SQLite database in `tmp`, talking to
-    `ollama`; `extra_env` adds or overrides settings (TEXTEDIT_...)."""
+def app_server(
+    tmp: Path, ollama: OllamaStandIn, database_url: str | None = None, **extra_env: str
+) -> Iterator[RunningApp]:
+    """`streamlit run serve.py` on a free port talking to `ollama`, on `database_url` (by default
+    a fresh SQLite file in `tmp`); `extra_env` adds or overrides settings (TEXTEDIT_...)."""
     port = free_port()
-    database_url = f"sqlite:///{tmp / 'app.db'}"
+    database_url = database_url or f"sqlite:///{tmp / 'app.db'}"
     env = {
         **os.environ,
         "TEXTEDIT_DATABASE_URL": database_url,
