@@ -3,7 +3,7 @@
 
 Fills a fresh database (SQLite file by default, or a throw-away PostgreSQL schema), then times
 the product's own admin functions (directory.search_users, ledger.search / totals / iter_export_rows,
-exports.write_csv / write_xlsx) against the naive approach (pandas.read_sql of whole tables),
+exports.write_ledger_csv / write_xlsx) against the naive approach (pandas.read_sql of whole tables),
 and prints a Markdown report. It is a report, not a test: the exit code is 0 even when a target
 is missed (misses are marked **MISS**).
 
@@ -666,6 +666,23 @@ def measure(fn: Callable[[], object], runs: int, slow_runs: int) -> Timing:
     return Timing(statistics.median(walls), statistics.median(cpus), n)
 
 
+TOTALS_INDEX = "ix_transactions_totals"  # migration 0014
+
+
+def timed_without_index(db, index: str, fn: Callable[[object], object], runs: int, slow_runs: int) -> Timing:
+    """`fn(session)` timed as `measure` does, with `index` dropped inside a transaction that is
+    rolled back (DDL is transactional on SQLite and PostgreSQL): the plan before the index."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    with db.engine.connect() as conn:
+        conn.execute(text(f"DROP INDEX {index}"))
+        with Session(bind=conn) as session:
+            timing = measure(lambda: fn(session), runs, slow_runs)
+        conn.rollback()
+    return timing
+
+
 @dataclass
 class Row:
     name: str
@@ -768,7 +785,7 @@ def child_main(mode: str, url: str, out: str, extra: dict) -> int:
     """One export in a fresh process, so its peak RSS is its own."""
     from sqlalchemy import create_engine, text
 
-    if mode in ("csv", "xlsx"):
+    if mode in ("csv", "csv-rows", "xlsx"):
         from textedit_core.infra.db import Database
         from textedit_core.reports import exports
         from textedit_core.reports import transactions as ledger
@@ -787,15 +804,18 @@ def child_main(mode: str, url: str, out: str, extra: dict) -> int:
     baseline = rss_now_mb()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    if mode in ("csv", "xlsx"):
+    if mode in ("csv", "csv-rows", "xlsx"):
         with db.read() as session:
-            if mode == "csv":
+            if mode == "csv":  # the file the export writes: COPY on PostgreSQL, else row by row
                 with open(out, "wb") as handle:
-                    rows = exports.write_csv(export_rows_fn(ledger)(session, ledger.TxFilter()), handle)
+                    rows = exports.write_ledger_csv(session, ledger.TxFilter(), handle)
+            elif mode == "csv-rows":  # every row through Python (the export before COPY)
+                with open(out, "wb") as handle:
+                    rows = exports.write_csv(ledger.iter_export_rows(session, ledger.TxFilter()), handle)
             else:
                 flt = ledger.TxFilter(date_from=date.fromisoformat(extra["date_from"]))
                 rows = exports.write_xlsx(
-                    itertools.islice(export_rows_fn(ledger)(session, flt), extra["rows"]), out
+                    itertools.islice(ledger.iter_export_rows(session, flt), extra["rows"]), out
                 )
         seconds = time.perf_counter() - t0
         db.dispose()
@@ -841,38 +861,32 @@ def child_main(mode: str, url: str, out: str, extra: dict) -> int:
     return 0
 
 
-EXPORT_CHECK = """
-import inspect
-from textedit_core import exports, ledger
-rows = getattr(ledger, "iter_export_rows", None) or ledger.iter_rows
-print("ledger." + rows.__name__, "exports.write_csv" + str(inspect.signature(exports.write_csv)),
-      "exports.write_xlsx" + str(inspect.signature(exports.write_xlsx)), sep="; ")
-"""
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def export_rows_fn(ledger):
-    """The product's export row source: `iter_export_rows` where it exists, else `iter_rows`."""
-    return getattr(ledger, "iter_export_rows", None) or ledger.iter_rows
+def export_api(kind: str) -> str:
+    """Which product functions the exports run, in words for the report."""
+    import inspect
 
+    from textedit_core.reports import exports
 
-def wait_for_exports(max_wait_s: float = 1200, poll_s: float = 30) -> str | None:
-    """exports.write_csv / write_xlsx are written by another helper: wait for them, do not fake
-    them. Checked in a fresh interpreter, so a half-edited module is simply retried later."""
-    waited = 0.0
-    while True:
-        check = subprocess.run([sys.executable, "-c", EXPORT_CHECK], capture_output=True, text=True, cwd=ROOT)
-        if check.returncode == 0:
-            return check.stdout.strip()
-        if waited >= max_wait_s:
-            log(f"exports still not importable:\n{check.stderr[-1500:]}")
-            return None
-        reason = check.stderr.strip().splitlines()[-1] if check.stderr.strip() else "?"
-        log(
-            f"textedit_core.reports.exports not ready ({reason}): waiting {poll_s:g} s "
-            f"({waited / 60:.1f} of {max_wait_s / 60:.0f} min)"
-        )
-        time.sleep(poll_s)
-        waited += poll_s
+    csv_path = (
+        "exports.write_ledger_csv (PostgreSQL: COPY (SELECT ...) TO STDOUT, cells made in SQL)"
+        if kind == "PostgreSQL"
+        else "exports.write_ledger_csv (SQLite: transactions.iter_export_rows + exports.write_csv)"
+    )
+    return (
+        f"CSV {csv_path}; baseline (PostgreSQL only) transactions.iter_export_rows + "
+        f"exports.write_csv, checked byte-identical; XLSX exports.write_xlsx"
+        f"{inspect.signature(exports.write_xlsx)}"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -911,7 +925,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=3,
         help="runs of each product export (median time, highest peak RSS); naive: 1 run",
     )
-    parser.add_argument("--export-wait", type=float, default=1200, help="seconds to wait for exports.write_*")
     parser.add_argument("--child-export", help=argparse.SUPPRESS)
     parser.add_argument("--child-url", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -1198,6 +1211,14 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     n = naive(name, lambda conn: naive_filtered(conn, kinds=(), days=False)[2])
     rows.append(Row(name, p, n, "ms", FILTERED_MS, target_note=" (assumed)"))
 
+    # The baseline, on the same data in the same run: the schema before migration 0014.
+    name = f"totals, whole table, without {TOTALS_INDEX} (before 0014)"
+    p = timed_without_index(
+        db, TOTALS_INDEX, lambda s: ledger.totals(s, admin_id, ledger.TxFilter()), runs, slow
+    )
+    log(f"product  {name}: {p.wall_ms:,.1f} ms, cpu {p.cpu_ms:,.1f} ms (median of {p.runs})")
+    rows.append(Row(name, p, None, "ms"))
+
     name = "all dates: page + totals, whole table"
     p = product(name, lambda s: both(s, ledger.TxFilter()))
     rows.append(Row(name, p, None, "ms", FILTERED_MS, target_note=" (assumed)"))
@@ -1209,7 +1230,7 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     plans = explain_all(db, kind, captured) if args.explain else []
 
     # ---- exports (each in its own child process) ----------------------------------------
-    export_api = wait_for_exports(args.export_wait)
+    (ROOT / "bench-data").mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="exports-", dir=ROOT / "bench-data"))
     SCRATCH_DIRS.append(scratch)
     export_notes = []
@@ -1223,82 +1244,86 @@ def run(args, kind: str, url: str, schema: str | None, command: str, started: fl
     extra = {"date_from": xlsx_day, "rows": args.xlsx_rows}
     db.dispose()
     results: dict[str, dict] = {}
-    if export_api is None:
+    export_notes.append(f"export path: {export_api(kind)}")
+    for mode, out in (
+        ("csv", "product.csv"),
+        ("csv-rows", "rows.csv"),
+        ("naive-csv", "naive.csv"),
+        ("xlsx", "product.xlsx"),
+        ("naive-xlsx", "naive.xlsx"),
+    ):
+        if args.skip_naive and mode.startswith("naive"):
+            continue
+        if mode == "csv-rows" and kind == "SQLite":
+            continue  # the product's CSV path is this one on SQLite
+        n_runs = 1 if mode.startswith("naive") else max(1, args.export_runs)
+        each = []
+        for i in range(n_runs):
+            log(f"export {mode} (run {i + 1} of {n_runs}) ...")
+            each.append(res := run_child(mode, url, scratch / out, extra))
+            log(
+                f"export {mode}: {res['seconds']:.2f} s (cpu {res['cpu_s']:.1f} s), peak RSS "
+                f"{res['peak_mb']:.0f} MB (baseline {res['baseline_mb']:.0f} MB, import peak "
+                f"{res['import_peak_mb']:.0f} MB), {res['rows']:,} rows, {res['size_mb']:.1f} MB file"
+            )
+        results[mode] = {
+            **each[0],
+            "seconds": statistics.median(r["seconds"] for r in each),
+            "cpu_s": statistics.median(r["cpu_s"] for r in each),
+            "peak_mb": max(r["peak_mb"] for r in each),
+            "baseline_mb": statistics.median(r["baseline_mb"] for r in each),
+        }
+        if n_runs > 1:
+            export_notes.append(
+                f"{mode} export runs: "
+                + ", ".join(f"{r['seconds']:.1f} s" for r in each)
+                + f" (median {results[mode]['seconds']:.1f} s; peak RSS = the highest of the runs)"
+            )
+    pc, nc = results.get("csv"), results.get("naive-csv")
+    px, nx = results.get("xlsx"), results.get("naive-xlsx")
+
+    def secs(res):
+        return Timing(res["seconds"], res["cpu_s"], 1) if res else None
+
+    def rss(res):
+        return Timing(res["peak_mb"], 0, 1) if res else None
+
+    def note(res):
+        return f" (baseline {res['baseline_mb']:.0f})" if res else ""
+
+    rows.append(Row(f"CSV export, all {pc['rows']:,} rows: time", secs(pc), secs(nc), "s", CSV_S))
+    if pr := results.get("csv-rows"):
+        same = sha256_of(scratch / "product.csv") == sha256_of(scratch / "rows.csv")
         export_notes.append(
-            "**exports.write_csv / write_xlsx were still missing after waiting: exports not measured**"
+            f"COPY's CSV file and the row-by-row one: {'byte-identical' if same else '**they differ**'}"
         )
-    else:
-        export_notes.append(f"export path: {export_api}")
-        for mode, out in (
-            ("csv", "product.csv"),
-            ("naive-csv", "naive.csv"),
-            ("xlsx", "product.xlsx"),
-            ("naive-xlsx", "naive.xlsx"),
-        ):
-            if args.skip_naive and mode.startswith("naive"):
-                continue
-            n_runs = 1 if mode.startswith("naive") else max(1, args.export_runs)
-            each = []
-            for i in range(n_runs):
-                log(f"export {mode} (run {i + 1} of {n_runs}) ...")
-                each.append(res := run_child(mode, url, scratch / out, extra))
-                log(
-                    f"export {mode}: {res['seconds']:.2f} s (cpu {res['cpu_s']:.1f} s), peak RSS "
-                    f"{res['peak_mb']:.0f} MB (baseline {res['baseline_mb']:.0f} MB, import peak "
-                    f"{res['import_peak_mb']:.0f} MB), {res['rows']:,} rows, {res['size_mb']:.1f} MB file"
-                )
-            results[mode] = {
-                **each[0],
-                "seconds": statistics.median(r["seconds"] for r in each),
-                "cpu_s": statistics.median(r["cpu_s"] for r in each),
-                "peak_mb": max(r["peak_mb"] for r in each),
-                "baseline_mb": statistics.median(r["baseline_mb"] for r in each),
-            }
-            if n_runs > 1:
-                export_notes.append(
-                    f"{mode} export runs: "
-                    + ", ".join(f"{r['seconds']:.1f} s" for r in each)
-                    + f" (median {results[mode]['seconds']:.1f} s; peak RSS = the highest of the runs)"
-                )
-        pc, nc = results.get("csv"), results.get("naive-csv")
-        px, nx = results.get("xlsx"), results.get("naive-xlsx")
-
-        def secs(res):
-            return Timing(res["seconds"], res["cpu_s"], 1) if res else None
-
-        def rss(res):
-            return Timing(res["peak_mb"], 0, 1) if res else None
-
-        def note(res):
-            return f" (baseline {res['baseline_mb']:.0f})" if res else ""
-
-        rows.append(Row(f"CSV export, all {pc['rows']:,} rows: time", secs(pc), secs(nc), "s", CSV_S))
-        rows.append(
-            Row(
-                "CSV export: peak RSS of the child",
-                rss(pc),
-                rss(nc),
-                "MB",
-                CSV_RSS_MB,
-                product_note=note(pc),
-                naive_note=note(nc),
-            )
+        rows.append(Row("CSV export, row by row (before COPY): time", secs(pr), None, "s"))
+    rows.append(
+        Row(
+            "CSV export: peak RSS of the child",
+            rss(pc),
+            rss(nc),
+            "MB",
+            CSV_RSS_MB,
+            product_note=note(pc),
+            naive_note=note(nc),
         )
-        rows.append(Row(f"XLSX export, {px['rows']:,} rows (from {xlsx_day}): time", secs(px), secs(nx), "s"))
-        rows.append(
-            Row(
-                "XLSX export: peak RSS of the child",
-                rss(px),
-                rss(nx),
-                "MB",
-                product_note=note(px),
-                naive_note=note(nx),
-            )
+    )
+    rows.append(Row(f"XLSX export, {px['rows']:,} rows (from {xlsx_day}): time", secs(px), secs(nx), "s"))
+    rows.append(
+        Row(
+            "XLSX export: peak RSS of the child",
+            rss(px),
+            rss(nx),
+            "MB",
+            product_note=note(px),
+            naive_note=note(nx),
         )
-        sizes = ", ".join(f"{m} {r['size_mb']:.1f} MB" for m, r in results.items())
-        export_notes.append(f"export files: {sizes}")
-        if not all(r["peak_reset"] for r in results.values()):
-            export_notes.append("could not reset VmHWM in the child: peaks include the imports")
+    )
+    sizes = ", ".join(f"{m} {r['size_mb']:.1f} MB" for m, r in results.items())
+    export_notes.append(f"export files: {sizes}")
+    if not all(r["peak_reset"] for r in results.values()):
+        export_notes.append("could not reset VmHWM in the child: peaks include the imports")
     shutil.rmtree(scratch, ignore_errors=True)
 
     # ---- report ------------------------------------------------------------------------

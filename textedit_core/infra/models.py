@@ -157,6 +157,9 @@ class Transaction(Base):
         Index("ix_transactions_created", "created_at"),
         Index("ix_transactions_status_kind", "status", "kind"),
         Index("ix_transactions_kind_created", "kind", "created_at"),
+        # Covers reports.transactions.totals in its GROUP BY order: the whole ledger's totals
+        # come from this index alone on SQLite (migration 0014).
+        Index("ix_transactions_totals", "kind", "currency", "tokens", "amount"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
