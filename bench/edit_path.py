@@ -34,7 +34,8 @@ if str(ROOT) not in sys.path:
 PASSWORD = "violet harbor seventeen lanterns"
 TEXT = "The quick brown fox jumps over the lazy dog. " * 8
 P1_RATIO = 1.05
-P1_ADDED_MS = 2.0
+# Added at p50 with a 50 ms model: PostgreSQL pays a network round trip per statement.
+P1_ADDED_MS = {"SQLite": 2.0, "PostgreSQL": 3.0}
 P2_SHARE = 0.20
 P2_PG16 = 1000.0
 
@@ -334,8 +335,8 @@ def main() -> int:
         ratio = f["app_p50"] / f["bare_p50"]
         added = f["app_p50"] - f["bare_p50"]
         if latency:
-            met = ratio <= P1_RATIO and added <= P1_ADDED_MS
-            verdict = f"<= {P1_RATIO}x and <= {P1_ADDED_MS:g} ms: " + ("ok" if met else "**MISS**")
+            met = ratio <= P1_RATIO and added <= P1_ADDED_MS[name]
+            verdict = f"<= {P1_RATIO}x and <= {P1_ADDED_MS[name]:g} ms: " + ("ok" if met else "**MISS**")
         else:
             verdict = "(no target at 0 ms)"
         print(

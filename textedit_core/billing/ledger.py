@@ -12,7 +12,19 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +34,7 @@ from textedit_core.errors import AccountBlocked, InsufficientBalance, NotAuthori
 from textedit_core.i18n import N_, _, ngettext
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
-from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.coltypes import UTCDateTime, utcnow
 from textedit_core.infra.models import RateSetting, Role, Transaction, TxKind, TxStatus, User
 from textedit_core.infra.text_input import check_characters
 
@@ -190,112 +202,114 @@ def top_up(session: Session, user_id: int, preview: TopupQuote, idempotency_key:
     return tx
 
 
+# An edit runs charge, renew_lease, settle or refund: Core statements built once (SQLAlchemy
+# caches their compiled form) on the tables, so no ORM unit of work or identity map is involved.
+# A User loaded in the same session keeps the balance it was read with.
+_USERS = cast(Table, User.__table__)
+_LEDGER = cast(Table, Transaction.__table__)
+_PENDING_CHARGE = (
+    _LEDGER.c.id == bindparam("charge_id"),
+    _LEDGER.c.kind == TxKind.CHARGE.value,
+    _LEDGER.c.status == TxStatus.PENDING.value,
+)
+_DEBIT = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("debited"), _USERS.c.balance >= 1, _USERS.c.is_blocked.is_(False))
+    .values(
+        balance=_USERS.c.balance - 1,
+        requests_count=_USERS.c.requests_count + 1,
+        tokens_spent=_USERS.c.tokens_spent + 1,
+    )
+)
+_NEW_CHARGE = insert(_LEDGER).returning(_LEDGER.c.id)
+_RENEW = update(_LEDGER).where(*_PENDING_CHARGE).values(lease_until=bindparam("until", type_=UTCDateTime()))
+_SETTLE = (
+    update(_LEDGER)
+    .where(_LEDGER.c.id == bindparam("charge_id"), _LEDGER.c.status == TxStatus.PENDING.value)
+    .values(status=TxStatus.SUCCESS.value, settled_at=bindparam("now", type_=UTCDateTime()))
+)
+# RETURNING (PostgreSQL, SQLite >= 3.35): the refund row needs the charge's user and operation.
+_REFUND = (
+    update(_LEDGER)
+    .where(*_PENDING_CHARGE)
+    .values(
+        status=TxStatus.REFUNDED.value,
+        settled_at=bindparam("now", type_=UTCDateTime()),
+        failure=bindparam("reason", type_=String()),
+    )
+    .returning(_LEDGER.c.user_id, _LEDGER.c.operation)
+)
+_REFUND_ROW = insert(_LEDGER)
+_RETURN_TOKEN = (
+    update(_USERS)
+    .where(_USERS.c.id == bindparam("refunded"))
+    .values(balance=_USERS.c.balance + 1, tokens_spent=_USERS.c.tokens_spent - 1)
+)
+
+
 def charge(
     session: Session, user_id: int, operation: str, lease_seconds: float = DEFAULT_LEASE_SECONDS
 ) -> Transaction:
-    """Debit one token atomically and record a pending charge, before the model is called.
+    """Debit one token atomically and record a pending charge, before the model is called: the
+    row as written (not in the session: nothing is flushed).
 
     The charge is leased to its worker for `lease_seconds`; see `renew_lease` and `reconcile`.
     """
-    debited = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(User)
-            .where(User.id == user_id, User.balance >= 1, User.is_blocked.is_(False))
-            .values(
-                balance=User.balance - 1,
-                requests_count=User.requests_count + 1,
-                tokens_spent=User.tokens_spent + 1,
-            )
-        ),
-    )
+    debited = cast("CursorResult[Any]", session.execute(_DEBIT, {"debited": user_id}))
     if debited.rowcount != 1:
         if session.scalar(select(User.is_blocked).where(User.id == user_id)):
             raise AccountBlocked()
         raise InsufficientBalance()
-    tx = Transaction(
-        user_id=user_id,
-        kind=TxKind.CHARGE.value,
-        status=TxStatus.PENDING.value,
-        tokens=-1,
-        operation=operation,
-        created_at=utcnow(),
-        lease_until=utcnow() + timedelta(seconds=lease_seconds),
-    )
-    session.add(tx)
-    session.flush()
-    return tx
-
-
-def _pending_charge(charge_id: int) -> tuple[ColumnElement[bool], ...]:
-    return (
-        Transaction.id == charge_id,
-        Transaction.kind == TxKind.CHARGE.value,
-        Transaction.status == TxStatus.PENDING.value,
-    )
+    now = utcnow()
+    row = {
+        "user_id": user_id,
+        "kind": TxKind.CHARGE.value,
+        "status": TxStatus.PENDING.value,
+        "tokens": -1,
+        "operation": operation,
+        "created_at": now,
+        "lease_until": now + timedelta(seconds=lease_seconds),
+    }
+    return Transaction(id=session.execute(_NEW_CHARGE, row).scalar_one(), **row)
 
 
 def renew_lease(session: Session, charge_id: int, lease_seconds: float) -> bool:
     """Keep a pending charge from the reconciler for `lease_seconds` more. False if it is no
     longer pending: the reconciler took it for dead and refunded it."""
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(Transaction)
-            .where(*_pending_charge(charge_id))
-            .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-        ),
-    )
+    until = utcnow() + timedelta(seconds=lease_seconds)
+    result = cast("CursorResult[Any]", session.execute(_RENEW, {"charge_id": charge_id, "until": until}))
     return result.rowcount == 1
 
 
 def settle(session: Session, charge_id: int) -> bool:
     """Mark a pending charge as paid. False if it was already settled or refunded."""
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(Transaction)
-            .where(Transaction.id == charge_id, Transaction.status == TxStatus.PENDING.value)
-            .values(status=TxStatus.SUCCESS.value, settled_at=utcnow())
-        ),
-    )
+    result = cast("CursorResult[Any]", session.execute(_SETTLE, {"charge_id": charge_id, "now": utcnow()}))
     return result.rowcount == 1
 
 
 def refund(session: Session, charge_id: int, reason: str, *only_if: ColumnElement[bool]) -> bool:
     """Return the token of a pending charge, exactly once. False if it was not pending (or does
     not meet the extra conditions `only_if`, checked in the same statement)."""
-    now = utcnow()
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            update(Transaction)
-            .where(*_pending_charge(charge_id), *only_if)
-            .values(status=TxStatus.REFUNDED.value, settled_at=now, failure=reason[:255])
-        ),
-    )
-    if result.rowcount != 1:
+    now, failure = utcnow(), reason[:255]
+    statement = _REFUND.where(*only_if) if only_if else _REFUND
+    refunded = session.execute(statement, {"charge_id": charge_id, "now": now, "reason": failure}).first()
+    if refunded is None:
         return False
-    charge_row = session.get(Transaction, charge_id)
-    assert charge_row is not None  # the UPDATE above just matched it
-    session.add(
-        Transaction(
-            user_id=charge_row.user_id,
-            kind=TxKind.REFUND.value,
-            status=TxStatus.SUCCESS.value,
-            tokens=1,
-            operation=charge_row.operation,
-            refund_of_id=charge_id,
-            failure=reason[:255],
-            created_at=now,
-            settled_at=now,
-        )
-    )
     session.execute(
-        update(User)
-        .where(User.id == charge_row.user_id)
-        .values(balance=User.balance + 1, tokens_spent=User.tokens_spent - 1)
+        _REFUND_ROW,
+        {
+            "user_id": refunded.user_id,
+            "kind": TxKind.REFUND.value,
+            "status": TxStatus.SUCCESS.value,
+            "tokens": 1,
+            "operation": refunded.operation,
+            "refund_of_id": charge_id,
+            "failure": failure,
+            "created_at": now,
+            "settled_at": now,
+        },
     )
+    session.execute(_RETURN_TOKEN, {"refunded": refunded.user_id})
     return True
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,7 @@ from textedit_core.errors import ValidationError
 from textedit_core.i18n import _
 from textedit_core.identity.accounts import require_role
 from textedit_core.infra import audit
-from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.coltypes import UTCDateTime, utcnow
 from textedit_core.infra.models import STAFF_ROLES, AppSetting, CachedEdit, Role
 
 # The app_settings key of the admin's switch; no row: the default, a hit costs a token.
@@ -79,16 +79,21 @@ def key_for(operation: str, model: str, settings_version: int, text: str) -> str
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# Asked by every edit while the cache is on: a Core statement built once (its compiled form is
+# cached), no ORM.
+_CACHE = cast(Table, CachedEdit.__table__)
+_HIT = (
+    update(_CACHE)
+    .where(_CACHE.c.key == bindparam("wanted"), _CACHE.c.created_at > bindparam("since", type_=UTCDateTime()))
+    .values(hits=_CACHE.c.hits + 1, last_hit_at=bindparam("now", type_=UTCDateTime()))
+    .returning(_CACHE.c.output)
+)
+
+
 def lookup(session: Session, key: str, ttl: timedelta) -> str | None:
     """The cached answer made less than `ttl` ago, counted as a hit; None on a miss."""
     now = utcnow()
-    return session.execute(
-        update(CachedEdit)
-        .where(CachedEdit.key == key, CachedEdit.created_at > now - ttl)
-        .values(hits=CachedEdit.hits + 1, last_hit_at=now)
-        .returning(CachedEdit.output)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    return session.execute(_HIT, {"wanted": key, "since": now - ttl, "now": now}).scalar_one_or_none()
 
 
 def _insert(session: Session) -> Any:

@@ -145,7 +145,7 @@ def _answering(rows: Sequence[hosts.HostRow]) -> list[hosts.HostRow]:
 
 def available(session: Session, urls: Sequence[str], default_model: str) -> list[str]:
     """The allowed models installed on at least one host that answers, in the list's order."""
-    installed = {name for row in _answering(hosts.listing(session, urls)) for name in row.installed_models}
+    installed = {name for row in _answering(hosts.checked(session, urls)) for name in row.installed_models}
     return [name for name in allowed(session, default_model) if model_names(name) & installed]
 
 
@@ -156,10 +156,9 @@ def choice(session: Session, urls: Sequence[str], default_model: str) -> ModelCh
     return ModelChoice(tuple(available(session, urls, default_model)), defaults)
 
 
-def known_missing(session: Session, model: str, urls: Sequence[str]) -> bool:
-    """Whether no host that answers has `model`, as far as the checks know (see the module's
-    docstring): False while a host is unchecked or every host is down."""
-    rows = hosts.listing(session, urls)
+def _missing(model: str, rows: Sequence[hosts.HostRow]) -> bool:
+    """Whether no host of `rows` that answers has `model`, as far as the checks know (see the
+    module's docstring): False while a host is unchecked or every host is down."""
     answering = _answering(rows)
     if not answering or any(row.last_checked_at is None for row in rows):
         return False
@@ -177,6 +176,16 @@ def resolve(
     """The model a request uses: `requested` if it may be used, or (None) the operation's own,
     `in_force_model`, else the app's `default_model`. Raises ValidationError for a model not on
     the allow-list, ModelNotInstalled for one no host that answers has; both name the model."""
+    return _resolved(session, requested, in_force_model, default_model, hosts.checked(session, urls))
+
+
+def _resolved(
+    session: Session,
+    requested: str | None,
+    in_force_model: str | None,
+    default_model: str,
+    seen: Sequence[hosts.HostRow],
+) -> str:
     own = in_force_model or default_model
     name = (requested or "").strip()
     if not name or same_model(name, own):
@@ -187,7 +196,7 @@ def resolve(
         raise ValidationError(
             _("The model {model} is not one you can choose. Choose another model.", model=_quoted(name))
         )
-    if known_missing(session, chosen, urls):
+    if _missing(chosen, seen):
         raise ModelNotInstalled(
             _(
                 "The model {model} is not installed on any model server. Choose another model, "
@@ -203,10 +212,11 @@ def with_model(
     in_force: settings.OperationSettings,
     requested: str | None,
     default_model: str,
-    urls: Sequence[str],
+    seen: Sequence[hosts.HostRow],
 ) -> settings.OperationSettings:
-    """The settings a request runs with: those in force, with the model `resolve` gives."""
-    return replace(in_force, model=resolve(session, requested, in_force.model, default_model, urls))
+    """The settings a request runs with: those in force, with the model `resolve` gives.
+    `seen`: the configured hosts as last checked (hosts.checked), read once per request."""
+    return replace(in_force, model=_resolved(session, requested, in_force.model, default_model, seen))
 
 
 def record_pull(

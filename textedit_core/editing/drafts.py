@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from textedit_core import i18n
@@ -103,19 +105,33 @@ def save(session: Session, user_id: int, text: str, operation: str, max_chars: i
     return _stored(session, row)
 
 
+# Every delivered edit writes its result here, in its settle: an UPDATE built once (its compiled
+# form is cached), no locking read or ORM flush. A user with no draft row yet gets an upsert,
+# which SQLAlchemy compiles on each use (its ON CONFLICT clause has no cache key).
+_DRAFTS = cast(Table, Draft.__table__)
+_SET_RESULT = update(_DRAFTS).where(_DRAFTS.c.user_id == bindparam("owner"))
+
+
 def set_result(
     session: Session, user_id: int, operation: str, source: str, result: str, history_id: int | None
 ) -> None:
     """The edit just delivered becomes the draft's result; the text it was made from becomes
     the draft's text (what the user ran is what they review)."""
-    row = _row(session, user_id)
-    row.text = source
-    row.operation = operation
-    row.result_text = result
-    row.result_source = source
-    row.result_operation = operation
-    row.result_history_id = history_id
-    row.updated_at = utcnow()
+    draft = {
+        "text": source,
+        "operation": operation,
+        "result_text": result,
+        "result_source": source,
+        "result_operation": operation,
+        "result_history_id": history_id,
+        "updated_at": utcnow(),
+    }
+    updated = cast("CursorResult[Any]", session.execute(_SET_RESULT, {"owner": user_id, **draft}))
+    if updated.rowcount == 0:
+        # ON CONFLICT: a draft saved meanwhile by another tab is overwritten, as the UPDATE would.
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        statement = insert(_DRAFTS).values(user_id=user_id, **draft)
+        session.execute(statement.on_conflict_do_update(index_elements=[_DRAFTS.c.user_id], set_=draft))
 
 
 def replace(session: Session, user_id: int, text: str, operation: str, max_chars: int) -> DraftState:

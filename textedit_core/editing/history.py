@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from textedit_core.editing.operations import OPERATIONS
@@ -72,6 +73,11 @@ class HistoryEntry:
     from_cache: bool = False  # answered from the shared result cache
 
 
+# Written by every edit: a Core statement built once (its compiled form is cached), no ORM flush.
+_HISTORY = cast(Table, EditRecord.__table__)
+_NEW_ENTRY = insert(_HISTORY).returning(_HISTORY.c.id)
+
+
 def record(
     session: Session,
     *,
@@ -88,24 +94,22 @@ def record(
     duration_ms: int | None,
     from_cache: bool = False,
 ) -> int:
-    row = EditRecord(
-        user_id=user_id,
-        operation=operation,
-        model=model[:128],
-        settings_version=settings_version,
-        input_text=input_text,
-        output_text=output_text,
-        status=status.value,
-        cost=cost,
-        charge_id=charge_id,
-        error=error,
-        duration_ms=duration_ms,
-        created_at=utcnow(),
-        from_cache=from_cache,
-    )
-    session.add(row)
-    session.flush()
-    return row.id
+    row = {
+        "user_id": user_id,
+        "operation": operation,
+        "model": model[:128],
+        "settings_version": settings_version,
+        "input_text": input_text,
+        "output_text": output_text,
+        "status": status.value,
+        "cost": cost,
+        "charge_id": charge_id,
+        "error": error,
+        "duration_ms": duration_ms,
+        "created_at": utcnow(),
+        "from_cache": from_cache,
+    }
+    return session.execute(_NEW_ENTRY, row).scalar_one()
 
 
 def _kept_since(days: int) -> datetime:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import Row, Table, bindparam, case, func, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -84,7 +85,7 @@ def _names(text: str | None) -> tuple[str, ...]:
     return tuple(str(name) for name in names) if isinstance(names, list) else ()
 
 
-def _row(host: OllamaHost, in_flight: int) -> HostRow:
+def _row(host: Row[Any]) -> HostRow:
     return HostRow(
         url=host.url,
         state=host.state,
@@ -95,7 +96,7 @@ def _row(host: OllamaHost, in_flight: int) -> HostRow:
         loaded_models=_names(host.loaded_models),
         installed_models=_names(host.installed_models),
         version=host.version,
-        in_flight=in_flight,
+        in_flight=0,
     )
 
 
@@ -125,11 +126,44 @@ def register(session: Session, urls: Sequence[str]) -> None:
             pass  # another process registered it first
 
 
+# Read on every edit: Core statements built once (their compiled form is cached), no ORM objects.
+_HOSTS = cast(Table, OllamaHost.__table__)
+_STATES = select(
+    _HOSTS.c.url,
+    _HOSTS.c.state,
+    _HOSTS.c.consecutive_failures,
+    _HOSTS.c.cooldown_until,
+    _HOSTS.c.last_error,
+    _HOSTS.c.last_checked_at,
+    _HOSTS.c.loaded_models,
+    _HOSTS.c.installed_models,
+    _HOSTS.c.version,
+).where(_HOSTS.c.url.in_(bindparam("urls", expanding=True)))
+_SUCCESS = (
+    update(_HOSTS)
+    .where(
+        _HOSTS.c.url == bindparam("answered"),
+        (_HOSTS.c.consecutive_failures > 0) | (_HOSTS.c.state != HostState.UP.value),
+    )
+    .values(consecutive_failures=0, state=HostState.UP.value, cooldown_until=None)
+)
+
+
+def checked(session: Session, urls: Sequence[str]) -> list[HostRow]:
+    """The hosts `urls` as last checked, in that order, without their running calls (in_flight
+    0): what the model check needs. The wait queue counts the calls under its lock (`counted`)."""
+    found = {row.url: row for row in session.execute(_STATES, {"urls": list(urls)})}
+    return [_row(found[url]) if url in found else _unseen(url) for url in urls]
+
+
+def counted(rows: Sequence[HostRow], running: Mapping[str, int]) -> list[HostRow]:
+    """`rows` with the calls `running` on each host."""
+    return [replace(row, in_flight=running.get(row.url, 0)) for row in rows]
+
+
 def listing(session: Session, urls: Sequence[str]) -> list[HostRow]:
-    """The hosts `urls` as last seen, in that order."""
-    found = {host.url: host for host in session.scalars(select(OllamaHost).where(OllamaHost.url.in_(urls)))}
-    running = running_calls(session)
-    return [_row(found[url], running.get(url, 0)) if url in found else _unseen(url) for url in urls]
+    """The hosts `urls` as last seen, in that order, with the calls running on each."""
+    return counted(checked(session, urls), running_calls(session))
 
 
 def running_calls(session: Session) -> dict[str, int]:
@@ -167,14 +201,7 @@ def ranked(rows: Sequence[HostRow], model: str) -> list[HostRow]:
 def record_success(session: Session, url: str) -> None:
     """A call to `url` was answered in full: its failures are cleared."""
     # Only a host that had failed has anything to clear: on a clean host no row is written.
-    session.execute(
-        update(OllamaHost)
-        .where(
-            OllamaHost.url == url,
-            (OllamaHost.consecutive_failures > 0) | (OllamaHost.state != HostState.UP.value),
-        )
-        .values(consecutive_failures=0, state=HostState.UP.value, cooldown_until=None)
-    )
+    session.execute(_SUCCESS, {"answered": url})
 
 
 def record_end(session: Session, url: str, failure: str | None, policy: Policy) -> None:

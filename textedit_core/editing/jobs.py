@@ -172,11 +172,12 @@ class EditJob:
         )
         return True
 
-    def _admit(self, session) -> None:
-        """Take a place in the wait queue (or a slot at once), then charge the token."""
+    def _admit(self, session, seen: list[hosts.HostRow]) -> None:
+        """Take a place in the wait queue (or a slot at once), then charge the token. `seen`:
+        the hosts as last checked, read once for the model check and the queue."""
         if self._limits is not None:
             self.ticket = queue.admit(
-                session, self.user_id, self.model, self._gateway.hosts, self._limits, self._lease_seconds
+                session, self.user_id, self.model, seen, self._limits, self._lease_seconds
             )
         self.charge_id = ledger.charge(session, self.user_id, self.operation.key, self._lease_seconds).id
 
@@ -396,12 +397,13 @@ def start_edit(
         # The settings in force at the charge: a change saved while the answer streams is
         # for the next edit.
         in_force = settings.current(session, operation.key)
+        seen = hosts.checked(session, gateway.hosts)
         # The model asked for (None: the operation's own), refused before any charge when it is
         # not allowed or no host has it; the cache key and the history row carry it.
-        in_force = catalog.with_model(session, in_force, model, gateway.model, gateway.hosts)
+        in_force = catalog.with_model(session, in_force, model, gateway.model, seen)
         job = EditJob(db, gateway, in_force, text, None, lease, user.id, cache_policy, queue_limits)
         if not job._answer_from_cache(session):
-            job._admit(session)
+            job._admit(session, seen)
         return job
 
     return act(db, actor, charge_at_settings)

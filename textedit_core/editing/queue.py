@@ -21,14 +21,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from textedit_core.editing import hosts
 from textedit_core.errors import QueueFull
 from textedit_core.i18n import ngettext
-from textedit_core.infra.coltypes import utcnow
+from textedit_core.infra.coltypes import UTCDateTime, utcnow
 from textedit_core.infra.models import EditRecord, EditStatus, EditTicket, HostState, TicketState
 
 # pg_advisory_xact_lock's key for the queue: any constant no other lock of the app uses.
@@ -75,11 +76,11 @@ def _waiting(now: datetime) -> Select[tuple[int]]:
     )
 
 
-def _usable(session: Session, model: str, urls: Sequence[str]) -> list[hosts.HostRow]:
+def _usable(rows: Sequence[hosts.HostRow], model: str) -> list[hosts.HostRow]:
     """The hosts a slot may be taken on, best first, with the calls running on each: those up;
     none up, every host (the call then fails over all of them at once and is refunded, rather
     than waiting for nothing)."""
-    order = hosts.ranked(hosts.listing(session, urls), model)
+    order = hosts.ranked(rows, model)
     return [row for row in order if row.state == HostState.UP.value] or order
 
 
@@ -87,24 +88,60 @@ def _free_host(candidates: Sequence[hosts.HostRow], per_host: int) -> str | None
     return next((row.url for row in candidates if row.in_flight < per_host), None)
 
 
+# Run on every edit: Core statements built once (their compiled form is cached), no ORM objects.
+_TICKETS = cast(Table, EditTicket.__table__)
+_LIVE = _TICKETS.c.expires_at > bindparam("now", type_=UTCDateTime())
+# Per state and host: the tickets, and of them those whose lease has not run out.
+_CENSUS = select(
+    _TICKETS.c.state,
+    _TICKETS.c.host,
+    func.count(),
+    func.sum(case((_LIVE, 1), else_=0)),
+).group_by(_TICKETS.c.state, _TICKETS.c.host)
+_LAPSED = delete(_TICKETS).where(_TICKETS.c.expires_at <= bindparam("now", type_=UTCDateTime()))
+_NEW_TICKET = insert(_TICKETS).returning(_TICKETS.c.id)
+_RENEW = (
+    update(_TICKETS)
+    .where(_TICKETS.c.id == bindparam("ticket_id"))
+    .values(expires_at=bindparam("until", type_=UTCDateTime()))
+)
+_RELEASE = delete(_TICKETS).where(_TICKETS.c.id == bindparam("ticket_id"))
+
+
+def _census(session: Session, now: datetime) -> tuple[int, dict[str, int], bool]:
+    """In one statement: the requests waiting, the calls running on each host, and whether
+    some tickets' leases have run out."""
+    waiting, running, lapsed = 0, {}, False
+    for state, host, tickets, live in session.execute(_CENSUS, {"now": now}):
+        lapsed = lapsed or live < tickets
+        if state == TicketState.WAITING.value:
+            waiting += live
+        elif host is not None and live:
+            running[host] = live
+    return waiting, running, lapsed
+
+
 def admit(
     session: Session,
     user_id: int,
     model: str,
-    urls: Sequence[str],
+    seen: Sequence[hosts.HostRow],
     limits: Limits,
     lease_seconds: float,
 ) -> Ticket:
     """A ticket for a request about to be charged: running on a free host when nobody waits,
-    else waiting. Raises QueueFull, before anything is written, when the queue is full."""
+    else waiting. `seen`: the configured hosts as last checked (hosts.checked); the calls
+    running on each are counted here, under the lock. Raises QueueFull, before anything is
+    written, when the queue is full."""
     now = utcnow()
     _lock(session)
-    # The tickets of dead processes, found by their lapsed leases (an index range).
-    session.execute(delete(EditTicket).where(EditTicket.expires_at <= now))
-    waiting = session.scalar(_waiting(now)) or 0
+    waiting, running, lapsed = _census(session, now)
+    if lapsed:
+        # The tickets of dead processes, found by their lapsed leases (an index range).
+        session.execute(_LAPSED, {"now": now})
     host = None
     if waiting == 0:
-        host = _free_host(_usable(session, model, urls), limits.per_host)
+        host = _free_host(_usable(hosts.counted(seen, running), model), limits.per_host)
     if host is None and waiting >= limits.max_waiting:
         raise QueueFull(
             ngettext(
@@ -115,17 +152,15 @@ def admit(
                 waiting,
             )
         )
-    ticket = EditTicket(
-        user_id=user_id,
-        model=model,
-        state=(TicketState.RUNNING if host else TicketState.WAITING).value,
-        host=host,
-        created_at=now,
-        expires_at=now + timedelta(seconds=lease_seconds),
-    )
-    session.add(ticket)
-    session.flush()
-    return Ticket(ticket.id, host)
+    ticket = {
+        "user_id": user_id,
+        "model": model,
+        "state": (TicketState.RUNNING if host else TicketState.WAITING).value,
+        "host": host,
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=lease_seconds),
+    }
+    return Ticket(session.execute(_NEW_TICKET, ticket).scalar_one(), host)
 
 
 def claim(
@@ -155,7 +190,7 @@ def claim(
         )
         or 0
     )
-    candidates = _usable(session, ticket.model, urls)
+    candidates = _usable(hosts.listing(session, urls), ticket.model)
     if ahead == 0:
         host = _free_host(candidates, limits.per_host)
         if host is not None:
@@ -183,11 +218,7 @@ def estimate(session: Session, position: int, slots: int) -> float | None:
 
 
 def renew(session: Session, ticket_id: int, lease_seconds: float) -> None:
-    session.execute(
-        update(EditTicket)
-        .where(EditTicket.id == ticket_id)
-        .values(expires_at=utcnow() + timedelta(seconds=lease_seconds))
-    )
+    session.execute(_RENEW, {"ticket_id": ticket_id, "until": utcnow() + timedelta(seconds=lease_seconds)})
 
 
 def moved(session: Session, ticket_id: int, host: str) -> None:
@@ -197,7 +228,7 @@ def moved(session: Session, ticket_id: int, host: str) -> None:
 
 def release(session: Session, ticket_id: int) -> None:
     """The request is over (answered, refunded, stopped): its slot or place in line is free."""
-    session.execute(delete(EditTicket).where(EditTicket.id == ticket_id))
+    session.execute(_RELEASE, {"ticket_id": ticket_id})
 
 
 # Waiters of this process ask for their turn again as soon as a request of this process ends
