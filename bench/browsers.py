@@ -10,7 +10,7 @@ sign in through the login page, each in its own browser context of one headless 
 
 Per edit, in the browser: from the click on Run (a capturing click listener notes
 performance.now()) to the frame where the Result section shows this edit's text (checked every
-10 ms). Baseline: a bare `ollama.Client.chat` with the same messages to the same stand-in,
+10 ms), and from the first words shown ("Writing…") to that frame. Baseline: a bare `ollama.Client.chat` with the same messages to the same stand-in,
 streamed, timed before and after the browser phases. First one user alone runs `--edits` edits,
 then `--users` users at once run `--edits` each. Every text is new, so none is a cache hit.
 
@@ -272,6 +272,9 @@ class UserRun:
     email: str
     seconds: list[float] = field(default_factory=list)  # click -> result, each edit that ended well
     words: list[float] = field(default_factory=list)  # click -> the first words shown, where they were
+    # The first words shown -> the full result, where they were: the answer's end, the settle
+    # and the page's drawing of the result (the stand-in sends the whole answer at once).
+    tails: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
@@ -319,6 +322,7 @@ async def run_edits(page, run: UserRun, edits: int, timeout_ms: float) -> None:
             run.seconds.append(times["result"] / 1000)
             if times["words"] is not None:
                 run.words.append(times["words"] / 1000)
+                run.tails.append((times["result"] - times["words"]) / 1000)
         except Exception as error:  # counted and reported: the user goes on to the next edit
             run.failures.append(f"edit {number + 1}: {described(error)}")
 
@@ -429,7 +433,9 @@ def main() -> int:
             server = start_server(database_url, tmp / "data", ollama_url, args.users)
             urls = [server.url]
         bare = bare_calls(ollama_url, model, BARE_CALLS)
+        load = [os.getloadavg()[0]]  # the machine is shared: its load beside the figures
         phases = asyncio.run(browser_phases(args, urls, emails, server))
+        load.append(os.getloadavg()[0])
         bare += bare_calls(ollama_url, model, BARE_CALLS)
         from textedit_core.infra.db import Database
 
@@ -470,10 +476,13 @@ def main() -> int:
         f"p50 {bare_p50:.3f} s (min {min(bare):.3f}, max {max(bare):.3f}).\n"
     )
     print(
-        "| phase | edits | failures | p50 s | p95 s | max s | p50 / bare | p95 / bare | target | "
-        "first words shown p50 s | edit path in the server p50 s (history) |"
+        f"Load average (1 min) of the machine: {load[0]:.1f} before the browser phases, {load[1]:.1f} after.\n"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    print(
+        "| phase | edits | failures | p50 s | p95 s | max s | p50 / bare | p95 / bare | target | "
+        "first words shown p50 s | first words -> full result p50 s | edit path in the server p50 s (history) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|")
     for label, key, targets in (
         ("1 user alone", "alone", ((50, TARGET_ALONE),)),
         (f"{len(phases['many'])} users at once", "many", ((50, TARGET_P50), (95, TARGET_P95))),
@@ -483,9 +492,13 @@ def main() -> int:
         inside = f"{statistics.median(in_server[key]):.2f}" if in_server[key] else "—"
         words = [w for run in phase for w in run.words]
         first = f"{statistics.median(words):.2f}" if words else "—"
+        tails = [t for run in phase for t in run.tails]
+        tail = f"{statistics.median(tails):.2f}" if tails else "—"
         failed = sum(len(run.failures) for run in phase)
         if not seconds:
-            print(f"| {label} | 0 | {failed} | — | — | — | — | — | **no edit ended** | {first} | {inside} |")
+            print(
+                f"| {label} | 0 | {failed} | — | — | — | — | — | **no edit ended** | {first} | {tail} | {inside} |"
+            )
             continue
         p50, p95 = percentile(seconds, 50), percentile(seconds, 95)
         ratios = {50: p50 / bare_p50, 95: p95 / bare_p50}
@@ -494,7 +507,7 @@ def main() -> int:
         )
         print(
             f"| {label} | {len(seconds)} | {failed} | {p50:.2f} | {p95:.2f} | {max(seconds):.2f} | "
-            f"{ratios[50]:.2f}x | {ratios[95]:.2f}x | {verdicts} | {first} | {inside} |"
+            f"{ratios[50]:.2f}x | {ratios[95]:.2f}x | {verdicts} | {first} | {tail} | {inside} |"
         )
     print()
     ledger_ok = verdict.ok and every_edit_charged

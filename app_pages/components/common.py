@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from textedit_core import bootstrap
 from textedit_core.editing.gateway import ServiceStatus
@@ -41,13 +42,17 @@ def flash(kind: str, message: str) -> None:
 
 def show_flash() -> None:
     item = st.session_state.pop(FLASH_KEY, None)
-    if item is None:
-        return
-    kind, message = item
+    if item is not None:
+        notify(*item)
+
+
+def notify(kind: str, message: str, slot: DeltaGenerator | None = None) -> None:
+    """A message now, as a flash message shows: a success as a toast, any other kind as an alert
+    (in `slot`, when given: a place kept for it higher up the page)."""
     if kind == "success":
         st.toast(escape_markdown(message), icon=":material/check_circle:")
     else:
-        getattr(st, kind)(escape_markdown(message))
+        getattr(st if slot is None else slot, kind)(escape_markdown(message))
 
 
 def escape_markdown(text: str) -> str:

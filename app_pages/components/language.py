@@ -8,8 +8,9 @@ choice, else the browser's, else UTC.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import streamlit as st
 
@@ -55,6 +56,13 @@ def time_zone(account_zone: str | None) -> tzinfo:
             except (ZoneInfoNotFoundError, ValueError):
                 continue
     return UTC
+
+
+@functools.cache
+def zone_names() -> tuple[str, ...]:
+    """Every time zone's name, sorted. Read from the time zone database once per process: it
+    does not change while the app runs, and reading it cost every Account run 5-20 ms."""
+    return tuple(sorted(available_timezones()))
 
 
 def switch(account: Account | None) -> None:

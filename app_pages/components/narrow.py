@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.components.common import escape_markdown
+from app_pages.components.sidebar import keep_balance_view
 from textedit_core.i18n import ngettext
 
 NARROW_MAX_PX = 768
@@ -49,4 +50,10 @@ def balance_line(balance: int, email: str) -> None:
     """The balance above the page, on narrow screens only (the sidebar shows it elsewhere)."""
     st.html(_BALANCE_STYLE)
     with st.container(key=BALANCE_KEY):
-        st.markdown(f"{escape_markdown(email)} · **{ngettext('{n} token', '{n} tokens', balance)}**")
+        line = st.empty()
+
+    def draw(balance: int) -> None:
+        line.markdown(f"{escape_markdown(email)} · **{ngettext('{n} token', '{n} tokens', balance)}**")
+
+    draw(balance)
+    keep_balance_view("narrow", draw)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextvars import ContextVar
+
 import streamlit as st
 
 from app_pages.components import session
@@ -16,6 +19,25 @@ ROLE_BADGES = {
     Role.MODERATOR.value: (":material/visibility:", "blue"),
 }
 
+# Where this script run drew the balance (the sidebar's, the narrow screens' line), by name: the
+# editor redraws it in the run that settles an edit instead of rerunning the whole app. Each
+# signed-in run draws both again before its page runs, so the entries are never an earlier run's.
+# A context variable: each browser session's script runs in a thread of its own.
+_balance_views: ContextVar[dict[str, Callable[[int], None]] | None] = ContextVar(
+    "balance_views", default=None
+)
+
+
+def keep_balance_view(name: str, draw: Callable[[int], None]) -> None:
+    """Remember how to redraw one place that shows the balance in this run."""
+    _balance_views.set({**(_balance_views.get() or {}), name: draw})
+
+
+def show_balance(balance: int) -> None:
+    """Redraw the balance wherever this run has shown it."""
+    for draw in (_balance_views.get() or {}).values():
+        draw(balance)
+
 
 def render(account: Account) -> None:
     with st.sidebar:
@@ -23,7 +45,13 @@ def render(account: Account) -> None:
         if account.role in ROLE_BADGES:
             icon, color = ROLE_BADGES[account.role]
             st.badge(role_label(account.role), icon=icon, color=color)
-        st.metric(_("Balance"), ngettext("{n} token", "{n} tokens", account.balance))
+        balance_slot = st.empty()
+
+        def draw_balance(balance: int) -> None:
+            balance_slot.metric(_("Balance"), ngettext("{n} token", "{n} tokens", balance))
+
+        draw_balance(account.balance)
+        keep_balance_view("sidebar", draw_balance)
         status = model_status()
         # Staff get the address and the command; a writer only needs to know the state.
         detail = escape_markdown(status.detail if account.is_staff else status.summary)

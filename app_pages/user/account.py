@@ -1,7 +1,5 @@
 """Account: change password, language and time zone, see and end signed-in devices, log out everywhere."""
 
-from zoneinfo import available_timezones
-
 import pandas as pd
 import streamlit as st
 
@@ -52,7 +50,7 @@ st.subheader(_("Language and time zone"))
 language_key = f"account_language:{account.language}"
 zone_key = f"account_time_zone:{account.time_zone}"
 languages = [BROWSER, *i18n.LANGUAGES]
-zones = [BROWSER, *sorted(available_timezones())]
+zones = [BROWSER, *language.zone_names()]
 
 
 def _save_preferences() -> None:

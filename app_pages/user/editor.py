@@ -7,7 +7,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from app_pages.components import common, draft, language, reviewview, session
+from app_pages.components import common, draft, language, reviewview, session, sidebar
 from app_pages.components.actions import loaded, shown_errors
 from textedit_core import i18n
 from textedit_core.demo.samples import sample_texts
@@ -26,12 +26,15 @@ limit = svc.settings.max_input_chars
 zone = language.time_zone(account.time_zone)
 
 # Set by buttons' callbacks for the run they start.
-AUTORUN_KEY = "editor_autorun"  # Retry, and History's "Run again"
+AUTORUN_KEY = "editor_autorun"  # Run, Retry, and History's "Run again"
 STOPPED_KEY = "editor_stopped"
 REVIEW_VERSION_KEY = "review_version"  # bumped to reset the change list (accept/reject all)
 # How often the "Writing…" view is redrawn while the answer streams.
 REDRAW_SECONDS = 0.15
 
+# An edit's outcome ("Done: 1 token used."), where a flash message shows: the run that streamed
+# the answer shows its result too, without a second run of the whole app.
+notice = st.empty()
 st.title(_("Editor"), anchor=False)
 
 state = loaded(lambda: editor.load_draft(svc, session.token()))
@@ -75,11 +78,21 @@ if not model_ready:
 
     _watch_model()
 
-if account.balance <= 0:
-    st.info(_("Your balance is 0 tokens. Each edit costs 1 token."))
-    st.page_link(
-        "app_pages/user/wallet.py", label=_("Top up your wallet"), icon=":material/account_balance_wallet:"
-    )
+balance_note = st.empty()
+
+
+def _show_balance_note(balance: int) -> None:
+    if balance <= 0:
+        with balance_note.container():
+            st.info(_("Your balance is 0 tokens. Each edit costs 1 token."))
+            st.page_link(
+                "app_pages/user/wallet.py",
+                label=_("Top up your wallet"),
+                icon=":material/account_balance_wallet:",
+            )
+
+
+_show_balance_note(account.balance)
 
 draft_error = st.session_state.pop(draft.ERROR_KEY, None)
 if draft_error:
@@ -169,6 +182,10 @@ if len(model_options) > 1:
     chosen_model = None if picked == model_options[0] else picked
 
 
+def _run() -> None:
+    st.session_state[AUTORUN_KEY] = True
+
+
 def _stop() -> None:
     st.session_state[STOPPED_KEY] = True
 
@@ -197,17 +214,27 @@ def _show_turn(slot, turn: Turn) -> None:
         )
 
 
-autorun = st.session_state.pop(AUTORUN_KEY, False)
+run_requested = st.session_state.pop(AUTORUN_KEY, False) and model_ready and not too_long
 run_column, clear_column = st.columns([3, 1], vertical_alignment="center")
 run_slot = run_column.empty()
-clicked = run_slot.button(
-    _("Run"),
-    type="primary",
-    disabled=account.balance <= 0 or not model_ready or too_long,
-    key="editor_run",
-    shortcut="Mod+Enter",
-    help=_("Ctrl+Enter (⌘+Enter on a Mac) runs it too."),
-)
+
+
+def _run_button(balance: int) -> None:
+    # Drawn once per run (a key may appear once): at once, or, in a run that edits, in place of
+    # its Stop once the edit has ended. A callback, so the click counts whichever run drew it.
+    run_slot.button(
+        _("Run"),
+        type="primary",
+        disabled=balance <= 0 or not model_ready or too_long,
+        key="editor_run",
+        shortcut="Mod+Enter",
+        help=_("Ctrl+Enter (⌘+Enter on a Mac) runs it too."),
+        on_click=_run,
+    )
+
+
+if not run_requested:
+    _run_button(account.balance)
 clear_column.button(
     _("Clear"),
     key="editor_clear",
@@ -221,7 +248,8 @@ if st.session_state.pop(STOPPED_KEY, False):
     st.info(_("Stopped before the answer was complete. Your token was returned."))
 
 failed = False
-if (clicked or autorun) and model_ready and not too_long:
+if run_requested:
+    balance = account.balance
     try:
         job = editor.start_edit(svc, session.token(), operation, text, model=chosen_model)
     except DomainError as error:
@@ -267,23 +295,37 @@ if (clicked or autorun) and model_ready and not too_long:
                 _("Retry"),
                 key="editor_retry",
                 icon=":material/refresh:",
-                on_click=lambda: st.session_state.__setitem__(AUTORUN_KEY, True),
+                on_click=_run,
             )
         else:
+            kind = "info"
             if job.result is not None and job.result.from_cache:
                 if job.result.charged:
                     note = _("From the cache: this exact request was answered before; 1 token used.")
                 else:
                     note = _("From the cache: this exact request was answered before; no token used.")
-                common.flash("info", note)
             elif job.result is not None and job.result.charged:
-                common.flash("success", _("Done: 1 token used."))
+                kind, note = "success", _("Done: 1 token used.")
             else:
-                common.flash("info", _(FREE_RESULT_NOTE))
+                note = _(FREE_RESULT_NOTE)
+            # Shown in this run, no second run of the whole app: what the page drew before the
+            # answer (the balance, Stop, the last result) is redrawn in place below.
+            writing.empty()
+            fresh = session.current_account()
+            if fresh is None:
+                # The login ended or expired meanwhile: the whole app runs again to restore it.
+                common.flash(kind, note)
+                st.rerun()
+            balance = fresh.balance
+            # The draft as the edit left it, its result with the model that wrote it.
+            state = loaded(lambda: editor.load_draft(svc, session.token()))
+            common.notify(kind, note, slot=notice)
+            sidebar.show_balance(balance)
+            _show_balance_note(balance)
             # A new result is reviewed from scratch: every change accepted.
             st.session_state[REVIEW_VERSION_KEY] = st.session_state.get(REVIEW_VERSION_KEY, 0) + 1
             st.session_state["review_all"] = True
-            st.rerun()
+    _run_button(balance)
 
 undo_stack = st.session_state.get(draft.UNDO_KEY) or []
 if undo_stack:
