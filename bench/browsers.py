@@ -40,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,9 +174,8 @@ class Server:
 
 
 def start_server(database_url: str, data_dir: Path, ollama_url: str, parallel: int) -> Server:
-    from tests.ollama_standin import free_port
+    from tests.browser.conftest import start_streamlit
 
-    port = free_port()
     env = {
         **os.environ,
         "TEXTEDIT_DATABASE_URL": database_url,
@@ -195,46 +193,14 @@ def start_server(database_url: str, data_dir: Path, ollama_url: str, parallel: i
     ):
         env.pop(name, None)
     log = data_dir.parent / "streamlit.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "serve.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return Server(url, process, log)
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
+    url, process = start_streamlit(env, log, timeout=90)
+    return Server(url, process, log)
 
 
 def stop_server(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    from tests.browser.conftest import stop_streamlit
+
+    stop_streamlit(server.process)
 
 
 # --- the baseline -------------------------------------------------------------------------------------

@@ -33,27 +33,22 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import start_streamlit, stop_streamlit  # noqa: E402
+
 PASSWORD = "violet harbor seventeen lanterns"
 GOAL_MB = 300
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def status_mb(pid: int) -> dict[str, float]:
@@ -70,8 +65,6 @@ class Server:
     """`streamlit run serve.py` from `app_dir` on a fresh SQLite database in `folder`."""
 
     def __init__(self, app_dir: Path, folder: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
             "TEXTEDIT_DATABASE_URL": f"sqlite:///{folder / 'app.db'}",
@@ -81,35 +74,10 @@ class Server:
             "TEXTEDIT_TRUSTED_PROXIES": "1",
         }
         self.database = folder / "app.db"
-        self.log = (folder / "server.log").open("w")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "serve.py",
-                "--server.port",
-                str(self.port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=app_dir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1):
-                    return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"the app did not start: see {folder / 'server.log'}")
+        try:
+            self.url, self.process = start_streamlit(env, folder / "server.log", cwd=app_dir)
+        except RuntimeError:
+            raise SystemExit(f"the app did not start: see {folder / 'server.log'}") from None
 
     def memory(self) -> dict[str, float]:
         return status_mb(self.process.pid)
@@ -123,12 +91,7 @@ class Server:
             return connection.execute("SELECT count(*) FROM users").fetchone()[0]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        stop_streamlit(self.process)
 
 
 class Sampler:

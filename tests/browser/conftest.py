@@ -60,18 +60,44 @@ class RunningApp:
     data_dir: Path
 
 
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
+def start_streamlit(
+    env: dict[str, str], log: Path, cwd: Path = ROOT, timeout: float = 60
+) -> tuple[str, subprocess.Popen]:
+    """`streamlit run serve.py` from `cwd` on a free port of this machine, with `env` and its output
+    in `log`: its URL and process once its health endpoint answers (the tests' and benchmarks' app
+    server). Raises with the log when it exits or stays unhealthy."""
+    port = free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "serve.py"]
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [*command, "--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=cwd,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
                 if response.status == 200:
-                    return
+                    return url, process
         except OSError:
             time.sleep(0.2)
+    stop_streamlit(process)
     raise RuntimeError(f"streamlit did not become healthy:\n{log.read_text()}")
+
+
+def stop_streamlit(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager
@@ -80,7 +106,6 @@ def app_server(
 ) -> Iterator[RunningApp]:
     """`streamlit run serve.py` on a free port talking to `ollama`, on `database_url` (by default
     a fresh SQLite file in `tmp`); `extra_env` adds or overrides settings (TEXTEDIT_...)."""
-    port = free_port()
     database_url = database_url or f"sqlite:///{tmp / 'app.db'}"
     env = {
         **os.environ,
@@ -94,35 +119,11 @@ def app_server(
         **extra_env,
     }
     env.pop("TEXTEDIT_JWT_SECRET", None)
-    log = tmp / "streamlit.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "serve.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    url, process = start_streamlit(env, tmp / "streamlit.log")
     try:
-        _wait_healthy(url, process, log)
         yield RunningApp(url, ollama, database_url, tmp / "data")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_streamlit(process)
 
 
 @pytest.fixture(scope="module")
