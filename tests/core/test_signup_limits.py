@@ -11,7 +11,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 import argon2
@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.core.conftest import KNOWN_PASSWORD, LIFETIMES
+from tests.core.test_throttle import argon2_slots_taken
 from textedit_core import bootstrap
 from textedit_core.errors import ServerBusy, SignupThrottled, ValidationError
 from textedit_core.identity import accounts, devices, passwords, resets, throttle
@@ -48,26 +49,9 @@ def one_slot(make_services):
     return make_services(password_hash_slots=1, password_hash_wait_seconds=0.3)
 
 
-@contextmanager
-def every_slot_taken() -> Iterator[None]:
+def every_slot_taken() -> AbstractContextManager[None]:
     """Hold all of the process's Argon2 slots for the block (from a helper thread)."""
-    taken, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with ExitStack() as stack:
-            for _ in range(passwords.ARGON2_SLOTS.size):
-                stack.enter_context(passwords.ARGON2_SLOTS.slot())
-            taken.set()
-            done.wait(TIMEOUT)
-
-    holder = threading.Thread(target=hold, daemon=True)
-    holder.start()
-    try:
-        assert taken.wait(TIMEOUT), "could not take the Argon2 slots"
-        yield
-    finally:
-        done.set()
-        holder.join(timeout=TIMEOUT)
+    return argon2_slots_taken(passwords.ARGON2_SLOTS.size)
 
 
 def users(svc) -> int:
